@@ -1,0 +1,3 @@
+from crossfade.cli import main
+
+raise SystemExit(main())

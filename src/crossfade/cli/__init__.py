@@ -1,0 +1,56 @@
+"""The `crossfade` command line: a thin layer that parses arguments and calls one function.
+
+Command modules are imported only when their command runs, so `crossfade --help` and light
+commands stay fast and never pull in heavy optional dependencies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from crossfade import __version__
+
+# command name -> (module under crossfade.cli, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init", "write a commented example spec"),
+    "render": ("render", "render Triton model repositories from a spec"),
+    "lint": ("lint", "check model repositories and engine folders for known mistakes"),
+    "engine": ("engine", "inspect, check and stamp TensorRT-LLM engine folders"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crossfade",
+        description="Render, lint, benchmark and migrate LLM serving on Triton Inference Server "
+        "across the TensorRT-LLM and vLLM backends.",
+    )
+    parser.add_argument("--version", action="version", version=f"crossfade {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(f"crossfade.cli.{module_name}")
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure(command_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from crossfade.errors import CrossfadeError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.run(args)
+    except CrossfadeError as exc:
+        print(f"crossfade {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"crossfade {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return code

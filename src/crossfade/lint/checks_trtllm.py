@@ -1,0 +1,148 @@
+"""Checks for the `tensorrt_llm` model and its BLS: parameters, streaming, the engine folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crossfade.engine.check import check_engine
+from crossfade.findings import Finding, Severity
+from crossfade.lint.model import LintedModel
+from crossfade.lint.pbtxt_check import PLACEHOLDER
+from crossfade.spec import trtllm_parameters as params
+from crossfade.spec.suggest import did_you_mean
+
+_BOOL_PARAMETERS = (
+    "enable_chunked_context",
+    "enable_kv_cache_reuse",
+    "exclude_input_in_output",
+    "normalize_log_probs",
+    "kv_cache_onboard_blocks",
+    "enable_trt_overlap",
+    "multi_block_mode",
+    "enable_context_fmha_fp32_acc",
+    "cuda_graph_mode",
+    "speculative_decoding_fast_logits",
+)
+_FRACTION_PARAMETERS = (
+    "kv_cache_free_gpu_mem_fraction",
+    "lora_cache_gpu_memory_fraction",
+    "cross_kv_cache_fraction",
+)
+
+
+def is_tensorrt_llm(model: LintedModel) -> bool:
+    return model.backend == "tensorrtllm" or "gpt_model_path" in model.parameters()
+
+
+def check_tensorrt_llm(
+    model: LintedModel, image: str | None = None, gpu: str | None = None
+) -> list[Finding]:
+    findings = _check_parameters(model)
+    if not model.decoupled and "streaming" in model.tensor_names("input"):
+        findings.append(_stream_finding(model))
+    engine = model.parameters().get("gpt_model_path")
+    if engine and not PLACEHOLDER.search(engine[0]):
+        folder = _resolve(model, engine[0])
+        if folder is not None:
+            findings += check_engine(folder, image, gpu)
+    return findings
+
+
+def check_bls(model: LintedModel) -> list[Finding]:
+    if not model.decoupled and "stream" in model.tensor_names("input"):
+        return [_stream_finding(model)]
+    return []
+
+
+def _stream_finding(model: LintedModel) -> Finding:
+    return Finding(
+        Severity.WARNING,
+        "stream-not-decoupled",
+        model.file,
+        model.decoupled_line(),
+        f"'{model.name}' takes streaming requests but is not decoupled; they fail with "
+        "'Streaming is only supported if model is deployed using decoupled mode.'",
+        "set model_transaction_policy { decoupled: true } (decoupled_mode:true)",
+    )
+
+
+def _check_parameters(model: LintedModel) -> list[Finding]:
+    findings: list[Finding] = []
+    for key, (value, line) in sorted(model.parameters().items()):
+        if PLACEHOLDER.search(value):
+            continue  # reported by the placeholder check
+        if key not in params.KNOWN:
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "trtllm-unknown-parameter",
+                    model.file,
+                    line,
+                    f"'{key}' is not a tensorrt_llm parameter; it is ignored",
+                    did_you_mean(key, params.KNOWN),
+                )
+            )
+        elif key == "gpt_model_type" and value not in params.BATCHING_STRATEGIES:
+            findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "trtllm-invalid-gpt-model-type",
+                    model.file,
+                    line,
+                    f"gpt_model_type '{value}' makes the load fail ('Invalid gpt_model_type')",
+                    "use inflight_fused_batching, inflight_batching or V1",
+                )
+            )
+        elif key == "batch_scheduler_policy" and value not in params.BATCH_SCHEDULER_POLICIES:
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "trtllm-invalid-scheduler-policy",
+                    model.file,
+                    line,
+                    f"batch_scheduler_policy '{value}' is not known; "
+                    "the backend warns and uses guaranteed_no_evict",
+                    "use max_utilization or guaranteed_no_evict",
+                )
+            )
+        elif key in _FRACTION_PARAMETERS and not _is_fraction(value):
+            findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "fraction-out-of-range",
+                    model.file,
+                    line,
+                    f"{key} is '{value}'; it must be a number in (0, 1]",
+                    "e.g. 0.9",
+                )
+            )
+        elif key in _BOOL_PARAMETERS and value not in params.BOOL_STRINGS:
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "trtllm-invalid-bool",
+                    model.file,
+                    line,
+                    f"{key} is '{value}', which the backend cannot parse as a boolean; "
+                    "its default applies",
+                    "use true or false",
+                )
+            )
+    return findings
+
+
+def _is_fraction(value: str) -> bool:
+    try:
+        number = float(value)
+    except ValueError:
+        return False
+    return 0.0 < number <= 1.0
+
+
+def _resolve(model: LintedModel, engine_path: str) -> Path | None:
+    """The engine folder on this machine, if it is here (relative paths: from the repository)."""
+    path = Path(engine_path)
+    for candidate in (path, model.folder.parent / path, model.folder / path):
+        if (candidate / "config.json").is_file():
+            return candidate
+    return None

@@ -1,0 +1,156 @@
+"""The TensorRT-LLM in-flight batching repository: preprocessing, tensorrt_llm, postprocessing,
+ensemble and tensorrt_llm_bls, with every structural field filled from the spec.
+
+String parameters are set from the spec or left out on purpose (the spec field is unset), so the
+backend's documented default applies; nothing is ever left as a ``${var}`` placeholder.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crossfade.render import tensors
+from crossfade.render.pbtxt import (
+    add_instance_group,
+    add_tensors,
+    model_config_module,
+    new_config,
+    param_string,
+    set_parameters,
+    to_text,
+)
+from crossfade.render.tree import RenderedTree
+from crossfade.spec.models import Spec, TensorRTLLMBackend
+
+ENSEMBLE = "ensemble"
+BLS = "tensorrt_llm_bls"
+ENGINE = "tensorrt_llm"
+MODEL_NAMES = ("preprocessing", ENGINE, "postprocessing", ENSEMBLE, BLS)
+
+
+def render_trtllm(spec: Spec) -> RenderedTree:
+    backend = spec.tensorrtllm
+    if backend is None:
+        raise ValueError("the spec has no tensorrtllm section")
+    tokenizer = backend.tokenizer_dir or spec.model.tokenizer
+    datatypes: dict[str, str] = {
+        tensors.LOGITS_DATATYPE: backend.logits_datatype,
+        tensors.ENCODER_INPUT_FEATURES_DATATYPE: backend.encoder_input_features_data_type,
+        tensors.PROMPT_EMBEDDING_TABLE_DATATYPE: backend.prompt_embedding_table_data_type,
+    }
+    tree = RenderedTree()
+    configs = {
+        "preprocessing": _preprocessing(backend, tokenizer, datatypes),
+        ENGINE: _tensorrt_llm(backend, datatypes),
+        "postprocessing": _postprocessing(backend, tokenizer, datatypes),
+        ENSEMBLE: _ensemble(backend, datatypes),
+        BLS: _bls(backend, datatypes),
+    }
+    for name, config in configs.items():
+        tree.add(f"{name}/config.pbtxt", to_text(config))
+        tree.folders.add(f"{name}/1")
+    return tree
+
+
+def _queueing(config: Any, backend: TensorRTLLMBackend) -> None:
+    config.dynamic_batching.max_queue_delay_microseconds = backend.max_queue_delay_microseconds
+    config.dynamic_batching.default_queue_policy.max_queue_size = backend.max_queue_size
+
+
+def _preprocessing(backend: TensorRTLLMBackend, tokenizer: str, datatypes: dict[str, str]) -> Any:
+    config = new_config(
+        name="preprocessing", backend="python", max_batch_size=backend.triton_max_batch_size
+    )
+    _queueing(config, backend)
+    add_tensors(config.input, tensors.PREPROCESSING_INPUTS, datatypes, is_input=True)
+    add_tensors(config.output, tensors.PREPROCESSING_OUTPUTS, datatypes, is_input=False)
+    parameters = {"tokenizer_dir": tokenizer}
+    if backend.add_special_tokens is not None:
+        parameters["add_special_tokens"] = param_string(backend.add_special_tokens)
+    set_parameters(config, parameters)
+    add_instance_group(config, backend.instances.preprocessing, "KIND_CPU")
+    return config
+
+
+def _postprocessing(backend: TensorRTLLMBackend, tokenizer: str, datatypes: dict[str, str]) -> Any:
+    config = new_config(
+        name="postprocessing", backend="python", max_batch_size=backend.triton_max_batch_size
+    )
+    _queueing(config, backend)
+    add_tensors(config.input, tensors.POSTPROCESSING_INPUTS, datatypes, is_input=True)
+    add_tensors(config.output, tensors.POSTPROCESSING_OUTPUTS, datatypes, is_input=False)
+    parameters = {"tokenizer_dir": tokenizer}
+    if backend.skip_special_tokens is not None:
+        parameters["skip_special_tokens"] = param_string(backend.skip_special_tokens)
+    set_parameters(config, parameters)
+    add_instance_group(config, backend.instances.postprocessing, "KIND_CPU")
+    return config
+
+
+def tensorrt_llm_parameters(backend: TensorRTLLMBackend) -> dict[str, str]:
+    """The `tensorrt_llm` model's parameters: set ones only, so unset ones keep the default."""
+    chosen: dict[str, str | bool | int | float | None] = {
+        "gpt_model_type": backend.batching_strategy,
+        "gpt_model_path": backend.engine_dir,
+        "batch_scheduler_policy": backend.batch_scheduler_policy,
+        "kv_cache_free_gpu_mem_fraction": backend.kv_cache_free_gpu_mem_fraction,
+        "max_tokens_in_paged_kv_cache": backend.max_tokens_in_paged_kv_cache,
+        "enable_chunked_context": backend.enable_chunked_context,
+        "enable_kv_cache_reuse": backend.enable_kv_cache_reuse,
+        "exclude_input_in_output": backend.exclude_input_in_output,
+        "gpu_device_ids": (
+            ",".join(str(i) for i in backend.gpu_device_ids) if backend.gpu_device_ids else None
+        ),
+    }
+    if backend.triton_backend == "tensorrtllm":
+        # The C++ backend copies inputs to the GPU itself; upstream ships this as "no".
+        chosen["FORCE_CPU_ONLY_INPUT_TENSORS"] = "no"
+    chosen.update(backend.parameters)
+    return {key: param_string(value) for key, value in chosen.items() if value is not None}
+
+
+def _tensorrt_llm(backend: TensorRTLLMBackend, datatypes: dict[str, str]) -> Any:
+    config = new_config(
+        name=ENGINE, backend=backend.triton_backend, max_batch_size=backend.triton_max_batch_size
+    )
+    config.model_transaction_policy.decoupled = backend.decoupled
+    config.dynamic_batching.preferred_batch_size.append(backend.triton_max_batch_size)
+    _queueing(config, backend)
+    add_tensors(config.input, tensors.TENSORRT_LLM_INPUTS, datatypes, is_input=True)
+    add_tensors(config.output, tensors.TENSORRT_LLM_OUTPUTS, datatypes, is_input=False)
+    set_parameters(config, tensorrt_llm_parameters(backend))
+    add_instance_group(config, 1, "KIND_CPU")
+    return config
+
+
+def _ensemble(backend: TensorRTLLMBackend, datatypes: dict[str, str]) -> Any:
+    config = new_config(
+        name=ENSEMBLE, platform="ensemble", max_batch_size=backend.triton_max_batch_size
+    )
+    add_tensors(config.input, tensors.ENSEMBLE_INPUTS, datatypes, is_input=True)
+    add_tensors(config.output, tensors.ENSEMBLE_OUTPUTS, datatypes, is_input=False)
+    pb = model_config_module()
+    for step in tensors.ENSEMBLE_STEPS:
+        entry = pb.ModelEnsembling.Step(model_name=step.model_name, model_version=-1)
+        for key, value in step.input_map:
+            entry.input_map[key] = value
+        for key, value in step.output_map:
+            entry.output_map[key] = value
+        config.ensemble_scheduling.step.append(entry)
+    return config
+
+
+def _bls(backend: TensorRTLLMBackend, datatypes: dict[str, str]) -> Any:
+    config = new_config(name=BLS, backend="python", max_batch_size=backend.triton_max_batch_size)
+    config.model_transaction_policy.decoupled = backend.decoupled
+    add_tensors(config.input, tensors.BLS_INPUTS, datatypes, is_input=True)
+    add_tensors(config.output, tensors.BLS_OUTPUTS, datatypes, is_input=False)
+    set_parameters(
+        config,
+        {
+            "accumulate_tokens": param_string(backend.accumulate_tokens),
+            "tensorrt_llm_model_name": ENGINE,
+        },
+    )
+    add_instance_group(config, backend.instances.bls, "KIND_CPU")
+    return config

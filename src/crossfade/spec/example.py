@@ -1,0 +1,47 @@
+"""The commented example spec that `crossfade init` writes (validated by a test)."""
+
+EXAMPLE_SPEC = """\
+# crossfade spec: one model, and how each Triton LLM backend serves it.
+# Render both model repositories:  crossfade render triton crossfade.yaml -o model_repos
+# Check them:                      crossfade lint model_repos
+version: 1
+
+model:
+  name: my-model                    # short name; used in names crossfade makes
+  served_name: org/my-model         # what clients ask for (OpenAI "model"); default: name
+  tokenizer: /models/my-model       # folder with the Hugging Face tokenizer files
+
+gpu: H100                           # target GPU; engine checks compare it with the build GPU
+
+tensorrtllm:                        # remove this section to serve with vLLM only
+  image: 25.12-trtllm-python-py3    # Triton container tag; fixes the TensorRT-LLM version
+  engine_dir: /engines/my-model/tp1 # engine folder as the server sees it
+  triton_max_batch_size: 64
+  decoupled: true                   # required for streaming (generate_stream)
+  batching_strategy: inflight_fused_batching
+  batch_scheduler_policy: max_utilization   # or guaranteed_no_evict (the backend default)
+  kv_cache_free_gpu_mem_fraction: 0.9       # share of GPU memory left after weights
+  enable_chunked_context: true      # needs an engine built with use_paged_context_fmha
+  enable_kv_cache_reuse: true
+  exclude_input_in_output: true     # no prompt echo in answers
+  instances:
+    preprocessing: 4
+    postprocessing: 4
+    bls: 64                         # upstream advice: about the engine's max batch
+  accumulate_tokens: true           # BLS streams whole words and valid UTF-8
+  # parameters:                     # any other tensorrt_llm parameter, by its config key
+  #   max_beam_width: 1
+
+vllm:                               # remove this section to serve with TensorRT-LLM only
+  image: 25.12-vllm-python-py3
+  engine_args:                      # model.json: vLLM AsyncEngineArgs, checked by name
+    model: /models/my-model
+    gpu_memory_utilization: 0.9
+    tensor_parallel_size: 1
+    max_model_len: 8192
+    max_num_seqs: 64
+    enable_chunked_prefill: true
+  report_custom_metrics: true       # vllm:* metrics on Triton's metrics port
+  # lora_adapters:                  # multi-LoRA: adapter name -> folder
+  #   sql: /loras/sql
+"""

@@ -1,0 +1,208 @@
+"""The spec (`crossfade.yaml`): one model, and how each Triton backend serves it.
+
+Optional fields left as ``None`` are deliberately left out of the rendered repository, so the
+backend's own default applies; the field docs say what that default is.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, PositiveInt, field_validator, model_validator
+
+from crossfade.spec import trtllm_parameters, vllm_engine_args
+from crossfade.spec.base import StrictModel, key_error
+from crossfade.spec.suggest import did_you_mean
+
+# Triton model names become folder names and URL path segments.
+ModelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=128)]
+Fraction = Annotated[float, Field(gt=0.0, le=1.0)]
+TritonDataType = Literal["TYPE_FP32", "TYPE_FP16", "TYPE_BF16"]
+ParameterValue = str | bool | int | float
+
+_IMAGE_TAG = re.compile(r"^(?:[^\s:]+:)?\d{2}\.\d{2}-(?:trtllm|vllm)-python-py3$")
+
+
+def _check_image(value: str, kind: str) -> str:
+    if not _IMAGE_TAG.match(value) or f"-{kind}-" not in value:
+        raise ValueError(
+            f"'{value}' is not a Triton {kind} container tag; "
+            f"expected the form 'YY.MM-{kind}-python-py3' (e.g. '25.12-{kind}-python-py3')"
+        )
+    return value
+
+
+class ModelSection(StrictModel):
+    name: ModelName = Field(description="Short name of the model, used in names crossfade makes.")
+    served_name: str | None = Field(
+        default=None, description="Name clients ask for (OpenAI `model`); defaults to `name`."
+    )
+    tokenizer: str = Field(description="Folder holding the Hugging Face tokenizer files.")
+
+    @property
+    def client_name(self) -> str:
+        return self.served_name or self.name
+
+
+class InstanceCounts(StrictModel):
+    preprocessing: PositiveInt = 1
+    postprocessing: PositiveInt = 1
+    bls: PositiveInt = Field(
+        default=1, description="Upstream advises about the engine's max batch."
+    )
+
+
+class TensorRTLLMBackend(StrictModel):
+    """The in-flight batching ensemble: preprocessing, tensorrt_llm, postprocessing, BLS."""
+
+    image: str = Field(description="Triton container tag, e.g. '25.12-trtllm-python-py3'.")
+    engine_dir: str = Field(description="Engine folder as the server sees it (gpt_model_path).")
+    tokenizer_dir: str | None = Field(default=None, description="Defaults to model.tokenizer.")
+    triton_backend: Literal["tensorrtllm", "python"] = Field(
+        default="tensorrtllm",
+        description="'tensorrtllm' (C++ backend) or 'python' (a python-backend model.py).",
+    )
+    triton_max_batch_size: PositiveInt = 64
+    decoupled: bool = Field(default=True, description="Needed for streaming (generate_stream).")
+    batching_strategy: Literal["inflight_fused_batching", "inflight_batching", "V1"] = (
+        "inflight_fused_batching"
+    )
+    batch_scheduler_policy: Literal["max_utilization", "guaranteed_no_evict"] | None = None
+    kv_cache_free_gpu_mem_fraction: Fraction | None = Field(
+        default=None, description="Backend default 0.9 of the memory free after weights."
+    )
+    max_tokens_in_paged_kv_cache: PositiveInt | None = None
+    enable_chunked_context: bool | None = Field(
+        default=None, description="Backend default false; needs use_paged_context_fmha."
+    )
+    enable_kv_cache_reuse: bool | None = Field(
+        default=None, description="Backend default true since early 2025, false before."
+    )
+    exclude_input_in_output: bool = Field(
+        default=True, description="Do not echo the prompt in non-streaming answers."
+    )
+    max_queue_delay_microseconds: int = Field(default=0, ge=0)
+    max_queue_size: int = Field(default=0, ge=0)
+    instances: InstanceCounts = InstanceCounts()
+    accumulate_tokens: bool = Field(
+        default=True,
+        description="BLS re-decodes all tokens per streamed step, so spaces and UTF-8 survive.",
+    )
+    gpu_device_ids: list[Annotated[int, Field(ge=0)]] | None = None
+    add_special_tokens: bool | None = None
+    skip_special_tokens: bool | None = None
+    logits_datatype: TritonDataType = "TYPE_FP32"
+    encoder_input_features_data_type: TritonDataType = "TYPE_FP16"
+    prompt_embedding_table_data_type: TritonDataType = "TYPE_FP16"
+    parameters: dict[str, ParameterValue] = Field(
+        default_factory=dict,
+        description="Other `tensorrt_llm` parameters, by their config.pbtxt key.",
+    )
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        return _check_image(value, "trtllm")
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters(cls, value: dict[str, ParameterValue]) -> dict[str, ParameterValue]:
+        for key in value:
+            if key in trtllm_parameters.MODELLED:
+                raise key_error(
+                    key,
+                    f"'{key}' has its own field in the spec",
+                    hint="set it with that field instead of under parameters",
+                )
+            if key not in trtllm_parameters.KNOWN:
+                raise key_error(
+                    key,
+                    f"'{key}' is not a parameter of the tensorrt_llm model",
+                    hint=did_you_mean(key, trtllm_parameters.KNOWN),
+                )
+        return value
+
+
+class VllmBackend(StrictModel):
+    """The vLLM backend: model.json (AsyncEngineArgs) and config.pbtxt."""
+
+    image: str = Field(description="Triton container tag, e.g. '25.12-vllm-python-py3'.")
+    triton_model_name: ModelName = "vllm_model"
+    engine_args: dict[str, Any] = Field(
+        description="model.json: passed verbatim to vLLM's AsyncEngineArgs."
+    )
+    report_custom_metrics: bool = Field(
+        default=True, description="Export vllm:* metrics on Triton's metrics port."
+    )
+    health_check: bool = Field(
+        default=False, description="ENABLE_VLLM_HEALTH_CHECK (beta; needs explicit model control)."
+    )
+    instance_kind: Literal["KIND_MODEL", "KIND_GPU", "KIND_CPU"] = "KIND_MODEL"
+    instance_count: PositiveInt = 1
+    lora_adapters: dict[str, str] = Field(
+        default_factory=dict,
+        description="multi_lora.json: adapter name -> folder; sets enable_lora in model.json.",
+    )
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        return _check_image(value, "vllm")
+
+    @field_validator("engine_args")
+    @classmethod
+    def _engine_args(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "model" not in value:
+            raise ValueError("engine_args needs 'model' (the weights folder or model id)")
+        for key, arg in value.items():
+            problem = vllm_engine_args.check(key, arg)
+            if problem is not None:
+                message, hint = problem
+                raise key_error(key, message, hint=hint)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> VllmBackend:
+        if self.report_custom_metrics and self.engine_args.get("disable_log_stats") is True:
+            raise ValueError(
+                "report_custom_metrics needs vLLM's stats: remove disable_log_stats "
+                "from engine_args or set it to false"
+            )
+        if self.instance_kind == "KIND_GPU" and self.parallel_size > 1:
+            raise ValueError(
+                "instance_kind KIND_GPU with tensor/pipeline parallelism > 1 fails to load; "
+                "use KIND_MODEL"
+            )
+        if self.engine_args.get("enable_lora") and not self.lora_adapters:
+            raise ValueError("engine_args enables LoRA but lora_adapters is empty")
+        return self
+
+    @property
+    def parallel_size(self) -> int:
+        tp = int(self.engine_args.get("tensor_parallel_size", 1))
+        pp = int(self.engine_args.get("pipeline_parallel_size", 1))
+        return tp * pp
+
+    def model_json(self) -> dict[str, Any]:
+        """model.json exactly as the backend will read it."""
+        args = dict(self.engine_args)
+        if self.lora_adapters:
+            args["enable_lora"] = True
+        return args
+
+
+class Spec(StrictModel):
+    """A crossfade spec: the model and, for each backend that serves it, how."""
+
+    version: Literal[1] = 1
+    model: ModelSection
+    gpu: str | None = Field(default=None, description="Target GPU, e.g. 'H100' or 'L40S'.")
+    tensorrtllm: TensorRTLLMBackend | None = None
+    vllm: VllmBackend | None = None
+
+    @model_validator(mode="after")
+    def _has_backend(self) -> Spec:
+        if self.tensorrtllm is None and self.vllm is None:
+            raise ValueError("a spec needs at least one backend: 'tensorrtllm' or 'vllm'")
+        return self

@@ -1,0 +1,62 @@
+"""The command line: help for every command, init, lazy imports, errors without tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crossfade.cli import COMMANDS, main
+from crossfade.spec import load_spec
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in COMMANDS:
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: crossfade" in capsys.readouterr().out
+
+
+def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "render" in capsys.readouterr().out
+
+
+def test_init_writes_a_valid_spec_and_refuses_to_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "crossfade.yaml"
+    assert main(["init", str(path)]) == 0
+    assert load_spec(path).model.name == "my-model"
+    assert main(["init", str(path)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main(["init", str(path), "--force"]) == 0
+
+
+def test_bad_spec_is_an_error_message_not_a_traceback(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("model:\n  name: x\n  tokenizr: /t\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "crossfade", "render", "triton", str(spec), "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"{spec}:3: model.tokenizr: unknown key (did you mean 'tokenizer'?)" in result.stderr
+
+
+def test_help_imports_no_heavy_modules() -> None:
+    code = (
+        "import sys; from crossfade.cli import build_parser; build_parser(); "
+        "heavy = [m for m in ('pydantic', 'tritonclient', 'google.protobuf', 'yaml', 'grpc') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
