@@ -58,32 +58,44 @@ def _queueing(config: Any, backend: TensorRTLLMBackend) -> None:
 
 
 def _preprocessing(backend: TensorRTLLMBackend, tokenizer: str, datatypes: dict[str, str]) -> Any:
-    config = new_config(
-        name="preprocessing", backend="python", max_batch_size=backend.triton_max_batch_size
+    return _tokenizer_model(
+        "preprocessing",
+        (tensors.PREPROCESSING_INPUTS, tensors.PREPROCESSING_OUTPUTS),
+        backend,
+        {"tokenizer_dir": tokenizer, "add_special_tokens": backend.add_special_tokens},
+        backend.instances.preprocessing,
+        datatypes,
     )
-    _queueing(config, backend)
-    add_tensors(config.input, tensors.PREPROCESSING_INPUTS, datatypes, is_input=True)
-    add_tensors(config.output, tensors.PREPROCESSING_OUTPUTS, datatypes, is_input=False)
-    parameters = {"tokenizer_dir": tokenizer}
-    if backend.add_special_tokens is not None:
-        parameters["add_special_tokens"] = param_string(backend.add_special_tokens)
-    set_parameters(config, parameters)
-    add_instance_group(config, backend.instances.preprocessing, "KIND_CPU")
-    return config
 
 
 def _postprocessing(backend: TensorRTLLMBackend, tokenizer: str, datatypes: dict[str, str]) -> Any:
-    config = new_config(
-        name="postprocessing", backend="python", max_batch_size=backend.triton_max_batch_size
+    return _tokenizer_model(
+        "postprocessing",
+        (tensors.POSTPROCESSING_INPUTS, tensors.POSTPROCESSING_OUTPUTS),
+        backend,
+        {"tokenizer_dir": tokenizer, "skip_special_tokens": backend.skip_special_tokens},
+        backend.instances.postprocessing,
+        datatypes,
     )
+
+
+def _tokenizer_model(
+    name: str,
+    io: tuple[tuple[tensors.Tensor, ...], tuple[tensors.Tensor, ...]],
+    backend: TensorRTLLMBackend,
+    parameters: dict[str, str | bool | None],
+    count: int,
+    datatypes: dict[str, str],
+) -> Any:
+    """Pre- and postprocessing: python models that run the tokenizer on CPU instances."""
+    config = new_config(name=name, backend="python", max_batch_size=backend.triton_max_batch_size)
     _queueing(config, backend)
-    add_tensors(config.input, tensors.POSTPROCESSING_INPUTS, datatypes, is_input=True)
-    add_tensors(config.output, tensors.POSTPROCESSING_OUTPUTS, datatypes, is_input=False)
-    parameters = {"tokenizer_dir": tokenizer}
-    if backend.skip_special_tokens is not None:
-        parameters["skip_special_tokens"] = param_string(backend.skip_special_tokens)
-    set_parameters(config, parameters)
-    add_instance_group(config, backend.instances.postprocessing, "KIND_CPU")
+    add_tensors(config.input, io[0], datatypes, is_input=True)
+    add_tensors(config.output, io[1], datatypes, is_input=False)
+    set_parameters(
+        config, {key: param_string(value) for key, value in parameters.items() if value is not None}
+    )
+    add_instance_group(config, count, "KIND_CPU")
     return config
 
 

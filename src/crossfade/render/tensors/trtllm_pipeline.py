@@ -1,76 +1,29 @@
-"""Input/output tensors of every Triton model crossfade renders, and the ensemble wiring.
-
-Pure data. Names, data types, dims, ``optional``, ``reshape`` and ``allow_ragged_batch`` were
-checked against these upstream files (``$``-template data types are kept as markers):
-
-- NVIDIA/TensorRT-LLM ``triton_backend/all_models/inflight_batcher_llm``:
-  ``tensorrt_llm/config.pbtxt`` @ 0c8de69a1ca6213eebb20a51873890ff128666c2 (same I/O as @ 2a9abd9),
-  ``ensemble/config.pbtxt`` @ 2a9abd9536aa62ad3e4b9314be9286b1b1be523b,
-  ``preprocessing/config.pbtxt`` @ 808059da341493bbf8deb9380aef745e4f546909,
-  ``postprocessing/config.pbtxt`` @ 89fd9b74ab7ae753b4c6b3db25a400dca7ea54a0,
-  ``tensorrt_llm_bls/config.pbtxt`` @ bff88ea886779f832686acb3f165e2b919c95b77.
-- triton-inference-server/vllm_backend ``src/model.py`` (``_auto_complete_inputs_and_outputs``)
-  @ 00ea75bc67f48ad7c6283b1983620e1dbb1a9cfe; ``docs/additional_outputs.md`` @ 00aa413.
-
-Facts worth knowing when reading the tables:
-
-- ``input_ids`` of ``tensorrt_llm`` is declared ``optional: true`` upstream (encoder-only
-  requests may send ``encoder_input_features`` instead); only ``input_lengths`` and
-  ``request_output_len`` are required there. Decoder-only models need ``input_ids`` anyway.
-- Upstream's ensemble lists the output ``kv_cache_alloc_total_blocks`` twice; it appears once here.
-- The ensemble declares ``prompt_embedding_table`` as a fixed ``TYPE_FP16`` (the ensemble
-  template has no ``prompt_embedding_table_data_type`` variable), while ``tensorrt_llm`` and
-  ``tensorrt_llm_bls`` use the template variable.
-- ``feature`` tags a tensor that only matters for one feature group (see ``FEATURES``);
-  ``None`` is core text generation. Tags are semantic: the Python models may still emit a
-  tagged output (e.g. preprocessing always produces ``DECODER_INPUT_ID``).
-"""
+"""The Python models around the engine (preprocessing, postprocessing, tensorrt_llm_bls) and
+the ensemble that wires them to `tensorrt_llm`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
-LOGITS_DATATYPE = "${logits_datatype}"
-ENCODER_INPUT_FEATURES_DATATYPE = "${encoder_input_features_data_type}"
-PROMPT_EMBEDDING_TABLE_DATATYPE = "${prompt_embedding_table_data_type}"
-
-DATATYPE_MARKERS = frozenset(
-    {LOGITS_DATATYPE, ENCODER_INPUT_FEATURES_DATATYPE, PROMPT_EMBEDDING_TABLE_DATATYPE}
+from crossfade.render.tensors.base import (
+    ENCDEC,
+    GUIDED,
+    LORA,
+    MULTIMODAL,
+    PROMPT_EMBEDDING_TABLE_DATATYPE,
+    SCALAR,
+    SPECULATIVE,
+    StepMap,
+    Tensor,
+    by_name,
+    without_features,
 )
-
-MULTIMODAL = "multimodal"
-ENCDEC = "encdec"
-SPECULATIVE = "speculative"
-LORA = "lora"
-GUIDED = "guided"
-FEATURES = frozenset({MULTIMODAL, ENCDEC, SPECULATIVE, LORA, GUIDED})
-
-SCALAR = ()
-"""``reshape`` value meaning ``reshape: { shape: [ ] }``."""
-
-
-@dataclass(frozen=True)
-class Tensor:
-    name: str
-    data_type: str
-    dims: tuple[int, ...]
-    optional: bool = False
-    reshape: tuple[int, ...] | None = None
-    allow_ragged_batch: bool = False
-    feature: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.feature is not None and self.feature not in FEATURES:
-            raise ValueError(f"unknown feature {self.feature!r} on tensor {self.name!r}")
-
-
-@dataclass(frozen=True)
-class StepMap:
-    model_name: str
-    input_map: tuple[tuple[str, str], ...]
-    output_map: tuple[tuple[str, str], ...]
-
+from crossfade.render.tensors.trtllm_engine import (
+    GENERATION_OUTPUTS,
+    STATS_OUTPUTS,
+    TENSORRT_LLM_INPUTS,
+    TENSORRT_LLM_OUTPUTS,
+)
 
 # --------------------------------------------------------------------------------------------
 # preprocessing (Python backend: tokenizer, plus vision preprocessing for multimodal models)
@@ -117,283 +70,6 @@ PREPROCESSING_OUTPUTS: tuple[Tensor, ...] = (
     Tensor("IMAGE_GRID_THW", "TYPE_INT64", (3,), feature=MULTIMODAL),
     Tensor("VISION_INPUT_ID", "TYPE_INT32", (-1,), feature=MULTIMODAL),
 )
-
-# --------------------------------------------------------------------------------------------
-# tensorrt_llm (C++ "tensorrtllm" backend or the Python one; same I/O)
-# --------------------------------------------------------------------------------------------
-
-TENSORRT_LLM_INPUTS: tuple[Tensor, ...] = (
-    Tensor("input_ids", "TYPE_INT32", (-1,), optional=True, allow_ragged_batch=True),
-    Tensor(
-        "encoder_input_features",
-        ENCODER_INPUT_FEATURES_DATATYPE,
-        (-1, -1),
-        optional=True,
-        allow_ragged_batch=True,
-        feature=ENCDEC,
-    ),
-    Tensor(
-        "encoder_output_lengths",
-        "TYPE_INT32",
-        (1,),
-        optional=True,
-        reshape=SCALAR,
-        feature=ENCDEC,
-    ),
-    Tensor("input_lengths", "TYPE_INT32", (1,), reshape=SCALAR),
-    Tensor("request_output_len", "TYPE_INT32", (1,), reshape=SCALAR),
-    Tensor("num_return_sequences", "TYPE_INT32", (1,), optional=True, reshape=SCALAR),
-    Tensor(
-        "draft_input_ids",
-        "TYPE_INT32",
-        (-1,),
-        optional=True,
-        allow_ragged_batch=True,
-        feature=SPECULATIVE,
-    ),
-    Tensor(
-        "decoder_input_ids",
-        "TYPE_INT32",
-        (-1,),
-        optional=True,
-        allow_ragged_batch=True,
-        feature=ENCDEC,
-    ),
-    Tensor(
-        "decoder_input_lengths",
-        "TYPE_INT32",
-        (1,),
-        optional=True,
-        reshape=SCALAR,
-        feature=ENCDEC,
-    ),
-    Tensor(
-        "draft_logits",
-        LOGITS_DATATYPE,
-        (-1, -1),
-        optional=True,
-        allow_ragged_batch=True,
-        feature=SPECULATIVE,
-    ),
-    Tensor(
-        "draft_acceptance_threshold",
-        "TYPE_FP32",
-        (1,),
-        optional=True,
-        reshape=SCALAR,
-        feature=SPECULATIVE,
-    ),
-    Tensor("end_id", "TYPE_INT32", (1,), optional=True, reshape=SCALAR),
-    Tensor("pad_id", "TYPE_INT32", (1,), optional=True, reshape=SCALAR),
-    Tensor("stop_words_list", "TYPE_INT32", (2, -1), optional=True, allow_ragged_batch=True),
-    Tensor("bad_words_list", "TYPE_INT32", (2, -1), optional=True, allow_ragged_batch=True),
-    Tensor("embedding_bias", "TYPE_FP32", (-1,), optional=True, allow_ragged_batch=True),
-    Tensor("beam_width", "TYPE_INT32", (1,), optional=True, reshape=SCALAR),
-    Tensor("temperature", "TYPE_FP32", (1,), optional=True, reshape=SCALAR),
-    Tensor("runtime_top_k", "TYPE_INT32", (1,), optional=True, reshape=SCALAR),
-    Tensor("runtime_top_p", "TYPE_FP32", (1,), optional=True, reshape=SCALAR),
-    Tensor("runtime_top_p_min", "TYPE_FP32", (1,), optional=True, reshape=SCALAR),
-    Tensor("runtime_top_p_decay", "TYPE_FP32", (1,), optional=True, reshape=SCALAR),
-    Tensor("runtime_top_p_reset_ids", "TYPE_INT32", (1,), optional=True, reshape=SCALAR),
-    Tensor("len_penalty", "TYPE_FP32", (1,), optional=True, reshape=SCALAR),
-    Tensor("early_stopping", "TYPE_BOOL", (1,), optional=True, reshape=SCALAR),
-    Tensor("repetition_penalty", "TYPE_FP32", (1,), optional=True, reshape=SCALAR),
-    Tensor("min_tokens", "TYPE_INT32", (1,), optional=True, reshape=SCALAR),
-    Tensor("beam_search_diversity_rate", "TYPE_FP32", (1,), optional=True, reshape=SCALAR),
-    Tensor("presence_penalty", "TYPE_FP32", (1,), optional=True, reshape=SCALAR),
-    Tensor("frequency_penalty", "TYPE_FP32", (1,), optional=True, reshape=SCALAR),
-    Tensor("seed", "TYPE_UINT64", (1,), optional=True, reshape=SCALAR),
-    Tensor("return_log_probs", "TYPE_BOOL", (1,), optional=True, reshape=SCALAR),
-    Tensor("return_context_logits", "TYPE_BOOL", (1,), optional=True, reshape=SCALAR),
-    Tensor("return_generation_logits", "TYPE_BOOL", (1,), optional=True, reshape=SCALAR),
-    Tensor("return_perf_metrics", "TYPE_BOOL", (1,), optional=True, reshape=SCALAR),
-    Tensor("return_num_input_tokens", "TYPE_BOOL", (1,), optional=True, reshape=SCALAR),
-    Tensor("return_num_output_tokens", "TYPE_BOOL", (1,), optional=True, reshape=SCALAR),
-    Tensor("exclude_input_in_output", "TYPE_BOOL", (1,), optional=True, reshape=SCALAR),
-    Tensor("stop", "TYPE_BOOL", (1,), optional=True, reshape=SCALAR),
-    Tensor("streaming", "TYPE_BOOL", (1,), optional=True, reshape=SCALAR),
-    Tensor(
-        "prompt_embedding_table",
-        PROMPT_EMBEDDING_TABLE_DATATYPE,
-        (-1, -1),
-        optional=True,
-        allow_ragged_batch=True,
-        feature=MULTIMODAL,
-    ),
-    Tensor(
-        "prompt_table_extra_ids",
-        "TYPE_UINT64",
-        (-1,),
-        optional=True,
-        allow_ragged_batch=True,
-        feature=MULTIMODAL,
-    ),
-    Tensor(
-        "prompt_vocab_size",
-        "TYPE_INT32",
-        (1,),
-        optional=True,
-        reshape=SCALAR,
-        feature=MULTIMODAL,
-    ),
-    Tensor(
-        "cross_attention_mask",
-        "TYPE_BOOL",
-        (-1, -1),
-        optional=True,
-        allow_ragged_batch=True,
-        feature=MULTIMODAL,
-    ),
-    Tensor("mrope_rotary_cos_sin", "TYPE_FP32", (-1,), optional=True, feature=MULTIMODAL),
-    Tensor("mrope_position_deltas", "TYPE_INT64", (1,), optional=True, feature=MULTIMODAL),
-    Tensor("lora_task_id", "TYPE_UINT64", (1,), optional=True, reshape=SCALAR, feature=LORA),
-    Tensor(
-        "lora_weights",
-        "TYPE_FP16",
-        (-1, -1),
-        optional=True,
-        allow_ragged_batch=True,
-        feature=LORA,
-    ),
-    Tensor(
-        "lora_config",
-        "TYPE_INT32",
-        (-1, 3),
-        optional=True,
-        allow_ragged_batch=True,
-        feature=LORA,
-    ),
-    # Disaggregated serving (context/generation split); no feature group of its own.
-    Tensor("context_phase_params", "TYPE_UINT8", (-1,), optional=True, allow_ragged_batch=True),
-    Tensor(
-        "skip_cross_attn_blocks",
-        "TYPE_BOOL",
-        (1,),
-        optional=True,
-        allow_ragged_batch=True,
-        feature=MULTIMODAL,
-    ),
-    # KV cache retention priorities; core.
-    Tensor(
-        "retention_token_range_starts",
-        "TYPE_INT32",
-        (-1,),
-        optional=True,
-        allow_ragged_batch=True,
-    ),
-    Tensor(
-        "retention_token_range_ends",
-        "TYPE_INT32",
-        (-1,),
-        optional=True,
-        allow_ragged_batch=True,
-    ),
-    Tensor(
-        "retention_token_range_priorities",
-        "TYPE_INT32",
-        (-1,),
-        optional=True,
-        allow_ragged_batch=True,
-    ),
-    Tensor(
-        "retention_token_range_durations_ms",
-        "TYPE_INT32",
-        (-1,),
-        optional=True,
-        allow_ragged_batch=True,
-    ),
-    Tensor(
-        "retention_decode_priority",
-        "TYPE_INT32",
-        (1,),
-        optional=True,
-        allow_ragged_batch=True,
-    ),
-    Tensor(
-        "retention_decode_duration_ms",
-        "TYPE_INT32",
-        (1,),
-        optional=True,
-        allow_ragged_batch=True,
-    ),
-    Tensor(
-        "guided_decoding_guide_type",
-        "TYPE_STRING",
-        (1,),
-        optional=True,
-        allow_ragged_batch=True,
-        feature=GUIDED,
-    ),
-    Tensor(
-        "guided_decoding_guide",
-        "TYPE_STRING",
-        (1,),
-        optional=True,
-        allow_ragged_batch=True,
-        feature=GUIDED,
-    ),
-    Tensor(
-        "lookahead_window_size",
-        "TYPE_INT32",
-        (1,),
-        optional=True,
-        allow_ragged_batch=True,
-        feature=SPECULATIVE,
-    ),
-    Tensor(
-        "lookahead_ngram_size",
-        "TYPE_INT32",
-        (1,),
-        optional=True,
-        allow_ragged_batch=True,
-        feature=SPECULATIVE,
-    ),
-    Tensor(
-        "lookahead_verification_set_size",
-        "TYPE_INT32",
-        (1,),
-        optional=True,
-        allow_ragged_batch=True,
-        feature=SPECULATIVE,
-    ),
-)
-
-# Outputs shared by tensorrt_llm, the ensemble and the BLS (everything after the token ids).
-_GENERATION_OUTPUTS: tuple[Tensor, ...] = (
-    Tensor("cum_log_probs", "TYPE_FP32", (-1,)),
-    Tensor("output_log_probs", "TYPE_FP32", (-1, -1)),
-    Tensor("context_logits", LOGITS_DATATYPE, (-1, -1)),
-    Tensor("generation_logits", LOGITS_DATATYPE, (-1, -1, -1)),
-    Tensor("batch_index", "TYPE_INT32", (1,)),
-    Tensor("sequence_index", "TYPE_INT32", (1,)),
-)
-
-_STATS_OUTPUTS: tuple[Tensor, ...] = (
-    Tensor("kv_cache_alloc_new_blocks", "TYPE_INT32", (1,)),
-    Tensor("kv_cache_reused_blocks", "TYPE_INT32", (1,)),
-    Tensor("kv_cache_alloc_total_blocks", "TYPE_INT32", (1,)),
-    Tensor("arrival_time_ns", "TYPE_INT64", (1,)),
-    Tensor("first_scheduled_time_ns", "TYPE_INT64", (1,)),
-    Tensor("first_token_time_ns", "TYPE_INT64", (1,)),
-    Tensor("last_token_time_ns", "TYPE_INT64", (1,)),
-    Tensor("acceptance_rate", "TYPE_FP32", (1,), feature=SPECULATIVE),
-    Tensor("total_accepted_draft_tokens", "TYPE_INT32", (1,), feature=SPECULATIVE),
-    Tensor("total_draft_tokens", "TYPE_INT32", (1,), feature=SPECULATIVE),
-    Tensor("num_input_tokens", "TYPE_INT32", (1,)),
-    Tensor("num_output_tokens", "TYPE_INT32", (1,)),
-)
-
-TENSORRT_LLM_OUTPUTS: tuple[Tensor, ...] = (
-    Tensor("output_ids", "TYPE_INT32", (-1, -1)),
-    Tensor("sequence_length", "TYPE_INT32", (-1,)),
-    *_GENERATION_OUTPUTS,
-    Tensor("context_phase_params", "TYPE_UINT8", (-1,)),
-    *_STATS_OUTPUTS,
-)
-
-# --------------------------------------------------------------------------------------------
-# postprocessing (Python backend: detokenizer)
-# --------------------------------------------------------------------------------------------
 
 POSTPROCESSING_INPUTS: tuple[Tensor, ...] = (
     Tensor("TOKENS_BATCH", "TYPE_INT32", (-1, -1)),
@@ -477,8 +153,8 @@ ENSEMBLE_INPUTS: tuple[Tensor, ...] = (
 # Upstream repeats kv_cache_alloc_total_blocks; listed once here.
 ENSEMBLE_OUTPUTS: tuple[Tensor, ...] = (
     Tensor("text_output", "TYPE_STRING", (-1,)),
-    *_GENERATION_OUTPUTS,
-    *_STATS_OUTPUTS,
+    *GENERATION_OUTPUTS,
+    *STATS_OUTPUTS,
 )
 
 _PREPROCESSING_STEP = StepMap(
@@ -687,54 +363,6 @@ BLS_INPUTS: tuple[Tensor, ...] = (
 )
 
 BLS_OUTPUTS: tuple[Tensor, ...] = ENSEMBLE_OUTPUTS
-
-# --------------------------------------------------------------------------------------------
-# vLLM backend (what auto-complete adds; needed verbatim with --disable-auto-complete-config)
-# --------------------------------------------------------------------------------------------
-
-VLLM_INPUTS: tuple[Tensor, ...] = (
-    Tensor("text_input", "TYPE_STRING", (1,)),
-    Tensor("image", "TYPE_STRING", (-1,), optional=True, feature=MULTIMODAL),
-    Tensor("stream", "TYPE_BOOL", (1,), optional=True),
-    Tensor("sampling_parameters", "TYPE_STRING", (1,), optional=True),
-    Tensor("exclude_input_in_output", "TYPE_BOOL", (1,), optional=True),
-    Tensor("return_finish_reason", "TYPE_BOOL", (1,), optional=True),
-    Tensor("return_cumulative_logprob", "TYPE_BOOL", (1,), optional=True),
-    Tensor("return_logprobs", "TYPE_BOOL", (1,), optional=True),
-    Tensor("return_num_input_tokens", "TYPE_BOOL", (1,), optional=True),
-    Tensor("return_num_output_tokens", "TYPE_BOOL", (1,), optional=True),
-    # Reserved for the OpenAI-compatible frontend's embedding requests; clients never set it.
-    Tensor("embedding_request", "TYPE_STRING", (1,), optional=True),
-)
-
-VLLM_OUTPUTS: tuple[Tensor, ...] = (
-    Tensor("text_output", "TYPE_STRING", (-1,)),
-    Tensor("finish_reason", "TYPE_STRING", (-1,)),
-    Tensor("cumulative_logprob", "TYPE_FP32", (-1,)),
-    Tensor("logprobs", "TYPE_STRING", (-1,)),
-    Tensor("num_input_tokens", "TYPE_UINT32", (1,)),
-    Tensor("num_output_tokens", "TYPE_UINT32", (-1,)),
-)
-
-
-# --------------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------------
-
-
-def by_name(tensors: tuple[Tensor, ...]) -> dict[str, Tensor]:
-    """Index tensors by name (later duplicates, if any, win)."""
-    return {t.name: t for t in tensors}
-
-
-def without_features(
-    tensors: tuple[Tensor, ...], keep: frozenset[str] = frozenset()
-) -> tuple[Tensor, ...]:
-    """Core tensors plus those whose feature is in ``keep``, in the original order."""
-    unknown = keep - FEATURES
-    if unknown:
-        raise ValueError(f"unknown feature(s): {sorted(unknown)}")
-    return tuple(t for t in tensors if t.feature is None or t.feature in keep)
 
 
 def steps_without_features(keep: frozenset[str] = frozenset()) -> tuple[StepMap, ...]:
