@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("render", "render Triton model repositories from a spec"),
     "lint": ("lint", "check model repositories and engine folders for known mistakes"),
     "engine": ("engine", "inspect, check and stamp TensorRT-LLM engine folders"),
+    "lab": ("lab", "a real Triton and a real vLLM on this machine (tiny model, CPU)"),
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crossfade.render import tensors
+from crossfade.render import tensors, triton_models
 from crossfade.render.pbtxt import (
     add_instance_group,
     add_tensors,
@@ -20,12 +20,18 @@ from crossfade.render.pbtxt import (
     to_text,
 )
 from crossfade.render.tree import RenderedTree
-from crossfade.spec.models import Spec, TensorRTLLMBackend
+from crossfade.spec.models import EngineEmulator, Spec, TensorRTLLMBackend
 
 ENSEMBLE = "ensemble"
 BLS = "tensorrt_llm_bls"
 ENGINE = "tensorrt_llm"
-MODEL_NAMES = ("preprocessing", ENGINE, "postprocessing", ENSEMBLE, BLS)
+# The emulator's name says what it is, wherever it shows (URLs, metrics, reports).
+EMULATED_ENGINE = "tensorrt_llm_emulator"
+EMULATED_PARAMETER = "crossfade_emulated"
+
+
+def engine_model_name(backend: TensorRTLLMBackend) -> str:
+    return EMULATED_ENGINE if backend.emulator is not None else ENGINE
 
 
 def render_trtllm(spec: Spec) -> RenderedTree:
@@ -38,17 +44,30 @@ def render_trtllm(spec: Spec) -> RenderedTree:
         tensors.ENCODER_INPUT_FEATURES_DATATYPE: backend.encoder_input_features_data_type,
         tensors.PROMPT_EMBEDDING_TABLE_DATATYPE: backend.prompt_embedding_table_data_type,
     }
+    engine = engine_model_name(backend)
     tree = RenderedTree()
     configs = {
         "preprocessing": _preprocessing(backend, tokenizer, datatypes),
-        ENGINE: _tensorrt_llm(backend, datatypes),
+        engine: _tensorrt_llm(backend, datatypes),
         "postprocessing": _postprocessing(backend, tokenizer, datatypes),
         ENSEMBLE: _ensemble(backend, datatypes),
         BLS: _bls(backend, datatypes),
     }
+    if backend.emulator is not None:
+        for name in (engine, ENSEMBLE, BLS):
+            configs[name].parameters[EMULATED_PARAMETER].string_value = "true"
+    sources = {
+        "preprocessing": triton_models.PREPROCESSING,
+        "postprocessing": triton_models.POSTPROCESSING,
+        BLS: triton_models.BLS,
+    }
+    if backend.emulator is not None:
+        sources[engine] = triton_models.ENGINE_EMULATOR
     for name, config in configs.items():
         tree.add(f"{name}/config.pbtxt", to_text(config))
         tree.folders.add(f"{name}/1")
+        if name in sources:
+            tree.add(f"{name}/1/model.py", triton_models.model_source(sources[name]))
     return tree
 
 
@@ -118,12 +137,21 @@ def tensorrt_llm_parameters(backend: TensorRTLLMBackend) -> dict[str, str]:
         # The C++ backend copies inputs to the GPU itself; upstream ships this as "no".
         chosen["FORCE_CPU_ONLY_INPUT_TENSORS"] = "no"
     chosen.update(backend.parameters)
+    if backend.emulator is not None:
+        chosen.update(emulator_parameters(backend.emulator))
     return {key: param_string(value) for key, value in chosen.items() if value is not None}
+
+
+def emulator_parameters(emulator: EngineEmulator) -> dict[str, str | bool | int | float]:
+    """The emulator's timing model as `emulator_*` parameters, read by its model.py."""
+    return {f"emulator_{key}": value for key, value in emulator.model_dump().items()}
 
 
 def _tensorrt_llm(backend: TensorRTLLMBackend, datatypes: dict[str, str]) -> Any:
     config = new_config(
-        name=ENGINE, backend=backend.triton_backend, max_batch_size=backend.triton_max_batch_size
+        name=engine_model_name(backend),
+        backend=backend.triton_backend,
+        max_batch_size=backend.triton_max_batch_size,
     )
     config.model_transaction_policy.decoupled = backend.decoupled
     config.dynamic_batching.preferred_batch_size.append(backend.triton_max_batch_size)
@@ -136,6 +164,7 @@ def _tensorrt_llm(backend: TensorRTLLMBackend, datatypes: dict[str, str]) -> Any
 
 
 def _ensemble(backend: TensorRTLLMBackend, datatypes: dict[str, str]) -> Any:
+    engine = engine_model_name(backend)
     config = new_config(
         name=ENSEMBLE, platform="ensemble", max_batch_size=backend.triton_max_batch_size
     )
@@ -143,7 +172,8 @@ def _ensemble(backend: TensorRTLLMBackend, datatypes: dict[str, str]) -> Any:
     add_tensors(config.output, tensors.ENSEMBLE_OUTPUTS, datatypes, is_input=False)
     pb = model_config_module()
     for step in tensors.ENSEMBLE_STEPS:
-        entry = pb.ModelEnsembling.Step(model_name=step.model_name, model_version=-1)
+        name = engine if step.model_name == ENGINE else step.model_name
+        entry = pb.ModelEnsembling.Step(model_name=name, model_version=-1)
         for key, value in step.input_map:
             entry.input_map[key] = value
         for key, value in step.output_map:
@@ -161,7 +191,7 @@ def _bls(backend: TensorRTLLMBackend, datatypes: dict[str, str]) -> Any:
         config,
         {
             "accumulate_tokens": param_string(backend.accumulate_tokens),
-            "tensorrt_llm_model_name": ENGINE,
+            "tensorrt_llm_model_name": engine_model_name(backend),
         },
     )
     add_instance_group(config, backend.instances.bls, "KIND_CPU")

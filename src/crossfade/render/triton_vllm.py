@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from crossfade.render import tensors
+from crossfade.render import tensors, triton_models
 from crossfade.render.pbtxt import add_instance_group, add_tensors, new_config, to_text
 from crossfade.render.tree import RenderedTree
 from crossfade.spec.models import Spec, VllmBackend
@@ -25,11 +25,15 @@ def render_vllm(spec: Spec) -> RenderedTree:
     tree.add(f"{name}/1/model.json", _json(backend.model_json()))
     if backend.lora_adapters:
         tree.add(f"{name}/1/multi_lora.json", _json(dict(sorted(backend.lora_adapters.items()))))
+    if backend.triton_backend == "python":
+        tree.add(f"{name}/1/model.py", triton_models.model_source(triton_models.VLLM_PYTHON))
     return tree
 
 
 def vllm_config(backend: VllmBackend) -> Any:
-    config = new_config(name=backend.triton_model_name, backend="vllm", max_batch_size=0)
+    config = new_config(
+        name=backend.triton_model_name, backend=backend.triton_backend, max_batch_size=0
+    )
     config.model_transaction_policy.decoupled = True
     core_inputs = tensors.without_features(tensors.VLLM_INPUTS, keep=frozenset())
     core_outputs = tensors.without_features(tensors.VLLM_OUTPUTS, keep=frozenset())

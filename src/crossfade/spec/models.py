@@ -53,6 +53,26 @@ class InstanceCounts(StrictModel):
     )
 
 
+class EngineEmulator(StrictModel):
+    """Timing model of the lab's TensorRT-LLM engine emulator (never real TensorRT-LLM).
+
+    In-flight batching: each iteration admits waiting requests up to `max_batch_size`, prefills
+    the new ones and gives every running request one token. An iteration lasts
+    ``decode_step_ms + decode_step_ms_per_request * (running - 1)
+    + prefill_ms_per_token * (prompt tokens admitted in it)``. See docs/lab.md.
+    """
+
+    prefill_ms_per_token: float = Field(default=0.02, ge=0.0)
+    decode_step_ms: float = Field(default=1.0, gt=0.0)
+    decode_step_ms_per_request: float = Field(default=0.12, ge=0.0)
+    max_batch_size: PositiveInt = 32
+    kv_cache_tokens: PositiveInt = Field(
+        default=65536, description="Size of the emulated KV cache."
+    )
+    tokens_per_block: PositiveInt = 32
+    seed: int = 0
+
+
 class TensorRTLLMBackend(StrictModel):
     """The in-flight batching ensemble: preprocessing, tensorrt_llm, postprocessing, BLS."""
 
@@ -99,11 +119,23 @@ class TensorRTLLMBackend(StrictModel):
         default_factory=dict,
         description="Other `tensorrt_llm` parameters, by their config.pbtxt key.",
     )
+    emulator: EngineEmulator | None = Field(
+        default=None,
+        description="Lab only: replace the engine with crossfade's labelled emulator.",
+    )
 
     @field_validator("image")
     @classmethod
     def _image(cls, value: str) -> str:
         return _check_image(value, "trtllm")
+
+    @model_validator(mode="after")
+    def _emulator_on_python(self) -> TensorRTLLMBackend:
+        if self.emulator is not None and self.triton_backend != "python":
+            raise ValueError(
+                "the engine emulator runs on the python backend: set triton_backend: python"
+            )
+        return self
 
     @field_validator("parameters")
     @classmethod
@@ -129,6 +161,11 @@ class VllmBackend(StrictModel):
 
     image: str = Field(description="Triton container tag, e.g. '25.12-vllm-python-py3'.")
     triton_model_name: ModelName = "vllm_model"
+    triton_backend: Literal["vllm", "python"] = Field(
+        default="vllm",
+        description="'vllm' (Triton's vLLM backend) or 'python' (crossfade's model.py with the "
+        "same interface, for servers without the vLLM backend, such as the lab's).",
+    )
     engine_args: dict[str, Any] = Field(
         description="model.json: passed verbatim to vLLM's AsyncEngineArgs."
     )

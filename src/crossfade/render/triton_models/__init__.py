@@ -1,0 +1,20 @@
+"""Python-backend model files that crossfade renders into repositories as ``<model>/1/model.py``.
+
+They run inside Triton's python-backend stub, not in crossfade: each imports only what the
+serving container has (numpy, triton_python_backend_utils, transformers, vLLM), never crossfade.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+PREPROCESSING = "preprocessing"
+POSTPROCESSING = "postprocessing"
+BLS = "tensorrt_llm_bls"
+ENGINE_EMULATOR = "tensorrt_llm_emulator"
+VLLM_PYTHON = "vllm_python"
+
+
+def model_source(name: str) -> str:
+    """The text of the model file `name` (one of the constants above)."""
+    return resources.files(__package__).joinpath(f"{name}.py").read_text(encoding="utf-8")

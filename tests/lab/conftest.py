@@ -1,0 +1,68 @@
+"""One real lab per test session: a real Triton (vLLM model + emulated TensorRT-LLM ensemble)
+and a real vLLM OpenAI server, on test ports of 127.0.0.1.
+
+Set CROSSFADE_TEST_LAB_DIR to the folder of a lab that is already up (`crossfade lab up
+--dir DIR`) to reuse it across runs while developing; otherwise the session starts its own lab
+and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from crossfade.lab.control import LabStatus, down, status, up
+from crossfade.lab.settings import LabSettings
+
+TEST_PORTS = {"http_port": 18500, "grpc_port": 18501, "metrics_port": 18502, "vllm_port": 18600}
+
+
+@dataclass(frozen=True)
+class LabEndpoints:
+    status: LabStatus
+    model_dir: Path
+
+    @property
+    def settings(self) -> LabSettings:
+        return self.status.settings
+
+    @property
+    def triton_http(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.http_port}"
+
+    @property
+    def triton_grpc(self) -> str:
+        return f"{self.settings.host}:{self.settings.grpc_port}"
+
+    @property
+    def triton_metrics(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.metrics_port}/metrics"
+
+    @property
+    def vllm_http(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.vllm_port}"
+
+    @property
+    def vllm_metrics(self) -> str:
+        return f"{self.vllm_http}/metrics"
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabEndpoints]:
+    reuse = os.environ.get("CROSSFADE_TEST_LAB_DIR")
+    if reuse:
+        current = status(LabSettings(Path(reuse)))
+        if not current.running:
+            pytest.fail(f"CROSSFADE_TEST_LAB_DIR={reuse} is not a running lab")
+        yield LabEndpoints(current, Path(current.model_dir or ""))
+        return
+    settings = LabSettings(tmp_path_factory.mktemp("lab"), **TEST_PORTS)
+    try:
+        started = up(settings, progress=lambda message: print(f"lab: {message}"))
+        yield LabEndpoints(started, Path(started.model_dir or ""))
+    finally:
+        down(settings)

@@ -1,0 +1,116 @@
+"""The lab itself: targets, native vLLM over OpenAI, Triton metrics, failure with a reason."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from crossfade.cli import main
+from crossfade.lab.control import down, status, up
+from crossfade.lab.readiness import LabStartError
+from crossfade.lab.settings import LabSettings
+from tests.lab.conftest import LabEndpoints
+from tests.lab.http import get_text, post_json, post_sse
+
+N = 24
+
+
+def metric_value(text: str, family: str, **labels: str) -> float:
+    """Sum of the samples of `family` whose labels include `labels`."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(family + "{") and not line.startswith(family + " "):
+            continue
+        if all(f'{key}="{value}"' in line for key, value in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_status_json_lists_every_target(
+    lab: LabEndpoints, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["lab", "status", "--json", "--dir", str(lab.settings.folder)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["running"] is True
+    urls = {t["name"]: t["url"] for t in data["targets"]}
+    http, grpc = lab.triton_http.removeprefix("http://"), lab.triton_grpc
+    assert urls["vllm-triton"] == f"triton-vllm://{http}/vllm_model"
+    assert urls["vllm-triton-grpc"] == f"triton-grpc-vllm://{grpc}/vllm_model"
+    assert urls["trtllm-emulated-ensemble"] == f"triton-trtllm://{http}/ensemble"
+    assert urls["trtllm-emulated-bls"] == f"triton-trtllm://{http}/tensorrt_llm_bls"
+    assert (
+        urls["vllm-native"]
+        == f"openai://{lab.vllm_http.removeprefix('http://')}/v1?model=tiny-llama"
+    )
+    emulated = {t["name"] for t in data["targets"] if t["emulated"]}
+    assert emulated == {n for n in urls if n.startswith("trtllm-")}
+    assert all(t["metrics_url"].endswith("/metrics") for t in data["targets"])
+
+
+def test_native_vllm_streams_exact_lengths_over_openai(lab: LabEndpoints) -> None:
+    status_code, events = post_sse(
+        f"{lab.vllm_http}/v1/completions",
+        {
+            "model": "tiny-llama",
+            "prompt": "Tell me about the lab",
+            "max_tokens": N,
+            "min_tokens": N,
+            "ignore_eos": True,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        },
+    )
+    assert status_code == 200
+    text = "".join(e["choices"][0]["text"] for e in events if e.get("choices"))
+    assert text
+    usage = [e["usage"] for e in events if e.get("usage")]
+    assert usage[-1]["completion_tokens"] == N
+
+
+def test_triton_metrics_count_requests_and_show_both_families(lab: LabEndpoints) -> None:
+    before = get_text(lab.triton_metrics)
+    for model, payload in (
+        ("vllm_model", {"text_input": "count me", "parameters": {"max_tokens": 4}}),
+        ("ensemble", {"text_input": "count me", "max_tokens": 4}),
+    ):
+        code, body = post_json(f"{lab.triton_http}/v2/models/{model}/generate", payload)
+        assert code == 200, body
+    after = get_text(lab.triton_metrics)
+    for model in ("vllm_model", "ensemble"):
+        grew = metric_value(after, "nv_inference_request_success", model=model) - metric_value(
+            before, "nv_inference_request_success", model=model
+        )
+        assert grew >= 1, model
+    assert re.search(r'^vllm:generation_tokens_total\{[^}]*model="vllm_model"', after, re.M)
+    assert re.search(
+        r'^nv_trt_llm_request_metrics\{[^}]*model="tensorrt_llm_emulator"', after, re.M
+    )
+
+
+def test_emulated_models_say_so_in_their_config(lab: LabEndpoints) -> None:
+    for model in ("tensorrt_llm_emulator", "ensemble", "tensorrt_llm_bls"):
+        config = json.loads(get_text(f"{lab.triton_http}/v2/models/{model}/config"))
+        assert config["parameters"]["crossfade_emulated"]["string_value"] == "true", model
+
+
+def test_a_model_error_fails_up_with_tritons_reason(lab: LabEndpoints, tmp_path: Path) -> None:
+    """A value only vLLM can reject (the spec check passes) must surface as Triton's reason."""
+    packaged = Path(__file__).resolve().parents[2] / "src/crossfade/lab/crossfade.lab.yaml"
+    broken = tmp_path / "broken.lab.yaml"
+    broken.write_text(packaged.read_text().replace("dtype: bfloat16", "dtype: bfloat17"))
+    settings = LabSettings(
+        tmp_path / "lab", http_port=18700, grpc_port=18701, metrics_port=18702, vllm_port=18800
+    )
+    with pytest.raises(LabStartError) as caught:
+        up(settings, progress=lambda _: None, spec_file=broken)
+    message = str(caught.value)
+    assert "model 'vllm_model'" in message
+    assert "bfloat17" in message
+    assert "not ready in time" not in message
+    # Everything it started is stopped, and nothing is left recorded.
+    assert not settings.state_file.exists()
+    assert status(settings).processes == []
+    assert down(settings) == []
