@@ -28,6 +28,7 @@ import triton_python_backend_utils as pb_utils
 
 FINAL = pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL
 CANCEL_CHECK_S = 0.1  # is_cancelled() is a round trip to the server: poll it sparingly
+DECODERS = 2  # postprocessing calls in flight at once: one is sent while another is collected
 
 # Client input -> preprocessing input.
 PRE_INPUTS = {
@@ -124,6 +125,15 @@ class TritonPythonModel:
         forwarded = sorted(self.outputs - NOT_FORWARDED)
         self.engine_outputs = [*forwarded, "output_ids", "sequence_length"]
         self.ids = itertools.count()
+        # Decodes are batched across requests, at most the models' max_batch_size at a time.
+        self.decode_batch = max(1, int(config.get("max_batch_size", 0)))
+        self.decode_queue: queue.SimpleQueue[list[Any] | None] = queue.SimpleQueue()
+        self.decoders = [
+            threading.Thread(target=self._decode_loop, name="bls-decode", daemon=True)
+            for _ in range(DECODERS)
+        ]
+        for thread in self.decoders:
+            thread.start()
 
     def execute(self, requests: list[Any]) -> list[Any] | None:
         if self.decoupled:
@@ -288,18 +298,51 @@ class TritonPythonModel:
         return tensors
 
     def _detokenize(self, tokens: list[int]) -> str:
+        """The text of `tokens`, decoded by `postprocessing` in a batch with other requests'."""
+        slot: list[Any] = [tokens, None, threading.Event()]
+        self.decode_queue.put(slot)
+        slot[2].wait()
+        if isinstance(slot[1], Exception):
+            raise slot[1]
+        return str(slot[1])
+
+    def _decode_loop(self) -> None:
+        """One postprocessing call per batch of waiting decodes: the call costs about 1 ms here
+        whatever its size, so concurrent streams share it instead of queueing one by one."""
+        while (first := self.decode_queue.get()) is not None:
+            batch = [first]
+            while len(batch) < self.decode_batch and not self.decode_queue.empty():
+                batch.append(self.decode_queue.get())
+            if batch[-1] is None:  # finalize() came in while draining
+                batch.pop()
+                self.decode_queue.put(None)
+            try:
+                texts = self._postprocess([slot[0] for slot in batch])
+            except Exception as exc:
+                texts = [exc] * len(batch)
+            for slot, text in zip(batch, texts, strict=True):
+                slot[1] = text
+                slot[2].set()
+
+    @staticmethod
+    def _postprocess(sequences: list[list[int]]) -> list[Any]:
+        width = max(len(tokens) for tokens in sequences)
+        ids = np.zeros((len(sequences), 1, width), dtype=np.int32)
+        for row, tokens in enumerate(sequences):
+            ids[row, 0, : len(tokens)] = tokens
+        lengths = np.array([[len(tokens)] for tokens in sequences], dtype=np.int32)
         response = _exec(
             pb_utils.InferenceRequest(
                 model_name="postprocessing",
                 inputs=[
-                    pb_utils.Tensor("TOKENS_BATCH", np.array([[tokens]], dtype=np.int32)),
-                    pb_utils.Tensor("SEQUENCE_LENGTH", np.array([[len(tokens)]], dtype=np.int32)),
+                    pb_utils.Tensor("TOKENS_BATCH", ids),
+                    pb_utils.Tensor("SEQUENCE_LENGTH", lengths),
                 ],
                 requested_output_names=["OUTPUT"],
             )
         )
-        value = pb_utils.get_output_tensor_by_name(response, "OUTPUT").as_numpy().reshape(-1)[0]
-        return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+        values = pb_utils.get_output_tensor_by_name(response, "OUTPUT").as_numpy()
+        return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values[:, 0]]
 
     def _response(self, text: str, group: list[Any]) -> Any:
         """text_output plus the engine outputs the BLS declares: from the group's last response,
@@ -332,4 +375,5 @@ class TritonPythonModel:
             pass
 
     def finalize(self) -> None:
-        pass
+        for _ in self.decoders:
+            self.decode_queue.put(None)
