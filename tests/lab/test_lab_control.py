@@ -96,13 +96,18 @@ def test_emulated_models_say_so_in_their_config(lab: LabEndpoints) -> None:
         assert config["parameters"]["crossfade_emulated"]["string_value"] == "true", model
 
 
-def test_a_model_error_fails_up_with_tritons_reason(lab: LabEndpoints, tmp_path: Path) -> None:
+def test_a_model_error_fails_up_with_tritons_reason(tmp_path: Path) -> None:
     """A value only vLLM can reject (the spec check passes) must surface as Triton's reason."""
     packaged = Path(__file__).resolve().parents[2] / "src/crossfade/lab/crossfade.lab.yaml"
     broken = tmp_path / "broken.lab.yaml"
     broken.write_text(packaged.read_text().replace("dtype: bfloat16", "dtype: bfloat17"))
     settings = LabSettings(
-        tmp_path / "lab", http_port=18700, grpc_port=18701, metrics_port=18702, vllm_port=18800
+        tmp_path / "lab",
+        http_port=18700,
+        grpc_port=18701,
+        metrics_port=18702,
+        vllm_port=18800,
+        ready_timeout_s=240,
     )
     with pytest.raises(LabStartError) as caught:
         up(settings, progress=lambda _: None, spec_file=broken)

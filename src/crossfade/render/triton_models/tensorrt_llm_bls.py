@@ -10,13 +10,17 @@ so the streamed pieces join to the non-streamed text. Engine errors come back in
 
 Differences from upstream's BLS: one sequence per request (batch size 1); no draft model or
 multimodal encoders; stop words are not trimmed from the text; a client that goes away is
-noticed within about 100 ms and its engine request is cancelled with a `stop` request.
+noticed within about 100 ms and its engine request is ended with a `stop` request. To keep up
+under load, concurrent requests share batched postprocessing calls, and engine responses that
+queued up while the previous piece was decoded are sent as one piece (num_output_tokens then
+counts all of them), so a stream may have fewer responses than tokens.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import queue
 import threading
 import time
@@ -125,7 +129,8 @@ class TritonPythonModel:
         forwarded = sorted(self.outputs - NOT_FORWARDED)
         self.engine_outputs = [*forwarded, "output_ids", "sequence_length"]
         self.ids = itertools.count()
-        # Decodes are batched across requests, at most the models' max_batch_size at a time.
+        # Decodes are batched across requests, at most max_batch_size (the same for the BLS and
+        # postprocessing in crossfade's rendering) at a time.
         self.decode_batch = max(1, int(config.get("max_batch_size", 0)))
         self.decode_queue: queue.SimpleQueue[list[Any] | None] = queue.SimpleQueue()
         self.decoders = [
@@ -167,7 +172,10 @@ class TritonPythonModel:
         try:
             self._generate(request, sender, sink)
         except Exception as exc:  # in-band error; the model keeps serving
-            sink(_error(str(exc)), FINAL)
+            try:
+                sink(_error(str(exc)), FINAL)
+            except Exception as late:  # e.g. the client has gone or the final flag was sent
+                pb_utils.Logger.log_verbose(f"tensorrt_llm_bls: error not delivered: {late}")
 
     def _generate(self, request: Any, sender: Any, sink: Sink) -> None:
         text = pb_utils.get_input_tensor_by_name(request, "text_input")
@@ -192,7 +200,7 @@ class TritonPythonModel:
             array = tensor.as_numpy()
             if tensor.name() in PRE_TO_ENGINE and array.size > 0:
                 inputs.append(pb_utils.Tensor(PRE_TO_ENGINE[tensor.name()], array))
-        request_id = f"bls-{next(self.ids)}"
+        request_id = f"bls-{os.getpid()}-{next(self.ids)}"  # unique across BLS instances
         engine_request = pb_utils.InferenceRequest(
             model_name=self.engine,
             inputs=inputs,
@@ -312,10 +320,11 @@ class TritonPythonModel:
         while (first := self.decode_queue.get()) is not None:
             batch = [first]
             while len(batch) < self.decode_batch and not self.decode_queue.empty():
-                batch.append(self.decode_queue.get())
-            if batch[-1] is None:  # finalize() came in while draining
-                batch.pop()
-                self.decode_queue.put(None)
+                slot = self.decode_queue.get()
+                if slot is None:  # finalize(): stop after this batch
+                    self.decode_queue.put(None)
+                    break
+                batch.append(slot)
             try:
                 texts = self._postprocess([slot[0] for slot in batch])
             except Exception as exc:

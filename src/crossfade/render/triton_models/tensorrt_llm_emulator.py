@@ -10,26 +10,26 @@ KV cache can reserve their prompt + output blocks, then gives every running requ
 An iteration lasts
     decode_step_ms + decode_step_ms_per_request * (running - 1)
     + prefill_ms_per_token * (prompt tokens admitted in it)
-and ends on an absolute schedule (each deadline follows the previous one, so sleep overshoot does
-not accumulate). The KV cache has kv_cache_tokens / tokens_per_block blocks; a running request
-holds ceil((prompt + generated) / tokens_per_block).
+on an absolute schedule (sleep overshoot does not accumulate). The KV cache has
+kv_cache_tokens / tokens_per_block blocks; a running request holds
+ceil((prompt + generated) / tokens_per_block).
 
-Tokens: ids drawn from the vocabulary minus special tokens (size from config.json at
-`gpt_model_path`), by a generator seeded from (emulator_seed, request seed, prompt ids), so the
-same prompt gives the same tokens, streamed or not. The emulated model never chooses a special
-token, so with the tokenizer's EOS (or end_id -1) a request always runs to request_output_len; a
-client end_id that is a normal id stops it once min_tokens are out. Stop words stop it; bad words,
-sampling and beams are not emulated (beam_width and num_return_sequences must be 1).
-In streaming, num_output_tokens counts the tokens of that response.
+Tokens: drawn from the vocabulary minus special tokens (size from config.json at
+`gpt_model_path`), seeded by (emulator_seed, request seed, a hash of the prompt ids): a prompt
+gives the same tokens, streamed or not. Special tokens are never drawn, so with the tokenizer's
+EOS (or end_id -1) a request runs to request_output_len; an end_id that is a normal id stops it
+once min_tokens are out. Stop words stop it; bad words, sampling and beams are not emulated
+(beam_width and num_return_sequences must be 1). Streamed num_output_tokens counts that
+response's tokens. Cancellation and metrics are polled every 100 ms (upstream's periods too).
 
 Environment `CROSSFADE_EMULATOR_OVERRIDES` may name a JSON file, re-read when its mtime changes:
 its `prefill_ms_per_token`, `decode_step_ms`, `decode_step_ms_per_request` replace the timing;
-`fail_ratio` (0..1) fails that share of new requests with "emulated failure". Cancellation and
-metrics are polled every 100 ms, as upstream's cancellation/stats check periods.
+`fail_ratio` (0..1) fails that share of new requests with "emulated failure".
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
-FINAL = pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL
+FINAL = pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL  # (MetricFamily only exists at run time)
 DEFAULTS = {"prefill_ms_per_token": 0.02, "decode_step_ms": 1.0, "decode_step_ms_per_request": 0.12}
 # Metrics and cancellation polling period: is_cancelled() is a round trip to the server (about
 # 0.3 ms here), too dear to pay per request in every 1 ms iteration.
@@ -60,14 +60,12 @@ BATCH_NEEDS_DECOUPLED = (
     "Batch size > 1 requires the tensorrt_llm backend to be using decoupled transaction policy"
 )
 STREAMING_NEEDS_DECOUPLED = "Streaming is only supported if model is deployed using decoupled mode."
-ONE_SEQUENCE = "the engine emulator takes one sequence per request"
 
 
 def _param(config: dict[str, Any], key: str, default: str) -> str:
     value = config.get("parameters", {}).get(key, {}).get("string_value")
-    if not isinstance(value, str) or not value.strip() or value.startswith("${"):
-        return default
-    return value.strip()
+    usable = isinstance(value, str) and value.strip() and not value.startswith("${")
+    return value.strip() if usable else default
 
 
 def _error(message: str) -> Any:
@@ -118,7 +116,8 @@ class _Request:
         self.want_perf = bool(_scalar(request, "return_perf_metrics", False))
         self.stop_words = self._words(request, "stop_words_list")
         seed = int(_scalar(request, "seed", 0)) & 0xFFFFFFFF
-        entropy = [emulator.seed, seed, *(int(t) & 0xFFFFFFFF for t in self.prompt)]
+        digest = hashlib.blake2b(self.prompt.astype("<i4").tobytes(), digest_size=16).digest()
+        entropy = [emulator.seed, seed, *np.frombuffer(digest, dtype="<u4").tolist()]
         rng = np.random.default_rng(entropy)
         draws = rng.integers(0, len(emulator.normal_ids), max(self.max_new, 0))
         self.plan = emulator.normal_ids[draws]
@@ -153,8 +152,7 @@ class TritonPythonModel:
 
     def initialize(self, args: dict[str, str]) -> None:
         config: dict[str, Any] = json.loads(args["model_config"])
-        # The scheduler must get the GIL back soon after its sleep ends (default: 5 ms).
-        sys.setswitchinterval(0.0005)
+        sys.setswitchinterval(0.0005)  # the scheduler gets the GIL soon after its sleep ends
         self.decoupled: bool = pb_utils.using_decoupled_model_transaction_policy(config)
         self.base_timing = {
             k: float(_param(config, f"emulator_{k}", str(DEFAULTS[k]))) for k in DEFAULTS
@@ -184,13 +182,12 @@ class TritonPythonModel:
             ("request", "request_type", REQUEST_GAUGES),
             ("kv_cache_block", "kv_cache_block_type", KV_GAUGES),
         ):
-            name, text = (
-                f"nv_trt_llm_{kind}_metrics",
-                f"TRT-LLM {kind} metrics (crossfade emulator)",
-            )
-            self.families.append(pb_utils.MetricFamily(name, text, pb_utils.MetricFamily.GAUGE))
+            text = f"TRT-LLM {kind} metrics (crossfade emulator)"
+            gauge = pb_utils.MetricFamily.GAUGE
+            family = pb_utils.MetricFamily(f"nv_trt_llm_{kind}_metrics", text, gauge)
+            self.families.append(family)
             self.gauges += [self.families[-1].Metric(labels={**labels, label: v}) for v in values]
-        self.override_path = os.environ.get("CROSSFADE_EMULATOR_OVERRIDES") or None
+        self.published: list[float | None] = [None] * len(self.gauges)
         self.override_mtime: int | None = None
         self.threads = [
             threading.Thread(target=target, name=f"emulator-{target.__name__}", daemon=True)
@@ -203,9 +200,8 @@ class TritonPythonModel:
         outcomes: list[Any] = []  # per request: a _Request, or its response already decided
         for request in requests:
             sender = request.get_response_sender() if self.decoupled else None
-            try:
-                item = self._accept(request, sender)
-                outcomes.append(item or pb_utils.InferenceResponse(output_tensors=[]))
+            try:  # a `stop` request (None) is answered empty
+                outcomes.append(self._accept(request, sender) or pb_utils.InferenceResponse())
             except Exception as exc:  # in-band error; the engine keeps serving
                 outcomes.append(_error(str(exc)))
                 if sender is not None:
@@ -224,7 +220,9 @@ class TritonPythonModel:
         """Validate one request; None when it needs no generation (a `stop` request)."""
         ids = pb_utils.get_input_tensor_by_name(request, "input_ids")
         if ids is not None and ids.as_numpy().shape[0] > 1:
-            raise ValueError(ONE_SEQUENCE if self.decoupled else BATCH_NEEDS_DECOUPLED)
+            raise ValueError(
+                "one sequence per request" if self.decoupled else BATCH_NEEDS_DECOUPLED
+            )
         if bool(_scalar(request, "streaming", False)) and not self.decoupled:
             raise ValueError(STREAMING_NEEDS_DECOUPLED)
         if bool(_scalar(request, "stop", False)):
@@ -243,9 +241,7 @@ class TritonPythonModel:
         if item.max_new < 1:
             raise ValueError("request_output_len must be at least 1")
         if (need := item.blocks(self.per_block, final=True)) > self.max_blocks:
-            raise ValueError(
-                f"needs {need} KV cache blocks; the emulated cache has {self.max_blocks}"
-            )
+            raise ValueError(f"needs {need} KV cache blocks; the cache has {self.max_blocks}")
         if self.fail_ratio > 0 and self.fail_rng.random() < self.fail_ratio:
             raise ValueError("emulated failure")
         return item
@@ -331,8 +327,8 @@ class TritonPythonModel:
             blocks = math.ceil((len(r.prompt) + generated) / self.per_block)
             values = (r.arrival_ns, r.scheduled_ns, r.first_ns, last_ns, blocks, 0, blocks)
             for name, value in zip(PERF + KV, values, strict=True):
-                dtype = np.int64 if name in PERF else np.int32
-                tensors.append(pb_utils.Tensor(name, np.array([[value]], dtype)))
+                array = np.array([[value]], np.int64 if name in PERF else np.int32)
+                tensors.append(pb_utils.Tensor(name, array))
         return pb_utils.InferenceResponse(output_tensors=tensors)
 
     def _send_loop(self) -> None:
@@ -352,7 +348,7 @@ class TritonPythonModel:
                 r.done.set()
 
     def _housekeeping(self) -> None:
-        next_override = 0.0
+        next_override, overrides = 0.0, os.environ.get("CROSSFADE_EMULATOR_OVERRIDES")
         while self.alive:
             with self.lock:
                 live = [*self.running, *self.waiting]
@@ -362,14 +358,18 @@ class TritonPythonModel:
             free = self.max_blocks - used
             kv = (self.max_blocks, free, used, self.per_block, used / self.max_blocks)
             values = (active, self.max_batch, scheduled, context, waiting, *kv)
-            for gauge, value in zip(self.gauges, values, strict=True):  # see REQUEST/KV_GAUGES
-                gauge.set(value)
+            # set() is a round trip that never returns once the server has gone (and then
+            # blocks the stub's exit): only on change, so an idle emulator sends none.
+            for i, value in enumerate(values):  # in the order of REQUEST_GAUGES, KV_GAUGES
+                if self.published[i] != value:
+                    self.gauges[i].set(value)
+                    self.published[i] = value
             if self.decoupled:  # a client that went away frees its slot
                 for r in live:
                     r.cancelled = r.cancelled or bool(r.sender.is_cancelled())
-            if self.override_path and time.monotonic() >= next_override:
+            if overrides and time.monotonic() >= next_override:
                 next_override = time.monotonic() + OVERRIDE_CHECK_S
-                self._read_overrides(self.override_path)
+                self._read_overrides(overrides)
             time.sleep(HOUSEKEEPING_S)
 
     def _read_overrides(self, path: str) -> None:
@@ -394,7 +394,7 @@ class TritonPythonModel:
         with self.lock:
             self.lock.notify_all()
         self.outbox.put(None)
-        for thread in self.threads:
+        for thread in reversed(self.threads):  # housekeeping first: it talks to the server
             thread.join(timeout=2.0)
         self.gauges.clear()  # metrics go before their families
         self.families.clear()

@@ -17,14 +17,16 @@ serving venv's ``bin/`` first), so spawned children start that interpreter and w
 
 Deviations from the upstream backend: string booleans in sampling parameters are parsed
 ("false" is False, not True); an unknown sampling key fails the request with a message naming
-the key; a ``cumulative_logprob`` that vLLM does not compute is sent as NaN. The health check
-(ENABLE_VLLM_HEALTH_CHECK) and multimodal ``image`` input are not implemented.
+the key. The health check (ENABLE_VLLM_HEALTH_CHECK) and the multimodal ``image`` input are not
+implemented.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
+import gc
 import itertools
 import json
 import locale
@@ -41,8 +43,11 @@ import triton_python_backend_utils as pb_utils
 
 _FINAL = pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL
 _CANCEL_POLL_S = 0.05
-_TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0]
-_TTFT_BUCKETS += [2.5, 5.0, 7.5, 10.0]
+# Bucket lists of the upstream backend's vllm:* histograms.
+_TTFT_BUCKETS = [
+    *(0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1),
+    *(0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0),
+]
 _TPOT_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5]
 _E2E_BUCKETS = [1.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0]
 _N_BUCKETS = [1.0, 2.0, 5.0, 10.0, 20.0]
@@ -107,6 +112,12 @@ def _logprobs_json(logprobs: Any, start: int) -> str:
     )
 
 
+def _log_failure(future: concurrent.futures.Future[None]) -> None:
+    """Logs what escaped a request's coroutine (e.g. a failed send), which nobody awaits."""
+    if not future.cancelled() and future.exception() is not None:
+        pb_utils.Logger.log_error(f"vLLM model: request failed: {future.exception()!r}")
+
+
 @dataclasses.dataclass
 class _Job:
     request_id: str
@@ -125,20 +136,10 @@ class _Metrics:
     def __init__(self, labels: dict[str, str], max_model_len: int) -> None:
         kinds = {"c": pb_utils.MetricFamily.COUNTER, "h": pb_utils.MetricFamily.HISTOGRAM}
         tokens = _one_two_five(max_model_len)
-        specs = {
-            "prompt": (
-                "c",
-                "vllm:prompt_tokens_total",
-                "Number of prefill tokens processed.",
-                None,
-            ),
-            "gen": ("c", "vllm:generation_tokens_total", "Number of generation tokens.", None),
-            "ttft": (
-                "h",
-                "vllm:time_to_first_token_seconds",
-                "Time to first token.",
-                _TTFT_BUCKETS,
-            ),
+        specs = {  # key: (kind, name, help, buckets)
+            "prompt": ("c", "vllm:prompt_tokens_total", "Prefill tokens processed.", None),
+            "gen": ("c", "vllm:generation_tokens_total", "Generation tokens processed.", None),
+            "ttft": ("h", "vllm:time_to_first_token_seconds", "First token.", _TTFT_BUCKETS),
             "tpot": ("h", "vllm:time_per_output_token_seconds", "Time per token.", _TPOT_BUCKETS),
             "e2e": ("h", "vllm:e2e_request_latency_seconds", "Request latency.", _E2E_BUCKETS),
             "req_prompt": ("h", "vllm:request_prompt_tokens", "Prompt tokens.", tokens),
@@ -186,6 +187,7 @@ class TritonPythonModel:
             )
         from vllm import SamplingParams
         from vllm.engine.arg_utils import AsyncEngineArgs
+        from vllm.sampling_params import RequestOutputKind
         from vllm.v1.engine.async_llm import AsyncLLM
 
         folder = os.path.join(args["model_repository"], args["model_version"])
@@ -204,6 +206,8 @@ class TritonPythonModel:
                 self._loras = json.load(file)
 
         self._sampling_params = SamplingParams
+        # Cumulative outputs: the whole text when not streaming, deltas by slicing when streaming.
+        self._output_kind = RequestOutputKind.CUMULATIVE
         hints = typing.get_type_hints(SamplingParams)
         self._sampling_hints = {
             name: hints.get(name)
@@ -241,7 +245,8 @@ class TritonPythonModel:
                     pb_utils.InferenceResponse(error=pb_utils.TritonError(str(exc))), _FINAL
                 )
                 continue
-            asyncio.run_coroutine_threadsafe(self._serve(job, sender), self._loop)
+            future = asyncio.run_coroutine_threadsafe(self._serve(job, sender), self._loop)
+            future.add_done_callback(_log_failure)
 
     def _parse(self, request: Any) -> _Job:
         text = pb_utils.get_input_tensor_by_name(request, "text_input").as_numpy().reshape(-1)[0]
@@ -264,10 +269,7 @@ class TritonPythonModel:
             if key not in self._sampling_hints:
                 raise ValueError(f"unknown sampling parameter '{key}' (not in vLLM SamplingParams)")
             kwargs[key] = _cast(key, value, self._sampling_hints[key])
-        from vllm.sampling_params import RequestOutputKind
-
-        # Cumulative outputs give the full text for non-streaming and the deltas by slicing.
-        params = self._sampling_params(**kwargs, output_kind=RequestOutputKind.CUMULATIVE)
+        params = self._sampling_params(**kwargs, output_kind=self._output_kind)
         want = {flag: bool(_bool_input(request, flag)) for flag in _FLAGS}
         echo = not stream and not exclude
         return _Job(f"triton-{next(self._ids)}", prompt, stream, echo, params, lora, want)
@@ -331,6 +333,7 @@ class TritonPythonModel:
                 raise
         except Exception as exc:
             cause = exc.__cause__ or exc
+            pb_utils.Logger.log_warn(f"vLLM model: {job.request_id} failed: {cause!r}")
             error = pb_utils.TritonError(f"Error generating stream: {cause}")
             sender.send(pb_utils.InferenceResponse(error=error), _FINAL)
         finally:
@@ -338,6 +341,7 @@ class TritonPythonModel:
             await outputs.aclose()
             if cancelled:
                 await self._engine.abort(job.request_id)
+                pb_utils.Logger.log_info(f"vLLM model: {job.request_id} cancelled, aborted")
                 error = pb_utils.TritonError(
                     "Request was cancelled", pb_utils.TritonError.CANCELLED
                 )
@@ -393,13 +397,18 @@ class TritonPythonModel:
     def finalize(self) -> None:
         async def stop() -> None:
             current = asyncio.current_task()
-            for task in asyncio.all_tasks():
-                if task is not current:
-                    task.cancel()
+            tasks = [task for task in asyncio.all_tasks() if task is not current]
+            for task in tasks:
+                task.cancel()
+            if tasks:  # let aborted requests unwind while the engine still runs
+                await asyncio.wait(tasks, timeout=10)
             self._engine.shutdown()
 
         if getattr(self, "_engine", None) is not None:
-            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(timeout=60)
+            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(timeout=120)
+            # Drop the engine now: its __del__ shuts down again, which fails at interpreter exit.
+            self._engine = None
+            gc.collect()
         if getattr(self, "_loop", None) is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=30)
