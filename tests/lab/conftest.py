@@ -9,6 +9,7 @@ and stops it at the end.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,7 @@ class LabEndpoints:
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabEndpoints]:
+def lab() -> Iterator[LabEndpoints]:
     reuse = os.environ.get("CROSSFADE_TEST_LAB_DIR")
     if reuse:
         current = status(LabSettings(Path(reuse)))
@@ -60,7 +61,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabEndpoints]:
             pytest.fail(f"CROSSFADE_TEST_LAB_DIR={reuse} is not a running lab")
         yield LabEndpoints(current, Path(current.model_dir or ""))
         return
-    settings = LabSettings(tmp_path_factory.mktemp("lab"), **TEST_PORTS)
+    # A fixed folder, not a fresh temporary one: if an earlier session was killed before its
+    # teardown, `up` finds that lab in state.json and stops it instead of colliding with it.
+    settings = LabSettings(Path(tempfile.gettempdir()) / "crossfade-test-lab", **TEST_PORTS)
     try:
         started = up(settings, progress=lambda message: print(f"lab: {message}"))
         yield LabEndpoints(started, Path(started.model_dir or ""))

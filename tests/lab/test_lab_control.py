@@ -119,3 +119,4 @@ def test_a_model_error_fails_up_with_tritons_reason(tmp_path: Path) -> None:
     assert not settings.state_file.exists()
     assert status(settings).processes == []
     assert down(settings) == []
+    assert list(Path("/dev/shm").glob(f"{settings.shm_prefix}*")) == []

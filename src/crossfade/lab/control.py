@@ -106,6 +106,9 @@ def down(settings: LabSettings) -> list[str]:
     for process in current.processes:
         stop(process)
     settings.state_file.unlink(missing_ok=True)
+    # A stub killed after the grace period cannot remove its shared memory itself.
+    for region in Path("/dev/shm").glob(f"{settings.shm_prefix}*"):
+        region.unlink(missing_ok=True)
     return stopped
 
 

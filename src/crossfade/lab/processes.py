@@ -68,17 +68,16 @@ def spawn(name: str, command: Sequence[str], env: Mapping[str, str], log: Path) 
 
 def stop(process: ManagedProcess, grace_s: float = 20.0) -> None:
     """SIGTERM the process group, then SIGKILL whatever is left after `grace_s`."""
-    if not process.alive():
-        return
-    _signal_group(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
+    if process.alive():
+        _signal_group(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while _group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _group_alive(process.pid):
+            _signal_group(process.pid, signal.SIGKILL)
         _reap(process.pid)
-        if not _group_alive(process.pid):
-            return
-        time.sleep(0.2)
-    _signal_group(process.pid, signal.SIGKILL)
-    _reap(process.pid)
+    elif _start_ticks(process.pid) is None:
+        _reap(process.pid)  # already gone: collect its exit status if it was ours
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
@@ -106,13 +105,13 @@ def _pgid_and_state(pid: int) -> tuple[int, bool] | None:
 
 
 def _reap(pid: int) -> None:
-    handle = _HANDLES.get(pid)
+    """Collect the exit status of a process this interpreter started (others are not ours)."""
+    handle = _HANDLES.pop(pid, None)
     if handle is not None:
-        if handle.poll() is not None:
-            del _HANDLES[pid]
-        return
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+        try:
+            handle.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            _HANDLES[pid] = handle
 
 
 def _start_ticks(pid: int) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,13 @@ class LabSettings:
     def emulator_overrides(self) -> Path:
         """JSON file the emulator re-reads: a way to slow it down or break it mid-run."""
         return self.folder / "emulator-overrides.json"
+
+    @property
+    def shm_prefix(self) -> str:
+        """Prefix of the python backend's shared-memory regions, unique to this lab folder, so
+        `down` can remove regions a killed stub left in /dev/shm."""
+        digest = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:10]
+        return f"crossfade_lab_{digest}_"
 
     def ports(self) -> dict[str, int]:
         return {

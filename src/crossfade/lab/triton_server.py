@@ -109,6 +109,11 @@ def server_environment(install: TritonInstall, settings: LabSettings) -> dict[st
 def engine_environment() -> dict[str, str]:
     """Environment for every vLLM engine the lab starts, inside Triton or native: offline."""
     return {
+        # With this off, vLLM's CPU platform keeps the `uni` executor the lab spec asks for, so
+        # the model worker runs inside the engine-core process instead of a third process (one
+        # vLLM import and ~0.6 GiB less per engine). AsyncLLM still runs its engine core in a
+        # process of its own.
+        "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
         "TOKENIZERS_PARALLELISM": "false",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
@@ -130,6 +135,7 @@ def server_command(install: TritonInstall, settings: LabSettings, backends: Path
         f"--metrics-address={settings.host}",
         f"--metrics-port={settings.metrics_port}",
         "--metrics-config=histogram_latencies=true",
+        f"--backend-config=python,shm-region-prefix-name={settings.shm_prefix}",
         "--allow-metrics=true",
         "--log-verbose=0",
     ]
