@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lint": ("lint", "check model repositories and engine folders for known mistakes"),
     "engine": ("engine", "inspect, check and stamp TensorRT-LLM engine folders"),
     "lab": ("lab", "a real Triton and a real vLLM on this machine (tiny model, CPU)"),
+    "bench": ("bench", "benchmark one target under streaming load; save the result"),
+    "show": ("show", "print the summary of a saved benchmark result"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: protocol clients, workloads, arrivals, the runner, metrics and saved results."""

@@ -1,0 +1,227 @@
+"""Triton's gRPC API (KServe v2 `ModelStreamInfer`), one bidirectional stream per request.
+
+Decoupled models (both backends) answer only on the streaming RPC, whether or not the request
+asks the model to stream. Each request sets `triton_enable_empty_final_response`, so Triton marks
+the request's last response with the `triton_final_response` parameter (on a response with
+outputs, or on an empty one): that is the end marker for both dialects. tritonclient's own
+`stream_infer` cannot set it (it rejects `triton_`-prefixed parameters), so this client drives
+the generated stub from tritonclient's protos directly; that also lets it timestamp each raw
+message before any decoding. Tokens per chunk are the responses' `num_output_tokens`.
+
+Error mapping, aligned with HTTP: an error as the very first response is the request's rejection
+(over HTTP, the same error is a 4xx), so HTTP_STATUS with the server's text; a later in-band
+error is STREAM_ERROR; an RPC status before any response is CONNECT when the server is
+unreachable and HTTP_STATUS otherwise; after a response, TRUNCATED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from time import perf_counter_ns
+from typing import Any
+
+import grpc  # type: ignore[import-untyped]
+import numpy as np
+from google.protobuf.json_format import MessageToDict
+from tritonclient.grpc import InferResult, service_pb2, service_pb2_grpc
+
+from crossfade.bench.clients import ResponseTally
+from crossfade.bench.clients.triton_http import min_tokens_input_name, triton_model_facts
+from crossfade.bench.dialects import (
+    Tensor,
+    parse_triton_trtllm_event,
+    parse_triton_vllm_event,
+    triton_outputs_as_json,
+    triton_trtllm_tensors,
+    triton_vllm_tensors,
+)
+from crossfade.bench.protocol import BenchRequest, ErrorKind, RequestRecord
+from crossfade.bench.targets import TargetSpec
+
+INFO_TIMEOUT_S = 10.0
+FINAL = "triton_final_response"
+_OPTIONAL_INPUTS = frozenset(
+    {"return_finish_reason", "return_num_input_tokens", "return_num_output_tokens"}
+)
+_CHANNEL_OPTIONS = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
+
+
+def raw_tensor(tensor: Tensor) -> bytes:
+    """Triton's raw_input_contents encoding: BYTES as 4-byte little-endian length + bytes."""
+    if tensor.datatype == "BYTES":
+        return b"".join(struct.pack("<I", len(item)) + item for item in tensor.value.flat)
+    dtype = {"BOOL": np.dtype(np.bool_), "INT32": np.dtype("<i4")}[tensor.datatype]
+    return tensor.value.astype(dtype).tobytes()
+
+
+class TritonGrpcClient:
+    """One gRPC channel (HTTP/2 multiplexes the concurrent streams); see the module doc."""
+
+    def __init__(self, spec: TargetSpec, *, request_timeout_s: float | None = None) -> None:
+        self.spec = spec
+        self._timeout_s = request_timeout_s
+        self._is_vllm = spec.dialect == "vllm"
+        self._parse = parse_triton_vllm_event if self._is_vllm else parse_triton_trtllm_event
+        self._batched = not self._is_vllm  # vLLM forces max_batch_size 0; ensembles batch
+        self._inputs: frozenset[str] | None = None  # the model's input names, once known
+        self._min_tokens_input = "min_tokens"
+        self._channel: Any = None
+        self._stub: Any = None
+
+    async def start(self) -> None:
+        self._channel = grpc.aio.insecure_channel(self.spec.address, options=_CHANNEL_OPTIONS)
+        self._stub = service_pb2_grpc.GRPCInferenceServiceStub(self._channel)
+        try:  # best effort: if the server is not there, the requests will say so
+            metadata, config = await self._model_documents()
+        except (grpc.aio.AioRpcError, TimeoutError):
+            return
+        self._inputs = frozenset(str(item.get("name")) for item in metadata.get("inputs", []))
+        self._batched = int(config.get("max_batch_size") or 0) > 0
+        self._min_tokens_input = min_tokens_input_name(set(self._inputs))
+
+    async def _model_documents(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        async with asyncio.timeout(INFO_TIMEOUT_S):
+            name = self.spec.model
+            metadata = await self._stub.ModelMetadata(service_pb2.ModelMetadataRequest(name=name))
+            config = await self._stub.ModelConfig(service_pb2.ModelConfigRequest(name=name))
+        return (
+            MessageToDict(metadata, preserving_proto_field_name=True),
+            MessageToDict(config.config, preserving_proto_field_name=True),
+        )
+
+    def tensors(self, request: BenchRequest) -> list[Tensor]:
+        if self._is_vllm:
+            return triton_vllm_tensors(request, batched=self._batched)
+        return triton_trtllm_tensors(
+            request, min_tokens_input=self._min_tokens_input, batched=self._batched
+        )
+
+    def message(self, request: BenchRequest) -> Any:
+        """The ModelInferRequest for `request`, leaving out optional inputs the model lacks."""
+        message = service_pb2.ModelInferRequest(model_name=self.spec.model, id=str(request.index))
+        for tensor in self.tensors(request):
+            if self._inputs is not None and tensor.name in _OPTIONAL_INPUTS - self._inputs:
+                continue
+            message.inputs.add(name=tensor.name, datatype=tensor.datatype, shape=tensor.value.shape)
+            message.raw_input_contents.append(raw_tensor(tensor))
+        message.parameters["triton_enable_empty_final_response"].bool_param = True
+        return message
+
+    async def send(self, request: BenchRequest, record: RequestRecord) -> None:
+        if self._stub is None:
+            raise RuntimeError("TritonGrpcClient.send before start()")
+        message = self.message(request)
+        tally = ResponseTally(record)
+        record.sent_ns = perf_counter_ns()
+        call = self._stub.ModelStreamInfer()
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await call.write(message)
+                # Half-close at once: Triton still answers the request in flight, then ends the
+                # RPC, so its end follows the final response without another round trip.
+                await call.done_writing()
+                if not await self._read(call, tally):
+                    while await call.read() is not grpc.aio.EOF:  # finish the RPC cleanly
+                        pass
+        except TimeoutError:
+            call.cancel()
+            record.fail(ErrorKind.TIMEOUT, f"no final response within {self._timeout_s} s", _now())
+        except asyncio.CancelledError:
+            call.cancel()
+            record.fail(ErrorKind.CANCELLED, "the run stopped with the request in flight", _now())
+            raise
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as exc:
+            if not tally.final:
+                await self._rpc_failed(call, exc, record)
+        self._finish(record)
+
+    @staticmethod
+    def _finish(record: RequestRecord) -> None:
+        record.end_ns = record.end_ns or _now()
+        record.verify_length()
+
+    async def _read(self, call: Any, tally: ResponseTally) -> bool:
+        """Read up to the final response (or an error); True if the stream already ended."""
+        record = tally.record
+        while True:
+            response = await call.read()
+            now = perf_counter_ns()  # first thing: before any decoding
+            if response is grpc.aio.EOF:
+                if record.error_kind is None:
+                    message = "the stream ended before its final response"
+                    record.fail(ErrorKind.TRUNCATED, message, now)
+                return True
+            if not record.first_byte_ns:
+                record.first_byte_ns = now
+                first = True
+            else:
+                first = False
+            if response.error_message:
+                kind = ErrorKind.HTTP_STATUS if first else ErrorKind.STREAM_ERROR
+                record.fail(kind, response.error_message, now)
+                return False
+            infer = response.infer_response
+            if infer.outputs:  # the empty final response has none
+                result = InferResult(infer)
+                outputs = {out.name: result.as_numpy(out.name) for out in infer.outputs}
+                event = self._parse(triton_outputs_as_json(outputs))
+                if event.error is not None:
+                    record.fail(ErrorKind.STREAM_ERROR, event.error, now)
+                    return False
+                tally.add(event, now)
+            if (FINAL in infer.parameters and infer.parameters[FINAL].bool_param) or tally.final:
+                tally.final = True
+                record.end_ns = now
+                return False
+
+    @staticmethod
+    async def _rpc_failed(call: Any, exc: BaseException, record: RequestRecord) -> None:
+        if isinstance(exc, grpc.aio.AioRpcError):
+            code, details = exc.code(), exc.details()
+        else:  # write() on a call that already ended: its status says why
+            code, details = await call.code(), await call.details()
+        message = f"gRPC {code.name}: {details}"
+        if record.first_byte_ns:
+            kind = ErrorKind.TRUNCATED
+        elif code == grpc.StatusCode.UNAVAILABLE:
+            kind = ErrorKind.CONNECT
+        elif code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            kind = ErrorKind.TIMEOUT
+        else:
+            kind = ErrorKind.HTTP_STATUS
+        record.fail(kind, message, _now())
+
+    async def server_info(self) -> dict[str, Any]:
+        """Server and model facts from ServerMetadata, ModelMetadata and ModelConfig; a failure
+        is reported under "error", never raised."""
+        info: dict[str, Any] = {
+            "target": self.spec.name,
+            "url": self.spec.url,
+            "protocol": "triton-grpc",
+            "dialect": self.spec.dialect,
+            "model": self.spec.model,
+        }
+        if self._stub is None:
+            info["error"] = "server_info before start()"
+            return info
+        try:
+            async with asyncio.timeout(INFO_TIMEOUT_S):
+                server = await self._stub.ServerMetadata(service_pb2.ServerMetadataRequest())
+            info["server"], info["server_version"] = server.name, server.version
+            metadata, config = await self._model_documents()
+            info.update(triton_model_facts(metadata, config))
+        except grpc.aio.AioRpcError as exc:
+            info["error"] = f"gRPC {exc.code().name}: {exc.details()}"
+        except TimeoutError:
+            info["error"] = f"no answer within {INFO_TIMEOUT_S} s"
+        return info
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = self._stub = None
+
+
+def _now() -> int:
+    return perf_counter_ns()

@@ -1,0 +1,121 @@
+"""What a person sees: a live line while the run goes, and a summary table at the end.
+
+The live display only reads counters that the runner's record callback updates, and redraws
+twice a second, so it costs the measured event loop next to nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+import numpy as np
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from crossfade.bench.metrics import ttft_ns
+from crossfade.bench.protocol import RequestRecord
+
+EMULATED_MARK = "EMULATED (not TensorRT-LLM)"
+
+
+class LiveProgress:
+    """Requests done, rate, errors and the TTFT p50 of the last 200 requests."""
+
+    def __init__(self, console: Console, label: str, total: int | None) -> None:
+        self.label, self.total = label, total
+        self.done = self.failed = 0
+        self.recent_ttft: deque[int] = deque(maxlen=200)
+        self.started = time.monotonic()
+        self.live = Live(console=console, refresh_per_second=2, get_renderable=self._render)
+
+    def __enter__(self) -> LiveProgress:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.__exit__(None, None, None)
+
+    def on_record(self, record: RequestRecord) -> None:
+        self.done += 1
+        if not record.ok:
+            self.failed += 1
+            return
+        value = ttft_ns(record)
+        if value is not None:
+            self.recent_ttft.append(value)
+
+    def _render(self) -> Text:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        total = f"/{self.total}" if self.total else ""
+        ttft = f"{np.median(self.recent_ttft) / 1e6:.1f} ms" if self.recent_ttft else "-"
+        return Text(
+            f"{self.label}: {self.done}{total} requests, {self.done / elapsed:.1f}/s, "
+            f"{self.failed} failed, TTFT p50 {ttft}, {elapsed:.0f} s"
+        )
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value / 1e6:.2f}"
+
+
+def summary_table(result: dict[str, Any]) -> Group:
+    """The result as tables: latency distributions, throughput, failures, verification."""
+    summary, run = result["summary"], result["run"]
+    title = f"{result['name']}  [{result['config']['plan_label']}]"
+    if result.get("emulated"):
+        title += f"  {EMULATED_MARK}"
+    latency = Table(title=title, title_justify="left")
+    latency.add_column("ms")
+    for column in ("mean", "std", "p50", "p90", "p95", "p99", "p99.9", "n"):
+        latency.add_column(column, justify="right")
+    labels = {
+        "ttft_ns": "TTFT",
+        "ttft_from_scheduled_ns": "TTFT (from intended send)",
+        "itl_ns": "ITL (per token)",
+        "tpot_ns": "TPOT",
+        "e2e_ns": "E2E",
+        "queue_ns": "client queue",
+    }
+    for key, label in labels.items():
+        d = summary["distributions"][key]
+        latency.add_row(
+            label,
+            *(_ms(d.get(s)) for s in ("mean", "std", "p50", "p90", "p95", "p99", "p99_9")),
+            str(d["count"]),
+        )
+    facts = Table(show_header=False, box=None)
+    facts.add_row(
+        "measured",
+        f"{summary['completed']} ok, {summary['failed']} failed "
+        f"over {summary['window_s']:.1f} s (warm-up {run['warmup_records']} excluded)",
+    )
+    facts.add_row(
+        "throughput",
+        f"{summary['request_throughput_per_s']:.2f} req/s, "
+        f"{summary['output_token_throughput_per_s']:.1f} output tok/s",
+    )
+    failures = ", ".join(f"{k} {v}" for k, v in summary["failures"].items())
+    facts.add_row("failures", failures)
+    length = summary["output_length"]
+    flag = "" if length["mismatched"] == 0 else "  <-- OUTPUT LENGTH MISMATCH"
+    facts.add_row(
+        "output length",
+        f"{length['verified']} verified, {length['mismatched']} "
+        f"mismatched, {length['unverifiable']} unverifiable{flag}",
+    )
+    goodput = summary.get("goodput")
+    if goodput:
+        slos = "; ".join(f"{s['slo']} {'met' if s['met'] else 'MISSED'}" for s in goodput["slos"])
+        facts.add_row(
+            "goodput",
+            f"{goodput['good_per_s']:.2f} req/s good "
+            f"({goodput['good']}/{goodput['requests']}); {slos}",
+        )
+    facts.add_row("stopped", run["stop_reason"])
+    for note in run.get("notes", []):
+        facts.add_row("note", note)
+    return Group(latency, facts)

@@ -1,0 +1,104 @@
+"""A saved run: `result.json` (configuration, environment, summary, why it stopped) and
+`requests.jsonl` (one raw record per request). compare, report and advise read only these."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from crossfade import __version__
+from crossfade.bench.protocol import RequestRecord
+from crossfade.errors import CrossfadeError
+
+SCHEMA_VERSION = 1
+RESULT_FILE = "result.json"
+REQUESTS_FILE = "requests.jsonl"
+
+
+class ResultError(CrossfadeError):
+    """A result folder that cannot be read."""
+
+
+class BenchResult(BaseModel):
+    """result.json. Unknown keys are rejected so a result from another schema fails loudly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    name: str
+    target: dict[str, Any]
+    emulated: bool
+    config: dict[str, Any]
+    environment: dict[str, Any]
+    run: dict[str, Any]
+    summary: dict[str, Any]
+    server_metrics: dict[str, Any] | None = None
+    client_overhead: dict[str, Any] | None = None
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "crossfade_version": __version__,
+        "host": socket.gethostname(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def save_result(folder: Path, result: BenchResult, records: list[RequestRecord]) -> Path:
+    """Write both files; the requests first, so a result.json never points at missing data."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _atomic_write(
+        folder / REQUESTS_FILE,
+        "".join(json.dumps(r.to_json(), separators=(",", ":")) + "\n" for r in records),
+    )
+    _atomic_write(folder / RESULT_FILE, json.dumps(result.model_dump(), indent=2) + "\n")
+    return folder
+
+
+def load_result(folder: Path) -> BenchResult:
+    path = folder / RESULT_FILE if folder.is_dir() else folder
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultError(
+            f"{path}: no such result (a folder written by `crossfade bench`)"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ResultError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise ResultError(
+            f"{path}: schema_version {data.get('schema_version')!r}; "
+            f"this crossfade reads {SCHEMA_VERSION}"
+        )
+    try:
+        return BenchResult.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ResultError(f"{path}: {field}: {first['msg']}") from None
+
+
+def load_records(folder: Path) -> list[RequestRecord]:
+    path = folder / REQUESTS_FILE
+    records = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                records.append(RequestRecord.from_json(json.loads(line)))
+            except (json.JSONDecodeError, TypeError, ValueError) as exc:
+                raise ResultError(f"{path}:{number}: not a request record: {exc}") from None
+    return records
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)

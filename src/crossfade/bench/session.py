@@ -1,0 +1,143 @@
+"""One benchmark run from start to saved result: client, server-metrics sampler, runner, summary.
+
+Whatever ends the run, including an exception, the records measured so far are summarised and
+saved with the reason it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crossfade.bench.arrivals import arrival_offsets
+from crossfade.bench.plan import LoadPlan, StopReason
+from crossfade.bench.protocol import RequestRecord
+from crossfade.bench.results import BenchResult, environment, save_result
+from crossfade.bench.runner import OnRecord, RunOutcome, run_load
+from crossfade.bench.scraper import MetricsSampler
+from crossfade.bench.server_metrics import server_view
+from crossfade.bench.slo import LatencyBasis, Slo
+from crossfade.bench.summary import in_window, summarize
+from crossfade.bench.targets import TargetSpec, make_client
+from crossfade.bench.workload import Workload
+
+
+@dataclass
+class BenchConfig:
+    target: TargetSpec
+    plan: LoadPlan
+    output: Path
+    slos: Sequence[Slo] = ()
+    metrics_url: str | None = None  # None: derived from the target (see default_metrics_url)
+    scrape_metrics: bool = True
+    client_overhead: dict[str, Any] | None = None  # from `crossfade calibrate`, when known
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def default_metrics_url(target: TargetSpec) -> str:
+    """Triton's metrics port is its HTTP port + 2 (gRPC + 1), as in 8000/8001/8002; an OpenAI
+    server serves /metrics on its own port."""
+    if target.transport == "openai":
+        return f"http://{target.address}/metrics"
+    offset = 2 if target.transport == "triton-http" else 1
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    return f"http://{host}:{target.port + offset}/metrics"
+
+
+async def run_bench(
+    config: BenchConfig,
+    workload: Workload,
+    on_record: OnRecord | None = None,
+    interrupt: asyncio.Event | None = None,
+) -> BenchResult:
+    plan = config.plan
+    in_flight = plan.concurrency or plan.max_concurrency or 0
+    client = make_client(
+        config.target, concurrency=in_flight, request_timeout_s=plan.request_timeout_s
+    )
+    metrics_url = config.metrics_url or default_metrics_url(config.target)
+    sampler = MetricsSampler(metrics_url) if config.scrape_metrics else None
+    outcome: RunOutcome | None = None
+    info: dict[str, Any] = {}
+    notes: list[str] = []
+    started_wall = time.time()
+    try:
+        await client.start()
+        info = await client.server_info()
+        if sampler is not None:
+            await sampler.start()
+        offsets = arrival_offsets(plan.arrivals, plan.rate, plan.seed) if plan.rate else None
+        outcome = await run_load(
+            client, workload.requests, plan, offsets, on_record=on_record, interrupt=interrupt
+        )
+    except BaseException as exc:
+        notes.append(f"the run ended early: {type(exc).__name__}: {exc}")
+        raise
+    finally:
+        scrapes = await sampler.stop() if sampler is not None else []
+        await client.close()
+        if sampler is not None:
+            notes += sampler.failures
+        result = _result(config, workload, info, outcome, scrapes, notes, started_wall)
+        records = outcome.records if outcome is not None else []
+        save_result(config.output, result, records)
+    return result
+
+
+def _result(
+    config: BenchConfig,
+    workload: Workload,
+    info: dict[str, Any],
+    outcome: RunOutcome | None,
+    scrapes: list[Any],
+    notes: list[str],
+    started_wall: float,
+) -> BenchResult:
+    records: list[RequestRecord] = outcome.records if outcome is not None else []
+    start = outcome.measure_start_ns if outcome is not None else 0
+    # A run stopped before anything was measured still gets a (one-nanosecond) window, so the
+    # result says so instead of failing to be written.
+    end = max(outcome.end_ns, start + 1) if outcome is not None else 1
+    measured = in_window(records, start, end)
+    # Open loop: latency from the intended send time, so queueing in the client is not hidden.
+    basis: LatencyBasis = "scheduled" if config.plan.mode == "open" else "sent"
+    summary = summarize(measured, start, end, config.slos, basis=basis)
+    model = config.target.model if config.target.transport != "openai" else None
+    view = server_view(model, scrapes) if scrapes else None
+    stop = outcome.stop_reason if outcome is not None else StopReason.INTERRUPTED
+    return BenchResult(
+        name=config.target.name,
+        target={"url": config.target.url, "server": info},
+        emulated=bool(info.get("crossfade_emulated")),
+        config={
+            "plan": config.plan.model_dump(),
+            "plan_label": config.plan.describe(),
+            "slos": [str(slo) for slo in config.slos],
+            "metrics_url": config.metrics_url or default_metrics_url(config.target),
+            "workload": {
+                **workload.model_dump(exclude={"requests"}),
+                "fingerprint": workload.fingerprint(),
+                "count": len(workload.requests),
+            },
+            **config.extra,
+        },
+        environment=environment(),
+        run={
+            "started_at_unix": started_wall,
+            "start_ns": outcome.start_ns if outcome else 0,
+            "measure_start_ns": start,
+            "end_ns": end,
+            "stop_reason": stop.value,
+            "records": len(records),
+            "measured_records": len(measured),
+            "warmup_records": len(records) - len(measured),
+            "notes": notes + (outcome.notes if outcome else []),
+        },
+        summary=summary.model_dump(mode="json"),
+        server_metrics=view.to_json() if view is not None else None,
+        client_overhead=config.client_overhead,
+    )

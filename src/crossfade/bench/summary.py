@@ -1,0 +1,210 @@
+"""A run's summary: distributions, throughput, failures, length checks and goodput.
+
+`summarize` takes the records of the measurement (the caller has already dropped warm-up ones,
+for example with `in_window`) and the window [start_ns, end_ns]. Throughputs count the completed
+requests whose end falls inside the window, divided by its length; the window must be the same
+one the records were chosen by, or the rates mean nothing. Failed records appear only in
+`failures` (and as misses in goodput), never in a latency distribution. See docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict
+
+from crossfade.bench.metrics import NS_PER_S, RequestMetrics, percentiles, request_metrics
+from crossfade.bench.protocol import ErrorKind, RequestRecord
+from crossfade.bench.slo import Goodput, LatencyBasis, Slo, evaluate_goodput
+
+# The percentiles every distribution reports, and the field each one goes to.
+PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p99_9": 99.9}
+
+
+class Distribution(BaseModel):
+    """Statistics of one metric's values; everything but `count` is None when there are none.
+
+    `std` is the population standard deviation (divided by n); percentiles are exact (see
+    `metrics.percentiles`: linear interpolation between closest ranks, numpy's "linear").
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    count: int
+    mean: float | None = None
+    std: float | None = None
+    min: float | None = None
+    max: float | None = None
+    p50: float | None = None
+    p90: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    p99_9: float | None = None
+
+
+def describe(values: npt.ArrayLike) -> Distribution:
+    """Count, mean, std, min, max and the `PERCENTILES` of finite values."""
+    array = np.asarray(values, dtype=np.float64).ravel()
+    if array.size == 0:
+        return Distribution(count=0)
+    points = dict(zip(PERCENTILES, percentiles(array, list(PERCENTILES.values())), strict=True))
+    return Distribution(
+        count=int(array.size),
+        mean=float(array.mean()),
+        std=float(array.std()),
+        min=float(array.min()),
+        max=float(array.max()),
+        **points,
+    )
+
+
+class Distributions(BaseModel):
+    """Per-metric distributions over the successful requests; times in ns."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ttft_ns: Distribution
+    ttft_from_scheduled_ns: Distribution
+    e2e_ns: Distribution
+    e2e_from_scheduled_ns: Distribution
+    queue_ns: Distribution  # client queue time: sent - scheduled
+    tpot_ns: Distribution
+    itl_ns: Distribution  # pooled per-token values of every request
+    chunk_gap_ns: Distribution  # pooled per-chunk gaps
+    output_tokens_per_s: Distribution  # one value per request: (OSL - 1) / (E2E - TTFT)
+    output_tokens: Distribution  # OSL per request
+    tokens_per_chunk: Distribution
+
+
+class LengthCheck(BaseModel):
+    """Output-length verification of the responses that came back whole: successful records and
+    those failed only by their length (short_output / long_output)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    verified: int  # the server counted exactly the requested number of tokens
+    mismatched: int  # the server counted another number
+    unverifiable: int  # the server gave no count
+
+
+class Summary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    window_start_ns: int
+    window_end_ns: int
+    window_s: float
+    requests: int  # every record given, failures included
+    completed: int  # successful records
+    failed: int
+    completed_in_window: int  # successful records whose end_ns is inside the window
+    request_throughput_per_s: float  # completed_in_window / window_s
+    output_token_throughput_per_s: float  # their output tokens / window_s
+    failures: dict[ErrorKind, int]  # every kind, zero included
+    output_length: LengthCheck
+    distributions: Distributions
+    goodput: Goodput | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Summary:
+        return cls.model_validate(data)
+
+
+def in_window(records: Iterable[RequestRecord], start_ns: int, end_ns: int) -> list[RequestRecord]:
+    """The records scheduled inside [start_ns, end_ns] (both ends included): drops warm-up
+    requests, scheduled before the window opened, and any scheduled after it closed."""
+    return [record for record in records if start_ns <= record.scheduled_ns <= end_ns]
+
+
+def failures_by_kind(records: Iterable[RequestRecord]) -> dict[ErrorKind, int]:
+    counts = Counter(record.error_kind for record in records if record.error_kind is not None)
+    return {kind: counts.get(kind, 0) for kind in ErrorKind}
+
+
+def check_lengths(records: Iterable[RequestRecord]) -> LengthCheck:
+    """Count the whole responses by how their length compares with the request (see
+    `LengthCheck`); compares the counts themselves, so it holds even if a client forgot
+    `verify_length`."""
+    length_kinds = (ErrorKind.SHORT_OUTPUT, ErrorKind.LONG_OUTPUT)
+    verified = mismatched = unverifiable = 0
+    for record in records:
+        if not (record.ok or record.error_kind in length_kinds):
+            continue  # a broken response has no length worth checking
+        if record.server_output_tokens is None:
+            unverifiable += 1
+        elif record.server_output_tokens == record.requested_output_tokens:
+            verified += 1
+        else:
+            mismatched += 1
+    return LengthCheck(verified=verified, mismatched=mismatched, unverifiable=unverifiable)
+
+
+def _present(values: Iterable[float | None]) -> list[float]:
+    return [value for value in values if value is not None]
+
+
+def _pooled(arrays: Sequence[npt.NDArray[Any]]) -> npt.NDArray[np.float64]:
+    if not arrays:
+        return np.zeros(0, dtype=np.float64)
+    return np.concatenate([array.astype(np.float64) for array in arrays])
+
+
+def distributions(
+    measured: Sequence[RequestMetrics], completed: Sequence[RequestRecord]
+) -> Distributions:
+    """The distributions of successful requests' metrics (`completed` are their records)."""
+    return Distributions(
+        ttft_ns=describe(_present(m.ttft_ns for m in measured)),
+        ttft_from_scheduled_ns=describe(_present(m.ttft_from_scheduled_ns for m in measured)),
+        e2e_ns=describe([m.e2e_ns for m in measured]),
+        e2e_from_scheduled_ns=describe([m.e2e_from_scheduled_ns for m in measured]),
+        queue_ns=describe([m.queue_ns for m in measured]),
+        tpot_ns=describe(_present(m.tpot_ns for m in measured)),
+        itl_ns=describe(_pooled([m.itl_ns for m in measured])),
+        chunk_gap_ns=describe(_pooled([m.chunk_gaps_ns for m in measured])),
+        output_tokens_per_s=describe(_present(m.output_tokens_per_s for m in measured)),
+        output_tokens=describe([m.output_tokens for m in measured]),
+        tokens_per_chunk=describe([n for record in completed for n in record.chunk_tokens]),
+    )
+
+
+def summarize(
+    records: Sequence[RequestRecord],
+    start_ns: int,
+    end_ns: int,
+    slos: Sequence[Slo] = (),
+    basis: LatencyBasis = "sent",
+) -> Summary:
+    """Summarize the measured `records` over the window [start_ns, end_ns]; goodput only when
+    `slos` are given, with TTFT and E2E taken from `basis` (see `slo.LatencyBasis`)."""
+    if end_ns <= start_ns:
+        raise ValueError(f"empty measurement window [{start_ns}, {end_ns}]")
+    window_s = (end_ns - start_ns) / NS_PER_S
+    completed = [record for record in records if record.ok]
+    per_record = [request_metrics(record) for record in records]  # None for each failure
+    measured = [m for m in per_record if m is not None]
+    finished_inside = [r for r in completed if start_ns <= r.end_ns <= end_ns]
+    tokens_inside = sum(record.output_tokens for record in finished_inside)
+    return Summary(
+        window_start_ns=start_ns,
+        window_end_ns=end_ns,
+        window_s=window_s,
+        requests=len(records),
+        completed=len(completed),
+        failed=len(records) - len(completed),
+        completed_in_window=len(finished_inside),
+        request_throughput_per_s=len(finished_inside) / window_s,
+        output_token_throughput_per_s=tokens_inside / window_s,
+        failures=failures_by_kind(records),
+        output_length=check_lengths(records),
+        distributions=distributions(measured, completed),
+        goodput=(
+            evaluate_goodput(records, slos, start_ns, end_ns, basis, per_record) if slos else None
+        ),
+    )
