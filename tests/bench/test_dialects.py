@@ -11,7 +11,7 @@ from tritonclient.utils import serialize_byte_tensor
 
 from crossfade.bench import dialects as d
 from crossfade.bench.clients import ResponseTally
-from crossfade.bench.clients.triton_grpc import raw_tensor
+from crossfade.bench.clients.triton_grpc import raw_outputs_as_json, raw_tensor
 from crossfade.bench.protocol import BenchRequest, RequestRecord
 
 STREAMED = BenchRequest(index=3, prompt="Hello there", prompt_tokens=2, output_tokens=32)
@@ -149,21 +149,32 @@ def test_raw_tensor_encoding_matches_tritonclient() -> None:
     assert raw_tensor(tensors["stream"]) == b"\x01"
 
 
-def test_triton_outputs_as_json_unwraps_like_http() -> None:
-    outputs = {
-        "text_output": np.array([b"caf\xc3\xa9"], dtype=np.object_),
-        "num_output_tokens": np.array([3], dtype=np.uint32),
-        "finish_reason": np.array([b"length"], dtype=np.object_),
-        "logprobs": np.array([1.5, 2.5], dtype=np.float32),
-    }
-    event = d.triton_outputs_as_json(outputs)
+def test_raw_outputs_decode_like_the_http_extension() -> None:
+    outputs = [
+        ("text_output", "BYTES"),
+        ("num_output_tokens", "UINT32"),
+        ("finish_reason", "BYTES"),
+        ("logprobs", "FP32"),
+        ("generation_logits", "BF16"),
+        ("ignored", "INT32"),
+    ]
+    contents = [
+        serialize_byte_tensor(np.array([b"caf\xc3\xa9"], dtype=np.object_)).item(),
+        np.array([3], "<u4").tobytes(),
+        b"\x06\x00\x00\x00length",
+        np.array([1.5, 2.5], "<f4").tobytes(),
+        b"\x00\x00",
+        b"\x00\x00\x00\x00",
+    ]
+    names = {"text_output", "num_output_tokens", "finish_reason", "logprobs", "generation_logits"}
+    event = raw_outputs_as_json(outputs, contents, names)
     assert event == {
         "text_output": "café",
         "num_output_tokens": 3,
         "finish_reason": "length",
         "logprobs": [1.5, 2.5],
     }
-    assert type(event["num_output_tokens"]) is int
+    assert d.parse_triton_vllm_event(event) == d.ParsedEvent(text="café", tokens=3, final=True)
 
 
 # --- response parsers -------------------------------------------------------------------------

@@ -147,3 +147,18 @@ def test_error_rate_stop(tmp_path: Path) -> None:
     assert outcome.stop_reason == StopReason.ERROR_RATE
     assert 10 <= len(outcome.records) < 200
     assert all(r.error_kind in (ErrorKind.CONNECT, ErrorKind.CANCELLED) for r in outcome.records)
+
+
+def test_workers_split_the_load_and_merge_every_record(
+    groundtruth: GroundTruth, tmp_path: Path
+) -> None:
+    config = BenchConfig(
+        parse_target(groundtruth.target), LoadPlan(concurrency=4, requests=24), tmp_path / "w",
+        scrape_metrics=False, workers=2,
+    )  # fmt: skip
+    asyncio.run(run_bench(config, workload(24, tokens=4)))
+    records = load_records(tmp_path / "w")
+    assert sorted(r.index for r in records) == list(range(24))
+    assert {r.worker for r in records} == {0, 1}
+    assert all(r.ok and r.server_output_tokens == 4 for r in records)
+    assert load_result(tmp_path / "w").summary["completed"] == 24

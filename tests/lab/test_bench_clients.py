@@ -262,6 +262,13 @@ def test_in_band_error_under_200_is_a_stream_error() -> None:
     assert record.http_status == 200
 
 
+@pytest.mark.parametrize("event", [b"data: [1, 2]\n\n", b"data: {not json\n\n"])
+def test_unreadable_event_is_recorded_not_raised(event: bytes) -> None:
+    record = _scripted_run(VLLM, _sse(VLLM_EVENT, event), _request(0, True, 2))
+    assert record.error_kind == ErrorKind.OTHER
+    assert "unreadable response" in (record.error or "")
+
+
 def test_short_output_is_flagged_by_the_servers_count() -> None:
     record = _scripted_run(VLLM, _sse(VLLM_LAST), _request(0, True, 2))
     assert record.error_kind == ErrorKind.SHORT_OUTPUT

@@ -158,17 +158,6 @@ def triton_trtllm_tensors(
     ]
 
 
-def triton_outputs_as_json(outputs: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, Any]:
-    """gRPC output tensors in the shape the HTTP generate extension gives them: one-element
-    tensors unwrapped, BYTES decoded, so one parser serves both transports."""
-    event: dict[str, Any] = {}
-    for name, array in outputs.items():
-        values = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in array.flat]
-        values = [v.item() if isinstance(v, np.generic) else v for v in values]
-        event[name] = values[0] if len(values) == 1 else values
-    return event
-
-
 # --- Triton response parsing ---------------------------------------------------------------
 
 

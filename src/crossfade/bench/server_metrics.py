@@ -27,10 +27,12 @@ def parse_samples(text: str) -> list[Sample]:
 
 
 def _total(samples: Iterable[Sample], name: str, **labels: str) -> float | None:
+    # The parser names counter samples `<family>_total`, whether or not the exposition did.
+    names = {name, name + "_total"} if not name.endswith("_total") else {name}
     values = [
         value
         for sample_name, sample_labels, value in samples
-        if sample_name == name and all(sample_labels.get(k) == v for k, v in labels.items())
+        if sample_name in names and all(sample_labels.get(k) == v for k, v in labels.items())
     ]
     return sum(values) if values else None
 

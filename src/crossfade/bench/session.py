@@ -23,6 +23,7 @@ from crossfade.bench.server_metrics import server_view
 from crossfade.bench.slo import LatencyBasis, Slo
 from crossfade.bench.summary import in_window, summarize
 from crossfade.bench.targets import TargetSpec, make_client
+from crossfade.bench.workers import run_workers
 from crossfade.bench.workload import Workload
 
 
@@ -35,6 +36,7 @@ class BenchConfig:
     metrics_url: str | None = None  # None: derived from the target (see default_metrics_url)
     scrape_metrics: bool = True
     client_overhead: dict[str, Any] | None = None  # from `crossfade calibrate`, when known
+    workers: int = 1  # processes sending load (see workers.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -70,10 +72,13 @@ async def run_bench(
         info = await client.server_info()
         if sampler is not None:
             await sampler.start()
-        offsets = arrival_offsets(plan.arrivals, plan.rate, plan.seed) if plan.rate else None
-        outcome = await run_load(
-            client, workload.requests, plan, offsets, on_record=on_record, interrupt=interrupt
-        )
+        if config.workers > 1:
+            outcome = await run_workers(config.target, workload.requests, plan, config.workers)
+        else:
+            offsets = arrival_offsets(plan.arrivals, plan.rate, plan.seed) if plan.rate else None
+            outcome = await run_load(
+                client, workload.requests, plan, offsets, on_record=on_record, interrupt=interrupt
+            )
     except BaseException as exc:
         notes.append(f"the run ended early: {type(exc).__name__}: {exc}")
         raise

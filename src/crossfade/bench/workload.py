@@ -399,7 +399,8 @@ def _entry_line(text: str, number: int) -> int:
     """The line where entry `number` of a top-level JSON list starts (for error messages)."""
     decoder, position, start = json.JSONDecoder(), text.index("[") + 1, 0
     for _ in range(number + 1):
-        start = _SEPARATORS.match(text, position).end()  # type: ignore[union-attr]  # `*` always matches
+        # The pattern may match nothing, so it always matches.
+        start = _SEPARATORS.match(text, position).end()  # type: ignore[union-attr]
         position = decoder.raw_decode(text, start)[1]
     return text.count("\n", 0, start) + 1
 

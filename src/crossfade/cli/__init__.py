@@ -22,6 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lab": ("lab", "a real Triton and a real vLLM on this machine (tiny model, CPU)"),
     "bench": ("bench", "benchmark one target under streaming load; save the result"),
     "show": ("show", "print the summary of a saved benchmark result"),
+    "calibrate": (
+        "calibrate",
+        "measure the benchmark client's own overhead against a ground-truth server",
+    ),
 }
 
 

@@ -42,6 +42,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     load.add_argument("--max-error-rate", type=float, help="stop when failures exceed this share")
     load.add_argument("--timeout", type=float, default=600.0, help="per-request deadline, s")
     load.add_argument("--seed", type=int, default=0)
+    load.add_argument(
+        "--workers", type=int, default=1, help="processes sending load (beyond one core)"
+    )
     parser.add_argument("--slo", help="e.g. ttft:p99<500ms,itl:p95<50ms (for goodput)")
     parser.add_argument("--metrics-url", help="server's Prometheus URL (default: from TARGET)")
     parser.add_argument("--no-server-metrics", action="store_true", help="do not scrape")
@@ -74,9 +77,10 @@ def run(args: argparse.Namespace) -> int:
         slos,
         metrics_url=args.metrics_url,
         scrape_metrics=not args.no_server_metrics,
+        workers=args.workers,
     )
     console = Console(stderr=True)
-    total = (plan.requests or 0) + plan.warmup_requests or None
+    total = plan.requests
 
     async def main() -> int:
         interrupt = asyncio.Event()

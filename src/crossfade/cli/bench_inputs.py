@@ -26,7 +26,8 @@ def plan_from_args(args: argparse.Namespace) -> LoadPlan:
             rate=args.rate,
             arrivals=args.arrivals,
             max_concurrency=args.max_concurrency,
-            requests=args.requests,
+            # --requests counts measured requests; the plan counts every request sent.
+            requests=args.requests + args.warmup if args.requests else None,
             duration_s=args.duration,
             warmup_requests=args.warmup,
             max_error_rate=args.max_error_rate,
@@ -66,7 +67,7 @@ def build_workload(args: argparse.Namespace, plan: LoadPlan) -> Workload:
             return sharegpt_workload(
                 args.dataset, folder, args.num_prompts, seed=args.seed, stream=stream
             )
-        count = args.num_prompts or min((plan.requests or 1000) + plan.warmup_requests, 10_000)
+        count = args.num_prompts or min(plan.requests or 1000, 10_000)
         return synthetic_workload(
             folder, count, args.input_len, args.output_len, seed=args.seed, stream=stream
         )

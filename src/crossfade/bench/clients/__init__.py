@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import struct
 from time import perf_counter_ns
 from typing import Any
 
@@ -28,6 +29,8 @@ from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.bench.sse import SseEvent, SseParser
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+# What decoding a response the dialect does not expect can raise (a JSON list, a bad count...)
+UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError, struct.error)
 
 
 class ResponseTally:
@@ -126,8 +129,8 @@ async def http_exchange(
     except aiohttp.ClientError as exc:
         if not tally.final:  # a break after the final response loses nothing
             record.fail(_break_kind(record, exc), f"{type(exc).__name__}: {exc}", _now())
-    except ValueError as exc:  # a body or event that is not the JSON the dialect expects
-        record.fail(ErrorKind.OTHER, f"unreadable response: {exc}", _now())
+    except UNREADABLE as exc:  # a body or event that is not the JSON the dialect expects
+        record.fail(ErrorKind.OTHER, f"unreadable response: {exc!r}", _now())
     record.end_ns = record.end_ns or _now()
     record.verify_length()
 

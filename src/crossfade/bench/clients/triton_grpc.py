@@ -18,21 +18,20 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Container, Iterable
 from time import perf_counter_ns
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
-import numpy as np
 from google.protobuf.json_format import MessageToDict
-from tritonclient.grpc import InferResult, service_pb2, service_pb2_grpc
+from tritonclient.grpc import service_pb2, service_pb2_grpc
 
-from crossfade.bench.clients import ResponseTally
+from crossfade.bench.clients import UNREADABLE, ResponseTally
 from crossfade.bench.clients.triton_http import min_tokens_input_name, triton_model_facts
 from crossfade.bench.dialects import (
     Tensor,
     parse_triton_trtllm_event,
     parse_triton_vllm_event,
-    triton_outputs_as_json,
     triton_trtllm_tensors,
     triton_vllm_tensors,
 )
@@ -44,15 +43,59 @@ FINAL = "triton_final_response"
 _OPTIONAL_INPUTS = frozenset(
     {"return_finish_reason", "return_num_input_tokens", "return_num_output_tokens"}
 )
+_READ = frozenset({"text_output", "num_input_tokens", "num_output_tokens", "finish_reason"})
 _CHANNEL_OPTIONS = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
+
+
+# Triton datatype -> struct code of one little-endian element (BF16 has none: never read)
+_STRUCT_CODES = {
+    "BOOL": "?",
+    "INT8": "b",
+    "UINT8": "B",
+    "INT16": "h",
+    "UINT16": "H",
+    "INT32": "i",
+    "UINT32": "I",
+    "INT64": "q",
+    "UINT64": "Q",
+    "FP16": "e",
+    "FP32": "f",
+    "FP64": "d",
+}
 
 
 def raw_tensor(tensor: Tensor) -> bytes:
     """Triton's raw_input_contents encoding: BYTES as 4-byte little-endian length + bytes."""
     if tensor.datatype == "BYTES":
         return b"".join(struct.pack("<I", len(item)) + item for item in tensor.value.flat)
-    dtype = {"BOOL": np.dtype(np.bool_), "INT32": np.dtype("<i4")}[tensor.datatype]
-    return tensor.value.astype(dtype).tobytes()
+    return struct.pack(f"<{tensor.value.size}{_STRUCT_CODES[tensor.datatype]}", *tensor.value.flat)
+
+
+def _raw_values(datatype: str, raw: bytes) -> list[Any] | None:
+    if datatype == "BYTES":
+        values, at = [], 0
+        while at + 4 <= len(raw):
+            size = int.from_bytes(raw[at : at + 4], "little")
+            values.append(raw[at + 4 : at + 4 + size].decode("utf-8", "replace"))
+            at += 4 + size
+        return values
+    code = _STRUCT_CODES.get(datatype)
+    if code is None:
+        return None
+    return list(struct.unpack(f"<{len(raw) // struct.calcsize(code)}{code}", raw))
+
+
+def raw_outputs_as_json(
+    outputs: Iterable[tuple[str, str]], contents: Iterable[bytes], names: Container[str]
+) -> dict[str, Any]:
+    """Outputs ((name, datatype) and raw contents) in the shape the HTTP generate extension
+    gives them: one-element tensors unwrapped, BYTES as text, so one dialect parser serves
+    both transports. Only `names` are decoded; no numpy on this per-response path."""
+    event: dict[str, Any] = {}
+    for (name, datatype), raw in zip(outputs, contents, strict=False):
+        if name in names and (values := _raw_values(datatype, raw)) is not None:
+            event[name] = values[0] if len(values) == 1 else values
+    return event
 
 
 class TritonGrpcClient:
@@ -64,7 +107,7 @@ class TritonGrpcClient:
         self._is_vllm = spec.dialect == "vllm"
         self._parse = parse_triton_vllm_event if self._is_vllm else parse_triton_trtllm_event
         self._batched = not self._is_vllm  # vLLM forces max_batch_size 0; ensembles batch
-        self._inputs: frozenset[str] | None = None  # the model's input names, once known
+        self._left_out: frozenset[str] = frozenset()  # optional inputs the model lacks
         self._min_tokens_input = "min_tokens"
         self._channel: Any = None
         self._stub: Any = None
@@ -76,9 +119,10 @@ class TritonGrpcClient:
             metadata, config = await self._model_documents()
         except (grpc.aio.AioRpcError, TimeoutError):
             return
-        self._inputs = frozenset(str(item.get("name")) for item in metadata.get("inputs", []))
+        inputs = {str(item.get("name")) for item in metadata.get("inputs", [])}
+        self._left_out = _OPTIONAL_INPUTS - inputs  # older repositories lack return_num_*
         self._batched = int(config.get("max_batch_size") or 0) > 0
-        self._min_tokens_input = min_tokens_input_name(set(self._inputs))
+        self._min_tokens_input = min_tokens_input_name(inputs)
 
     async def _model_documents(self) -> tuple[dict[str, Any], dict[str, Any]]:
         async with asyncio.timeout(INFO_TIMEOUT_S):
@@ -101,7 +145,7 @@ class TritonGrpcClient:
         """The ModelInferRequest for `request`, leaving out optional inputs the model lacks."""
         message = service_pb2.ModelInferRequest(model_name=self.spec.model, id=str(request.index))
         for tensor in self.tensors(request):
-            if self._inputs is not None and tensor.name in _OPTIONAL_INPUTS - self._inputs:
+            if tensor.name in self._left_out:
                 continue
             message.inputs.add(name=tensor.name, datatype=tensor.datatype, shape=tensor.value.shape)
             message.raw_input_contents.append(raw_tensor(tensor))
@@ -134,6 +178,9 @@ class TritonGrpcClient:
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as exc:
             if not tally.final:
                 await self._rpc_failed(call, exc, record)
+        except UNREADABLE as exc:
+            call.cancel()
+            record.fail(ErrorKind.OTHER, f"unreadable response: {exc!r}", _now())
         self._finish(record)
 
     @staticmethod
@@ -163,9 +210,9 @@ class TritonGrpcClient:
                 return False
             infer = response.infer_response
             if infer.outputs:  # the empty final response has none
-                result = InferResult(infer)
-                outputs = {out.name: result.as_numpy(out.name) for out in infer.outputs}
-                event = self._parse(triton_outputs_as_json(outputs))
+                outputs = ((out.name, out.datatype) for out in infer.outputs)
+                contents = infer.raw_output_contents  # Triton always answers in raw form
+                event = self._parse(raw_outputs_as_json(outputs, contents, _READ))
                 if event.error is not None:
                     record.fail(ErrorKind.STREAM_ERROR, event.error, now)
                     return False

@@ -1,0 +1,111 @@
+"""`crossfade calibrate`: the benchmark client's own overhead, measured against a ground-truth
+server whose timing is known (see `crossfade.bench.calibration`)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+COLUMNS = (
+    "streams",
+    "chunk/s",
+    "+TTFT\nmean",
+    "+TTFT\np99",
+    "send\np99",
+    "recv\np99",
+    "ITL err\nmean",
+    "ITL err\np99",
+    "clean",
+)
+
+
+def _levels(text: str) -> list[int]:
+    try:
+        levels = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers like 1,16,64, got {text!r}") from None
+    if not levels or min(levels) < 1:
+        raise argparse.ArgumentTypeError("concurrency levels must be whole numbers >= 1")
+    return levels
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--levels", type=_levels, default=[1, 16, 64, 128], help="concurrency levels (1,16,64,128)"
+    )
+    parser.add_argument("--tokens", type=int, default=64, help="output tokens per request (64)")
+    parser.add_argument("--ttft-ms", type=float, default=50.0, help="server's TTFT, ms (50)")
+    parser.add_argument("--itl-ms", type=float, default=10.0, help="server's token gap, ms (10)")
+    parser.add_argument(
+        "--requests-per-level",
+        type=int,
+        metavar="N",
+        help="requests per level (default: 4 x level, at least 32; the first round is warm-up)",
+    )
+    parser.add_argument("--max-added-ttft-ms", type=float, default=5.0, help="clean: p99 under")
+    parser.add_argument("--max-itl-error-ms", type=float, default=2.0, help="clean: p99 under")
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="default: ~/.cache/crossfade/calibration.json"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.box import SIMPLE
+    from rich.console import Console
+    from rich.table import Table
+
+    from crossfade.bench.calibration import Thresholds, calibrate, save_calibration
+    from crossfade.errors import UsageError
+
+    if args.tokens < 1 or (args.requests_per_level is not None and args.requests_per_level < 1):
+        raise UsageError("--tokens and --requests-per-level must be at least 1")
+    console = Console()
+    table = Table(
+        title="client overhead against the ground-truth server (ms)", box=SIMPLE, pad_edge=False
+    )
+    for column in COLUMNS:
+        table.add_column(column, justify="right")
+
+    def on_level(level: dict[str, Any]) -> None:
+        console.print(f"  {level['concurrency']} streams: {level['joined']} requests measured")
+        table.add_row(
+            str(level["concurrency"]),
+            f"{level['chunk_rate_per_s']:.0f}",
+            _ms(level["added_ttft_ms"]["mean"]),
+            _ms(level["added_ttft_ms"]["p99"]),
+            _ms(level["send_ms"]["p99"]),
+            _ms(level["receive_ms"]["p99"]),
+            _ms(level["itl_error_ms"]["mean"]),
+            _ms(level["itl_error_ms"]["p99"]),
+            "yes" if level["clean"] else "no",
+        )
+
+    thresholds = Thresholds(args.max_added_ttft_ms, args.max_itl_error_ms)
+    console.print(f"calibrating at {','.join(map(str, args.levels))} concurrent streams ...")
+    data = calibrate(
+        args.levels,
+        args.tokens,
+        args.ttft_ms,
+        args.itl_ms,
+        args.requests_per_level,
+        thresholds,
+        on_level=on_level,
+    )
+    console.print(table)
+    rate, streams = data["max_clean_chunk_rate_per_s"], data["max_clean_concurrency"]
+    if rate is None:
+        console.print("no level was clean: the client distorts timings at every level tried")
+    else:
+        console.print(f"largest clean chunk rate: {rate:.0f} chunks/s (at {streams} streams)")
+    load = ", ".join(f"{x:.2f}" for x in data["machine"]["load_average"])
+    console.print(f"machine load average during the run: {load}")
+    path = save_calibration(data, Path(args.output) if args.output else None)
+    print(f"saved {path}")
+    return 0
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"

@@ -1,0 +1,65 @@
+"""`crossfade bench` against every target kind the lab serves: no failures, lengths verified."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crossfade.cli import main
+from tests.lab.conftest import LabEndpoints
+
+TARGETS = [
+    "vllm-triton",
+    "vllm-triton-grpc",
+    "trtllm-emulated-ensemble",
+    "trtllm-emulated-bls",
+    "trtllm-emulated-ensemble-grpc",
+    "vllm-native",
+    "vllm-native-chat",
+]
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_every_lab_target_completes_a_verified_run(
+    lab: LabEndpoints, name: str, tmp_path: Path
+) -> None:
+    url = next(t.url for t in lab.status.targets() if t.name == name)
+    out = tmp_path / name
+    code = main(
+        [
+            "bench", url, "--name", name, "--tokenizer", str(lab.model_dir),
+            "--input-len", "48", "--output-len", "16", "--concurrency", "4",
+            "--requests", "12", "--warmup", "2", "-o", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads((out / "result.json").read_text())
+    summary = result["summary"]
+    assert summary["completed"] == 12
+    assert summary["failed"] == 0
+    assert summary["output_length"] == {"verified": 12, "mismatched": 0, "unverifiable": 0}
+    assert result["emulated"] is name.startswith("trtllm-")
+    assert summary["distributions"]["ttft_ns"]["count"] == 12
+    assert summary["distributions"]["itl_ns"]["count"] == 12 * 15
+    lines = (out / "requests.jsonl").read_text().splitlines()
+    assert len(lines) == 14  # warm-up requests are kept in the raw records
+    server = result["server_metrics"]
+    assert server is not None
+    if not name.startswith("vllm-native"):
+        assert server["requests_ok"] >= 12
+
+
+def test_show_prints_the_saved_summary(
+    lab: LabEndpoints, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = next(t.url for t in lab.status.targets() if t.name == "trtllm-emulated-ensemble")
+    args = ["bench", url, "--tokenizer", str(lab.model_dir), "--input-len", "32"]
+    args += ["--output-len", "8", "--concurrency", "2", "--requests", "4", "-o", str(tmp_path)]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(["show", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "EMULATED (not TensorRT-LLM)" in out
+    assert "4 verified" in out
