@@ -120,3 +120,17 @@ def test_a_model_error_fails_up_with_tritons_reason(tmp_path: Path) -> None:
     assert status(settings).processes == []
     assert down(settings) == []
     assert list(Path("/dev/shm").glob(f"{settings.shm_prefix}*")) == []
+
+
+def test_server_survives_many_finished_requests(lab: LabEndpoints) -> None:
+    """Regression: polling is_cancelled() on a sender after its final response crashed Triton
+    (SIGSEGV in TRITONBACKEND_ResponseFactoryIsCancelled)."""
+    for _ in range(15):
+        for model in ("tensorrt_llm_bls", "ensemble"):
+            code, body = post_json(
+                f"{lab.triton_http}/v2/models/{model}/generate",
+                {"text_input": "again", "max_tokens": 3},
+            )
+            assert code == 200, body
+    assert get_text(f"{lab.triton_http}/v2/health/ready") == ""
+    assert lab.status.processes[0].alive()

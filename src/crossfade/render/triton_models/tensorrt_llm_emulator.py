@@ -125,6 +125,11 @@ class _Request:
         self.scheduled_ns = self.first_ns = self.last_ns = 0
         self.stopped = self.cancelled = False
         self.done = threading.Event()  # non-decoupled mode: execute() waits for it
+        # Triton frees a response sender once its final response is sent, and is_cancelled()
+        # on a freed sender crashes the server: sends and polls of one request take this lock,
+        # and nothing touches the sender after the final send.
+        self.io = threading.Lock()
+        self.closed = False
         self.result: Any = None
 
     @staticmethod
@@ -335,15 +340,19 @@ class TritonPythonModel:
         # Off the scheduler thread: a send is a round trip to the server (about 0.3 ms here).
         while (item := self.outbox.get()) is not None:
             r, ids, flags, last_ns, generated = item
-            try:
-                if ids is None:
-                    r.sender.send(flags=flags)
-                elif r.sender is not None:
-                    r.sender.send(self._response(r, ids, last_ns, generated), flags=flags)
-                else:
-                    r.result = self._response(r, ids, last_ns, generated)
-            except Exception as exc:  # the client may have gone; nothing to tell it
-                pb_utils.Logger.log_verbose(f"emulator: response to {r.id} not sent: {exc}")
+            with r.io:
+                if r.closed:
+                    continue
+                try:
+                    if ids is None:
+                        r.sender.send(flags=flags)
+                    elif r.sender is not None:
+                        r.sender.send(self._response(r, ids, last_ns, generated), flags=flags)
+                    else:
+                        r.result = self._response(r, ids, last_ns, generated)
+                except Exception as exc:  # the client may have gone; nothing to tell it
+                    pb_utils.Logger.log_verbose(f"emulator: response to {r.id} not sent: {exc}")
+                r.closed = bool(flags & FINAL)
             if flags & FINAL:
                 r.done.set()
 
@@ -366,7 +375,9 @@ class TritonPythonModel:
                     self.published[i] = value
             if self.decoupled:  # a client that went away frees its slot
                 for r in live:
-                    r.cancelled = r.cancelled or bool(r.sender.is_cancelled())
+                    with r.io:
+                        if not r.closed:
+                            r.cancelled = r.cancelled or bool(r.sender.is_cancelled())
             if overrides and time.monotonic() >= next_override:
                 next_override = time.monotonic() + OVERRIDE_CHECK_S
                 self._read_overrides(overrides)
