@@ -60,3 +60,16 @@ def test_help_imports_no_heavy_modules() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_bench_usage_errors_are_messages(capsys: pytest.CaptureFixture[str]) -> None:
+    target = "openai://127.0.0.1:9/v1?model=x"
+    assert main(["bench", target, "--tokenizer", "/nonexistent", "--concurrency", "2"]) == 2
+    assert "give --requests, --duration or both" in capsys.readouterr().err
+    args = ["bench", target, "--tokenizer", "/nonexistent", "--concurrency", "2", "--requests", "3"]
+    assert main(args) == 2
+    assert "--tokenizer /nonexistent: no such folder" in capsys.readouterr().err
+    assert main([*args[:3], "/tmp", *args[4:], "--slo", "ttft:p99<5zz"]) == 2
+    assert "--slo: bad SLO 'ttft:p99<5zz': unknown unit 'zz'" in capsys.readouterr().err
+    assert main(["bench", "foo://x", "--concurrency", "2", "--requests", "3"]) == 2
+    assert "unknown scheme 'foo'" in capsys.readouterr().err

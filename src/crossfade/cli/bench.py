@@ -62,10 +62,14 @@ def run(args: argparse.Namespace) -> int:
     from crossfade.bench.slo import parse_slos
     from crossfade.bench.targets import parse_target
     from crossfade.cli.bench_inputs import build_workload, default_output, plan_from_args
+    from crossfade.errors import UsageError
 
     target = parse_target(args.target, args.name)
     plan: LoadPlan = plan_from_args(args)
-    slos = parse_slos(args.slo) if args.slo else []
+    try:
+        slos = parse_slos(args.slo) if args.slo else []
+    except ValueError as exc:
+        raise UsageError(f"--slo: {exc}") from None
     workload = build_workload(args, plan)
     if args.save_workload:
         workload.save(args.save_workload)

@@ -45,6 +45,8 @@ def tokenizer_folder(value: str | None) -> str:
     if value is None:
         raise UsageError("synthetic prompts need --tokenizer DIR (the target model's tokenizer)")
     if value != "lab":
+        if not Path(value).is_dir():
+            raise UsageError(f"--tokenizer {value}: no such folder (the model's tokenizer files)")
         return value
     from crossfade.lab.control import status
     from crossfade.lab.settings import LabSettings, default_lab_dir
