@@ -2,15 +2,14 @@
 
     .venv/bin/python benchmarks/client_overhead.py [--repeats 3] [--skip-vllm] [--json FILE]
 
-One ground-truth server (50 ms TTFT, 10 ms ITL) serves every run. Each client runs in its own
-process, in alternating order, `--repeats` times: 256 requests of 64 streamed tokens, 128 in
-flight. vLLM's client is `vllm.benchmarks.serve` called in-process (random dataset, 32 input
-tokens, the tiny lab tokenizer, --disable-tqdm) with --save-result --save-detailed; its
-per-request TTFT and ITL lists are read back from that file and joined with the server log by
-prompt. Per client: client-added TTFT (mean, p99; also without the first 128 requests, which
-open the connections), ITL error (mean, p99), and CPU time per streamed chunk, counted from the
-first request to the last completion only (imports, tokenizer and dataset are outside). Then an
-open-loop check: crossfade at 500 requests/s, constant arrivals, 10 s of 8-token requests.
+One ground-truth server (50 ms TTFT, 10 ms ITL) serves every run; each client runs in its own
+process, alternating, `--repeats` times: 256 requests of 64 streamed tokens, 128 in flight.
+vLLM's client is `vllm.benchmarks.serve` in-process (random dataset, 32 input tokens, the tiny
+lab tokenizer, --disable-tqdm, --save-result --save-detailed); its per-request TTFT and ITL
+lists are read back from that file and joined with the server log by prompt. Per client:
+client-added TTFT (mean, p99; also without the first 128 requests, which open connections), ITL
+error (mean, p99), CPU time per streamed chunk from the first request to the last completion
+(imports, tokenizer, dataset outside). Then crossfade open loop: 500/s constant, 10 s, 8 tokens.
 
 Goals: crossfade's added TTFT mean < 3 ms and <= 1/3 of vLLM's; its CPU per chunk <= 1/2 of
 vLLM's; the open-loop send rate within 1% of 500/s. `--profile FILE` adds an unmeasured
@@ -149,9 +148,6 @@ def write_child(out: Path, records: list[RequestRecord], prompts: Any, marks: Ma
     rows = [r.to_json() for r in records]
     data: dict[str, Any] = {"records": rows, "prompts": prompts, "cpu_s": cpu_s, "wall_s": wall_s}
     out.write_text(json.dumps(data), encoding="utf-8")
-
-
-# --- the parent: server, children in turn, figures, goals -------------------------------------
 
 
 def server_cpu_s(pid: int) -> float:

@@ -70,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(column, justify="right")
 
     def on_level(level: dict[str, Any]) -> None:
-        console.print(f"  {level['concurrency']} streams: {level['joined']} requests measured")
+        streams = level["concurrency"]
+        plural = "" if streams == 1 else "s"
+        console.print(f"  {streams} stream{plural}: {level['joined']} requests measured")
         table.add_row(
             str(level["concurrency"]),
             f"{level['chunk_rate_per_s']:.0f}",
@@ -97,11 +99,13 @@ def run(args: argparse.Namespace) -> int:
     console.print(table)
     rate, streams = data["max_clean_chunk_rate_per_s"], data["max_clean_concurrency"]
     if rate is None:
-        console.print("no level was clean: the client distorts timings at every level tried")
+        console.print(
+            "no level was clean: added TTFT or ITL error passed the limits at every level"
+        )
     else:
-        console.print(f"largest clean chunk rate: {rate:.0f} chunks/s (at {streams} streams)")
+        console.print(f"largest clean chunk rate: {rate:.0f} chunks/s (at {streams} in flight)")
     load = ", ".join(f"{x:.2f}" for x in data["machine"]["load_average"])
-    console.print(f"machine load average during the run: {load}")
+    console.print(f"machine load average at the end (1, 5, 15 min): {load}")
     path = save_calibration(data, Path(args.output) if args.output else None)
     print(f"saved {path}")
     return 0
