@@ -17,6 +17,7 @@ Recording rules, common to every client:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import struct
 from time import perf_counter_ns
@@ -79,6 +80,21 @@ def open_session(concurrency: int) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         connector=connector, timeout=aiohttp.ClientTimeout(total=None), read_bufsize=2**20
     )
+
+
+async def warm_connections(session: aiohttp.ClientSession, url: str, count: int) -> None:
+    """Open `count` keep-alive connections before the run (best effort), so the first requests
+    of a burst do not each pay for a TCP handshake inside their measured time."""
+    if count < 2:
+        return
+
+    async def touch() -> None:
+        async with session.get(url) as response:
+            await response.read()
+
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(10):
+            await asyncio.gather(*(touch() for _ in range(min(count, 512))), return_exceptions=True)
 
 
 async def get_json(session: aiohttp.ClientSession, url: str) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from crossfade.bench.clients import get_json, http_exchange, open_session
+from crossfade.bench.clients import get_json, http_exchange, open_session, warm_connections
 from crossfade.bench.dialects import (
     openai_chat_payload,
     openai_completions_payload,
@@ -54,6 +54,7 @@ class OpenAIClient:
 
     async def start(self) -> None:
         self._session = open_session(self._concurrency)
+        await warm_connections(self._session, f"{self._root}/models", self._concurrency)
 
     def payload(self, request: BenchRequest) -> dict[str, Any]:
         build = openai_chat_payload if self._is_chat else openai_completions_payload

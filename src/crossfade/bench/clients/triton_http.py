@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from crossfade.bench.clients import get_json, http_exchange, open_session
+from crossfade.bench.clients import get_json, http_exchange, open_session, warm_connections
 from crossfade.bench.dialects import (
     parse_triton_trtllm_event,
     parse_triton_vllm_event,
@@ -86,6 +86,7 @@ class TritonHttpClient:
 
     async def start(self) -> None:
         self._session = open_session(self._concurrency)
+        await warm_connections(self._session, f"{self._root}/health/ready", self._concurrency)
         if self._is_vllm:
             return
         try:  # best effort: if the server is not there, the requests will say so
