@@ -61,3 +61,19 @@ def test_a_reused_pid_is_not_mistaken_for_ours(tmp_path: Path) -> None:
     finally:
         stop(process, grace_s=5)
     assert not process.alive()
+
+
+def test_stop_ends_the_group_after_its_leader_crashed(tmp_path: Path) -> None:
+    """A server that crashed leaves its children behind in its group: `down` must end them."""
+    process = spawn("parent", [sys.executable, "-c", PARENT], dict(os.environ), tmp_path / "p.log")
+    deadline = time.monotonic() + 20
+    while len(_children_of_group(process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.kill(process.pid, 9)  # the leader crashes; its child lives on in the group
+    deadline = time.monotonic() + 10
+    while process.alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not process.alive()
+    assert len(_children_of_group(process.pid)) == 1
+    stop(process, grace_s=5)
+    assert _children_of_group(process.pid) == []

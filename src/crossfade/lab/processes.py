@@ -68,7 +68,11 @@ def spawn(name: str, command: Sequence[str], env: Mapping[str, str], log: Path) 
 
 def stop(process: ManagedProcess, grace_s: float = 20.0) -> None:
     """SIGTERM the process group, then SIGKILL whatever is left after `grace_s`."""
-    if process.alive():
+    # The group outlives a leader that crashed (Triton's stubs, vLLM's engine cores): signal it
+    # while it has members and no other process has taken the leader's PID (the kernel does
+    # not hand out a PID that is still some group's id, so those members are ours).
+    leader_gone = _start_ticks(process.pid) is None
+    if process.alive() or (leader_gone and _group_alive(process.pid)):
         _signal_group(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
         while _group_alive(process.pid) and time.monotonic() < deadline:
