@@ -14,7 +14,7 @@ from crossfade.bench.plan import LoadPlan, StopReason
 from crossfade.bench.protocol import BenchRequest, ErrorKind
 from crossfade.bench.results import load_records, load_result
 from crossfade.bench.runner import run_load
-from crossfade.bench.session import BenchConfig, run_bench
+from crossfade.bench.session import BenchConfig, overhead_note, run_bench
 from crossfade.bench.targets import make_client, parse_target
 from crossfade.bench.workload import Workload
 from tests.bench.conftest import GroundTruth
@@ -162,3 +162,17 @@ def test_workers_split_the_load_and_merge_every_record(
     assert {r.worker for r in records} == {0, 1}
     assert all(r.ok and r.server_output_tokens == 4 for r in records)
     assert load_result(tmp_path / "w").summary["completed"] == 24
+
+
+def test_runs_beyond_the_calibrated_client_budget_say_so() -> None:
+    calibration = {"max_clean_chunk_rate_per_s": 1000.0, "date": "2026-11-27"}
+    assert overhead_note(9_000, 10.0, 1, calibration) is None  # 900/s: within budget
+    note = overhead_note(30_000, 10.0, 1, calibration)
+    assert note is not None
+    assert "3000 chunks/s" in note
+    assert "1000/s" in note
+    assert overhead_note(30_000, 10.0, 4, calibration) is None  # 750/s per worker
+    assert overhead_note(30_000, 10.0, 1, None) is None  # nothing measured: nothing claimed
+    unclean = overhead_note(10, 10.0, 1, {"max_clean_chunk_rate_per_s": None})
+    assert unclean is not None
+    assert "no level was clean" in unclean

@@ -40,6 +40,25 @@ class BenchConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def overhead_note(
+    chunks: int, window_s: float, workers: int, calibration: dict[str, Any] | None
+) -> str | None:
+    """A warning when the run asked more of each client process than `crossfade calibrate`
+    found it can do cleanly on this machine (client time would then be in the figures)."""
+    if calibration is None or window_s <= 0:
+        return None
+    budget = calibration.get("max_clean_chunk_rate_per_s")
+    rate = chunks / window_s / max(workers, 1)
+    if budget is not None and rate <= budget:
+        return None
+    limit = "no level was clean" if budget is None else f"the clean budget is {budget:.0f}/s"
+    return (
+        f"each client process received {rate:.0f} chunks/s, beyond what crossfade calibrate "
+        f"measured on this machine ({limit}, {calibration.get('date', 'unknown date')}): "
+        "client overhead may be in these latencies; add --workers or use a bigger client"
+    )
+
+
 def default_metrics_url(target: TargetSpec) -> str:
     """Triton's metrics port is its HTTP port + 2 (gRPC + 1), as in 8000/8001/8002; an OpenAI
     server serves /metrics on its own port."""
@@ -114,6 +133,10 @@ def _result(
     model = config.target.model if config.target.transport != "openai" else None
     view = server_view(model, scrapes) if scrapes else None
     stop = outcome.stop_reason if outcome is not None else StopReason.INTERRUPTED
+    chunks = sum(len(r.chunk_ns) for r in measured if r.ok)
+    budget = overhead_note(chunks, summary.window_s, config.workers, config.client_overhead)
+    if budget is not None:
+        notes = [*notes, budget]
     return BenchResult(
         name=config.target.name,
         target={"url": config.target.url, "server": info},

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
+    from crossfade.bench.calibration import load_calibration
     from crossfade.bench.console import LiveProgress, summary_table
     from crossfade.bench.plan import LoadPlan
     from crossfade.bench.session import BenchConfig, run_bench
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         metrics_url=args.metrics_url,
         scrape_metrics=not args.no_server_metrics,
         workers=args.workers,
+        client_overhead=load_calibration(),
     )
     console = Console(stderr=True)
     total = plan.requests
