@@ -65,7 +65,7 @@ def default_metrics_url(target: TargetSpec) -> str:
     if target.transport == "openai":
         return f"http://{target.address}/metrics"
     offset = 2 if target.transport == "triton-http" else 1
-    host = f"[{target.host}]" if ":" in target.host else target.host
+    host = target.address.rpartition(":")[0]  # bracketed when IPv6
     return f"http://{host}:{target.port + offset}/metrics"
 
 

@@ -61,7 +61,7 @@ def _settings(args: argparse.Namespace) -> object:
             ready_timeout_s=args.timeout,
         )
     # Other actions use the ports the running lab was started with.
-    return status(LabSettings(folder)).settings_from_state()
+    return status(LabSettings(folder)).settings
 
 
 def run_up(args: argparse.Namespace) -> int:

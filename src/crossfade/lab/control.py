@@ -41,19 +41,6 @@ class LabStatus:
     def running(self) -> bool:
         return bool(self.processes) and all(p.alive() for p in self.processes)
 
-    def settings_from_state(self) -> LabSettings:
-        """The settings with the ports this lab was started with (from state.json)."""
-        if not self.settings.state_file.is_file():
-            return self.settings
-        ports = json.loads(self.settings.state_file.read_text(encoding="utf-8")).get("ports", {})
-        return replace(
-            self.settings,
-            http_port=ports.get("http", self.settings.http_port),
-            grpc_port=ports.get("grpc", self.settings.grpc_port),
-            metrics_port=ports.get("metrics", self.settings.metrics_port),
-            vllm_port=ports.get("vllm", self.settings.vllm_port),
-        )
-
     def targets(self) -> list[Target]:
         return lab_targets(self.settings, self.names)
 
@@ -86,10 +73,18 @@ def lab_spec(model_dir: Path, spec_file: Path | None = None) -> Spec:
 
 
 def status(settings: LabSettings) -> LabStatus:
+    """The lab recorded in `settings.folder`, with the ports it was started with."""
     if not settings.state_file.is_file():
         return LabStatus(settings)
     data = json.loads(settings.state_file.read_text(encoding="utf-8"))
-    settings = LabStatus(settings).settings_from_state()
+    ports = data.get("ports", {})
+    settings = replace(
+        settings,
+        http_port=ports.get("http", settings.http_port),
+        grpc_port=ports.get("grpc", settings.grpc_port),
+        metrics_port=ports.get("metrics", settings.metrics_port),
+        vllm_port=ports.get("vllm", settings.vllm_port),
+    )
     return LabStatus(
         settings,
         [ManagedProcess.from_json(p) for p in data.get("processes", [])],

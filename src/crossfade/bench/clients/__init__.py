@@ -28,6 +28,7 @@ import aiohttp
 from crossfade.bench.dialects import EventParser, ParsedEvent, error_body_text
 from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.bench.sse import SseEvent, SseParser
+from crossfade.bench.targets import TargetSpec
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 # What decoding a response the dialect does not expect can raise (a JSON list, a bad count...)
@@ -80,6 +81,17 @@ def open_session(concurrency: int) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         connector=connector, timeout=aiohttp.ClientTimeout(total=None), read_bufsize=2**20
     )
+
+
+def info_header(spec: TargetSpec) -> dict[str, Any]:
+    """What every client's `server_info()` starts with: which target, protocol and dialect."""
+    return {
+        "target": spec.name,
+        "url": spec.url,
+        "protocol": spec.transport,
+        "dialect": spec.dialect,
+        "model": spec.model,
+    }
 
 
 async def warm_connections(session: aiohttp.ClientSession, url: str, count: int) -> None:

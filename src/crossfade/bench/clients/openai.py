@@ -17,7 +17,13 @@ from typing import Any
 
 import aiohttp
 
-from crossfade.bench.clients import get_json, http_exchange, open_session, warm_connections
+from crossfade.bench.clients import (
+    get_json,
+    http_exchange,
+    info_header,
+    open_session,
+    warm_connections,
+)
 from crossfade.bench.dialects import (
     openai_chat_payload,
     openai_completions_payload,
@@ -78,13 +84,7 @@ class OpenAIClient:
     async def server_info(self) -> dict[str, Any]:
         """The served model from `/models`, and vLLM's `/version` where there is one; a failure
         is reported under "error", never raised."""
-        info: dict[str, Any] = {
-            "target": self.spec.name,
-            "url": self.spec.url,
-            "protocol": "openai",
-            "dialect": self.spec.dialect,
-            "model": self.spec.model,
-        }
+        info = info_header(self.spec)
         session = self._session or open_session(1)
         try:
             async with asyncio.timeout(INFO_TIMEOUT_S):

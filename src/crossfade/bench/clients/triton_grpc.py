@@ -26,7 +26,7 @@ import grpc  # type: ignore[import-untyped]
 from google.protobuf.json_format import MessageToDict
 from tritonclient.grpc import service_pb2, service_pb2_grpc
 
-from crossfade.bench.clients import UNREADABLE, ResponseTally
+from crossfade.bench.clients import UNREADABLE, ResponseTally, info_header
 from crossfade.bench.clients.triton_http import min_tokens_input_name, triton_model_facts
 from crossfade.bench.dialects import (
     Tensor,
@@ -242,13 +242,7 @@ class TritonGrpcClient:
     async def server_info(self) -> dict[str, Any]:
         """Server and model facts from ServerMetadata, ModelMetadata and ModelConfig; a failure
         is reported under "error", never raised."""
-        info: dict[str, Any] = {
-            "target": self.spec.name,
-            "url": self.spec.url,
-            "protocol": "triton-grpc",
-            "dialect": self.spec.dialect,
-            "model": self.spec.model,
-        }
+        info = info_header(self.spec)
         if self._stub is None:
             info["error"] = "server_info before start()"
             return info

@@ -20,7 +20,13 @@ from urllib.parse import quote
 
 import aiohttp
 
-from crossfade.bench.clients import get_json, http_exchange, open_session, warm_connections
+from crossfade.bench.clients import (
+    get_json,
+    http_exchange,
+    info_header,
+    open_session,
+    warm_connections,
+)
 from crossfade.bench.dialects import (
     parse_triton_trtllm_event,
     parse_triton_vllm_event,
@@ -121,13 +127,7 @@ class TritonHttpClient:
     async def server_info(self) -> dict[str, Any]:
         """Server and model facts from `/v2`, `/v2/models/M` and its `/config`; a failure is
         reported under "error", never raised."""
-        info: dict[str, Any] = {
-            "target": self.spec.name,
-            "url": self.spec.url,
-            "protocol": "triton-http",
-            "dialect": self.spec.dialect,
-            "model": self.spec.model,
-        }
+        info = info_header(self.spec)
         session = self._session or open_session(1)
         try:
             async with asyncio.timeout(INFO_TIMEOUT_S):
