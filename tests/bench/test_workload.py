@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from crossfade.bench import workload as workload_module
 from crossfade.bench.protocol import BenchRequest
 from crossfade.bench.workload import (
     LengthSpec,
@@ -23,6 +22,7 @@ from crossfade.bench.workload import (
     synthetic_workload,
     tokenizer_fingerprint,
 )
+from crossfade.bench.workload import tokens as workload_module
 from crossfade.lab.tiny_model import TinyModelShape, ensure_tiny_model
 
 
