@@ -10,8 +10,8 @@ message before any decoding. Tokens per chunk are the responses' `num_output_tok
 
 Error mapping, aligned with HTTP: an error as the very first response is the request's rejection
 (over HTTP, the same error is a 4xx), so HTTP_STATUS with the server's text; a later in-band
-error is STREAM_ERROR; an RPC status before any response is CONNECT when the server is
-unreachable and HTTP_STATUS otherwise; after a response, TRUNCATED.
+error is STREAM_ERROR. An RPC that ends with a non-OK status is mapped by `grpc_error_kind`, and
+its message is "gRPC <CODE>: <details>"; `http_status` stays None (gRPC has no HTTP status).
 """
 
 from __future__ import annotations
@@ -40,11 +40,38 @@ from crossfade.bench.targets import TargetSpec
 
 INFO_TIMEOUT_S = 10.0
 FINAL = "triton_final_response"
+# The details of a call cancelled on the client side, in grpc.aio and in tritonclient alike
+LOCAL_CANCEL_DETAILS = "Locally cancelled by application!"
 _OPTIONAL_INPUTS = frozenset(
     {"return_finish_reason", "return_num_input_tokens", "return_num_output_tokens"}
 )
 _READ = frozenset({"text_output", "num_input_tokens", "num_output_tokens", "finish_reason"})
 _CHANNEL_OPTIONS = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
+
+
+def grpc_error_kind(status: str, had_response: bool, *, cancelled_here: bool = False) -> ErrorKind:
+    """The ErrorKind of an RPC that ended with a non-OK `status`.
+
+    `status` is a status code name: grpc's `StatusCode.NOT_FOUND.name` ("NOT_FOUND") or
+    tritonclient's `InferenceServerException.status()` ("StatusCode.NOT_FOUND"). `had_response`:
+    a response arrived before the status. `cancelled_here`: this client cancelled the call (a
+    CANCELLED status can also come from the server, which is then its failure, not ours).
+
+    A deadline is TIMEOUT whenever it falls; after a response any other status broke the stream
+    (TRUNCATED). Before one, UNAVAILABLE is the transport failing (refused, reset, not an HTTP/2
+    peer, a server shutting down: CONNECT, as a break before any byte over HTTP); any other code
+    is the server refusing the request, the gRPC form of a non-2xx (HTTP_STATUS).
+    """
+    if cancelled_here:
+        return ErrorKind.CANCELLED
+    code = status.removeprefix("StatusCode.")
+    if code == "DEADLINE_EXCEEDED":
+        return ErrorKind.TIMEOUT
+    if had_response:
+        return ErrorKind.TRUNCATED
+    if code == "UNAVAILABLE":
+        return ErrorKind.CONNECT
+    return ErrorKind.HTTP_STATUS
 
 
 # Triton datatype -> struct code of one little-endian element (BF16 has none: never read)
@@ -173,8 +200,14 @@ class TritonGrpcClient:
             record.fail(ErrorKind.TIMEOUT, f"no final response within {self._timeout_s} s", _now())
         except asyncio.CancelledError:
             call.cancel()
-            record.fail(ErrorKind.CANCELLED, "the run stopped with the request in flight", _now())
-            raise
+            # grpc.aio also raises CancelledError from a call cancelled on this side while our
+            # task is not (close() cancels the channel's calls): record that, but pass on only
+            # a cancellation of the task itself.
+            stopping = _task_cancelling()
+            why = "the run stopped" if stopping else "the client closed the call"
+            record.fail(ErrorKind.CANCELLED, f"{why} with the request in flight", _now())
+            if stopping:
+                raise
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as exc:
             if not tally.final:
                 await self._rpc_failed(call, exc, record)
@@ -225,19 +258,13 @@ class TritonGrpcClient:
     @staticmethod
     async def _rpc_failed(call: Any, exc: BaseException, record: RequestRecord) -> None:
         if isinstance(exc, grpc.aio.AioRpcError):
-            code, details = exc.code(), exc.details()
+            # never a cancellation of ours: grpc.aio raises CancelledError for those
+            code, details, ours = exc.code(), exc.details(), False
         else:  # write() on a call that already ended: its status says why
             code, details = await call.code(), await call.details()
-        message = f"gRPC {code.name}: {details}"
-        if record.first_byte_ns:
-            kind = ErrorKind.TRUNCATED
-        elif code == grpc.StatusCode.UNAVAILABLE:
-            kind = ErrorKind.CONNECT
-        elif code == grpc.StatusCode.DEADLINE_EXCEEDED:
-            kind = ErrorKind.TIMEOUT
-        else:
-            kind = ErrorKind.HTTP_STATUS
-        record.fail(kind, message, _now())
+            ours = code == grpc.StatusCode.CANCELLED and details == LOCAL_CANCEL_DETAILS
+        kind = grpc_error_kind(code.name, bool(record.first_byte_ns), cancelled_here=ours)
+        record.fail(kind, f"gRPC {code.name}: {details}", _now())
 
     async def server_info(self) -> dict[str, Any]:
         """Server and model facts from ServerMetadata, ModelMetadata and ModelConfig; a failure
@@ -266,3 +293,9 @@ class TritonGrpcClient:
 
 def _now() -> int:
     return perf_counter_ns()
+
+
+def _task_cancelling() -> bool:
+    """Whether the running task has a cancellation pending (the runner stopping it)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
