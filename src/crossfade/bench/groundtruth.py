@@ -1,13 +1,25 @@
 """A streaming server whose timing is known: the ground truth that `crossfade calibrate` and
 benchmarks/client_overhead.py measure clients against.
 
-It speaks OpenAI completions (SSE). Each request gets its first token `ttft_ms` after it
-arrives and one more every `itl_ms`, `max_tokens` in all, on an absolute schedule. It logs, per
-request, when it received it and when it actually wrote each token (perf_counter_ns: the same
-clock as the client's on this host), so a client's measurements can be compared with what
-really happened, late writes by this server included. Run it in its own process:
+It speaks OpenAI completions. Each request gets its first token `ttft_ms` after it arrives and
+one more every `itl_ms`, `max_tokens` in all, on an absolute schedule (a late write does not
+delay the next). It logs, per request, when it received it and when it actually wrote each
+token (perf_counter_ns: the client's clock on this host), so a client's measurements can be
+compared with what really happened, late writes by this server included. In its own process:
 
     python -m crossfade.bench.groundtruth --port 18300 --ttft-ms 50 --itl-ms 10 --log FILE
+
+It is a bare asyncio.Protocol with httptools (on uvloop when installed), so that it takes
+little of the CPU the client under test needs. `received_ns` is when the read that completed the
+request came off the socket: requests are answered after every read of that loop pass, so a
+burst of them does not charge this server's own work to the clients' send side.
+
+POST /v1/completions streams SSE (a chunk per token, then `data: [DONE]`) unless the body says
+`"stream": false`: then one JSON body goes out when the last token is due, logged as that write
+once per token. Only completed requests are logged (a client that leaves mid-stream: none).
+HTTP/1.1 keep-alive; pipelined requests are answered in order, each on its schedule from when
+it was read. POST /groundtruth/flush writes the log to --log and clears it; GET /health and
+GET /v1/models (clients warm their connections on it).
 """
 
 from __future__ import annotations
@@ -16,16 +28,59 @@ import argparse
 import asyncio
 import hashlib
 import json
+import math
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from aiohttp import web
+import httptools
+
+REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+EVENT = (
+    '{"choices": [{"index": 0, "text": " tok", "finish_reason": %s}], '
+    '"usage": {"prompt_tokens": 1, "completion_tokens": %d}}'
+)
+SSE_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
+MODELS = {"object": "list", "data": [{"id": "gt", "object": "model"}]}
 
 
 def prompt_key(prompt: str) -> str:
     """How the server's log and the client's workload identify the same request."""
     return hashlib.sha256(prompt.encode()).hexdigest()[:16]
+
+
+def chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def sse_event(position: int, finish: str) -> bytes:
+    return chunk(b"data: %s\n\n" % (EVENT % (finish, position + 1)).encode())
+
+
+# Token k's chunk (not the last), built once for every stream; the last token's chunk ends the
+# body: it carries [DONE] and the 0-chunk in the same write.
+TOKENS: list[bytes] = []
+ENDING = chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n"
+
+
+def json_response(status: int, payload: Any, keep_alive: bool = True) -> bytes:
+    body = json.dumps(payload).encode()
+    close = b"" if keep_alive else b"Connection: close\r\n"
+    head = b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n"
+    return head % (status, REASONS[status].encode(), len(body), close) + body
+
+
+class Request(NamedTuple):
+    received_ns: int
+    method: bytes
+    path: bytes
+    body: bytes
+    keep_alive: bool
 
 
 class GroundTruthServer:
@@ -34,54 +89,162 @@ class GroundTruthServer:
         self.itl_ns = int(itl_ms * 1e6)
         self.log = log
         self.entries: list[dict[str, Any]] = []
+        self.same_clock = False  # loop.time() is perf_counter()'s clock (CLOCK_MONOTONIC)
 
-    async def completions(self, request: web.Request) -> web.StreamResponse:
-        received_ns = time.perf_counter_ns()
-        body = await request.json()
-        tokens = int(body.get("max_tokens", 16))
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
-        sent: list[int] = []
-        for position in range(tokens):
-            due = received_ns + self.ttft_ns + position * self.itl_ns
-            wait = due - time.perf_counter_ns()
-            if wait > 0:
-                await asyncio.sleep(wait / 1e9)
-            finish = "length" if position == tokens - 1 else None
-            chunk = {
-                "choices": [{"index": 0, "text": " tok", "finish_reason": finish}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": position + 1},
-            }
-            payload = f"data: {json.dumps(chunk)}\n\n".encode()
-            sent.append(time.perf_counter_ns())
-            await response.write(payload)
-        await response.write(b"data: [DONE]\n\n")
-        await response.write_eof()
-        self.entries.append(
-            {
-                "key": prompt_key(str(body.get("prompt", ""))),
-                "received_ns": received_ns,
-                "sent_ns": sent,
-            }
-        )
-        return response
-
-    async def flush_log(self, request: web.Request) -> web.Response:
+    def flush(self) -> bytes:
         """Write the log so far (the calibrating client asks for it after each run)."""
         self.log.write_text("".join(json.dumps(e) + "\n" for e in self.entries), encoding="utf-8")
         self.entries.clear()
-        return web.json_response({"written": str(self.log)})
-
-    async def health(self, request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        return json_response(200, {"written": str(self.log)})
 
 
-def make_app(server: GroundTruthServer) -> web.Application:
-    app = web.Application()
-    app.router.add_post("/v1/completions", server.completions)
-    app.router.add_post("/groundtruth/flush", server.flush_log)
-    app.router.add_get("/health", server.health)
-    return app
+class Connection(asyncio.Protocol):
+    """One client connection: parses requests, answers them one at a time, in order."""
+
+    def __init__(self, server: GroundTruthServer) -> None:
+        self.server, self.loop = server, asyncio.get_running_loop()
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.read_ns, self.url, self.body = 0, b"", bytearray()
+        self.waiting: deque[Request] = deque()
+        self.current: Request | None = None  # the request being answered
+        self.timer: asyncio.TimerHandle | None = None
+        self.stream, self.key, self.tokens, self.position, self.first_due = True, "", 0, 0, 0
+        self.ending = b""
+        self.sent: list[int] = []
+        # path -> (method, handler): a handler returns its whole reply, or b"" to answer later
+        self.routes: dict[bytes, tuple[bytes, Callable[[], bytes]]] = {
+            b"/v1/completions": (b"POST", self.start_completion),
+            b"/groundtruth/flush": (b"POST", server.flush),
+            b"/health": (b"GET", lambda: json_response(200, {"ok": True})),
+            b"/v1/models": (b"GET", lambda: json_response(200, MODELS)),
+        }
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None  # the response being streamed, if any, is dropped
+        if self.timer is not None:
+            self.timer.cancel()
+
+    def data_received(self, data: bytes) -> None:
+        self.read_ns = time.perf_counter_ns()  # the received_ns of a request this read ends
+        try:
+            self.parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade):
+            self.waiting.clear()
+            if self.transport is not None and self.current is None:
+                self.transport.write(json_response(400, {"error": "bad HTTP"}, False))
+            self.close()
+            return
+        if self.waiting and self.current is None:  # after the other reads of this loop pass,
+            self.loop.call_soon(self.answer_next)  # so their received_ns do not wait for it
+
+    # httptools' callbacks
+    def on_message_begin(self) -> None:
+        self.url, self.body = b"", bytearray()
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_body(self, body: bytes) -> None:
+        self.body += body
+
+    def on_message_complete(self) -> None:
+        path = httptools.parse_url(self.url).path
+        keep_alive = self.parser.should_keep_alive()
+        method = self.parser.get_method()
+        self.waiting.append(Request(self.read_ns, method, path, bytes(self.body), keep_alive))
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+
+    def answer_next(self) -> None:
+        while self.current is None and self.waiting and self.transport is not None:
+            self.current = request = self.waiting.popleft()
+            method, handler = self.routes.get(request.path, (b"", lambda: b""))
+            if not method:
+                reply = json_response(404, {"error": f"not found: {request.path.decode()}"})
+            elif request.method != method:
+                reply = json_response(405, {"error": f"use {method.decode()}"})
+            else:
+                reply = handler()
+            if reply:  # answered at once; a completion answers later, from its timer
+                self.transport.write(reply)
+                self.done()
+
+    def done(self) -> None:
+        request, self.current = self.current, None
+        if request is not None and not request.keep_alive:
+            self.close()
+
+    def start_completion(self) -> bytes:
+        request = self.current
+        assert request is not None
+        try:
+            body = json.loads(request.body)
+            tokens = int(body.get("max_tokens", 16))
+            prompt, stream = str(body.get("prompt", "")), bool(body.get("stream", True))
+        except (ValueError, TypeError, AttributeError) as error:
+            return json_response(400, {"error": f"bad request body: {error}"})
+        if tokens < 1:
+            return json_response(400, {"error": "max_tokens must be at least 1"})
+        while len(TOKENS) < tokens:
+            TOKENS.append(sse_event(len(TOKENS), "null"))
+        self.key, self.tokens, self.stream, self.sent = prompt_key(prompt), tokens, stream, []
+        self.first_due = request.received_ns + self.server.ttft_ns
+        if stream:
+            self.position, self.ending = 0, sse_event(tokens - 1, '"length"') + ENDING
+            assert self.transport is not None
+            self.transport.write(SSE_HEAD)
+        else:  # wait for the last token only, then write them all
+            self.position = tokens - 1
+            choice = {"index": 0, "text": " tok" * tokens, "finish_reason": "length"}
+            usage = {"prompt_tokens": 1, "completion_tokens": tokens}
+            payload = {"object": "text_completion", "choices": [choice], "usage": usage}
+            self.ending = json_response(200, payload, request.keep_alive)
+        self.write_due()
+        return b""
+
+    def write_due(self) -> None:
+        """Write every token now due, then set a timer for the next one."""
+        self.timer = None
+        while self.transport is not None:
+            due = self.first_due + self.position * self.server.itl_ns
+            if (wait := due - time.perf_counter_ns()) > 0:
+                # A timer at the first whole ms after `due` on loop.time(), which is then
+                # perf_counter's clock (uvloop's rounded down to whole ms), fires at or after
+                # it; on another clock, whole ms from now (write_due waits on if it is early).
+                when = math.ceil(due / 1e6) / 1e3
+                if self.server.same_clock and self.loop.time() < when:
+                    self.timer = self.loop.call_at(when, self.write_due)
+                else:
+                    self.timer = self.loop.call_later(math.ceil(wait / 1e6) / 1e3, self.write_due)
+                return
+            last = self.position == self.tokens - 1
+            now = time.perf_counter_ns()
+            self.sent += [now] if self.stream else [now] * self.tokens
+            self.transport.write(self.ending if last else TOKENS[self.position])
+            self.position += 1
+            if last:
+                assert self.current is not None
+                received = self.current.received_ns
+                entry = {"key": self.key, "received_ns": received, "sent_ns": self.sent}
+                self.server.entries.append(entry)
+                self.done()
+                self.answer_next()
+                return
+
+
+async def serve(server: GroundTruthServer, host: str, port: int) -> None:
+    loop = asyncio.get_running_loop()
+    server.same_clock = abs(loop.time() - time.perf_counter()) < 0.002
+    listener = await loop.create_server(lambda: Connection(server), host, port, backlog=4096)
+    async with listener:
+        await listener.serve_forever()
 
 
 def main() -> None:
@@ -92,14 +255,19 @@ def main() -> None:
     parser.add_argument("--itl-ms", type=float, default=10.0)
     parser.add_argument("--log", type=Path, required=True)
     args = parser.parse_args()
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     try:
         import uvloop
 
-        uvloop.install()
+        loop_factory = uvloop.new_event_loop
     except ImportError:  # pragma: no cover - uvloop is a core dependency on Linux
         pass
     server = GroundTruthServer(args.ttft_ms, args.itl_ms, args.log)
-    web.run_app(make_app(server), host=args.host, port=args.port, print=None, access_log=None)
+    try:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(serve(server, args.host, args.port))
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":
