@@ -92,7 +92,14 @@ async def run_bench(
         if sampler is not None:
             await sampler.start()
         if config.workers > 1:
-            outcome = await run_workers(config.target, workload.requests, plan, config.workers)
+            outcome = await run_workers(
+                config.target,
+                workload.requests,
+                plan,
+                config.workers,
+                on_record=on_record,
+                interrupt=interrupt,
+            )
         else:
             offsets = arrival_offsets(plan.arrivals, plan.rate, plan.seed) if plan.rate else None
             outcome = await run_load(
