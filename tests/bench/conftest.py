@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 import urllib.request
@@ -50,9 +51,17 @@ def start_groundtruth(
     return GroundTruth(process, port, log, ttft_ms, itl_ms)
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @pytest.fixture
 def groundtruth(tmp_path: Path) -> Iterator[GroundTruth]:
-    server = start_groundtruth(tmp_path, 18360)
+    """20 ms TTFT, 5 ms ITL, on a free port (another test run on this host may hold any fixed
+    one, and its /health would answer for ours)."""
+    server = start_groundtruth(tmp_path, free_port())
     try:
         yield server
     finally:

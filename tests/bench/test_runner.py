@@ -11,7 +11,7 @@ import numpy as np
 
 from crossfade.bench.arrivals import arrival_offsets
 from crossfade.bench.plan import LoadPlan, StopReason
-from crossfade.bench.protocol import BenchRequest, ErrorKind
+from crossfade.bench.protocol import BenchRequest, ErrorKind, RequestRecord
 from crossfade.bench.results import load_records, load_result
 from crossfade.bench.runner import run_load
 from crossfade.bench.session import BenchConfig, overhead_note, run_bench
@@ -64,6 +64,23 @@ def test_open_loop_follows_the_absolute_schedule(groundtruth: GroundTruth) -> No
     assert np.array_equal(scheduled, np.arange(50) * 20_000_000)  # exact: no drift
     lateness_ms = np.array([r.sent_ns - r.scheduled_ns for r in outcome.records]) / 1e6
     assert float(np.median(lateness_ms)) < 5.0
+
+
+def test_a_request_past_its_deadline_is_a_timeout_not_a_cancellation(
+    groundtruth: GroundTruth,
+) -> None:
+    async def go() -> list[RequestRecord]:
+        plan = LoadPlan(concurrency=2, requests=2, request_timeout_s=0.1)
+        client = make_client(parse_target(groundtruth.target), request_timeout_s=0.1)
+        await client.start()
+        try:  # 64 tokens at 20 ms TTFT and 5 ms ITL take 335 ms
+            return (await run_load(client, requests(2, tokens=64), plan)).records
+        finally:
+            await client.close()
+
+    records = asyncio.run(go())
+    assert [r.error_kind for r in records] == [ErrorKind.TIMEOUT, ErrorKind.TIMEOUT]
+    assert all(r.chunk_tokens for r in records)  # what arrived before the deadline is kept
 
 
 def test_duration_stop_cancels_nothing_it_should_keep(groundtruth: GroundTruth) -> None:

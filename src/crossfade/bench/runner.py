@@ -22,6 +22,10 @@ from dataclasses import dataclass, field
 from crossfade.bench.plan import LoadPlan, StopReason
 from crossfade.bench.protocol import BenchRequest, Client, ErrorKind, RequestRecord
 
+# Clients enforce the request deadline themselves and record TIMEOUT with what they saw; the
+# runner's own deadline is a backstop that must not fire first (it would read as CANCELLED).
+BACKSTOP_SLACK_S = 1.0
+
 OnRecord = Callable[[RequestRecord], None]
 
 
@@ -67,7 +71,7 @@ class _Run:
         self.records.append(record)
         self.in_flight[id(record)] = record
         try:
-            async with asyncio.timeout(self.plan.request_timeout_s):
+            async with asyncio.timeout(self.plan.request_timeout_s + BACKSTOP_SLACK_S):
                 await self.client.send(request, record)
         except TimeoutError:
             record.fail(ErrorKind.TIMEOUT, "request deadline passed", time.perf_counter_ns())
