@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -39,6 +40,7 @@ Marks = dict[str, float]
 
 def mark(marks: Marks, which: str) -> None:
     marks[f"cpu{which}"], marks[f"wall{which}"] = time.process_time(), time.perf_counter()
+    marks[f"sys{which}"] = resource.getrusage(resource.RUSAGE_SELF).ru_stime  # kernel share
 
 
 # --- children: one client run each, written to --out as {records, prompts, cpu_s, wall_s} ------
@@ -147,6 +149,7 @@ def write_child(out: Path, records: list[RequestRecord], prompts: Any, marks: Ma
     cpu_s, wall_s = marks["cpu1"] - marks["cpu0"], marks["wall1"] - marks["wall0"]
     rows = [r.to_json() for r in records]
     data: dict[str, Any] = {"records": rows, "prompts": prompts, "cpu_s": cpu_s, "wall_s": wall_s}
+    data["sys_s"] = marks["sys1"] - marks["sys0"]
     out.write_text(json.dumps(data), encoding="utf-8")
 
 
@@ -173,6 +176,7 @@ def figures(data: dict[str, Any], log: Path, address: str, streams: int) -> dict
     result["warm"] = level(streams, pairs[streams:], 0, Thresholds()) if streams else None
     result["cpu_s"], result["wall_s"] = data["cpu_s"], data["wall_s"]
     result["cpu_us_per_chunk"] = data["cpu_s"] * 1e6 / max(result["chunks"], 1)
+    result["sys_us_per_chunk"] = data["sys_s"] * 1e6 / max(result["chunks"], 1)
     sent = sorted(r.sent_ns for r in records)
     lags = sorted(r.sent_ns - r.scheduled_ns for r in records)
     result["sent_rate_per_s"] = (len(sent) - 1) * 1e9 / (sent[-1] - sent[0])
@@ -221,7 +225,7 @@ def closed_line(r: dict[str, Any]) -> str:
         f"(send {r['send_ms']['mean']:.2f} + receive {r['receive_ms']['mean']:.2f}; "
         f"after the first round: mean {warm['mean']:.2f}"
         f" p99 {warm['p99']:.2f}); ITL error mean {itl['mean']:.3f} p99 {itl['p99']:.2f} ms; "
-        f"CPU {r['cpu_s']:.2f} s / {r['chunks']} chunks = {r['cpu_us_per_chunk']:.1f} us/chunk "
+        f"CPU {r['cpu_s']:.2f} s / {r['chunks']} chunks = {r['cpu_us_per_chunk']:.1f} us/chunk (kernel {r['sys_us_per_chunk']:.1f}) "
         f"(server CPU {r['server_cpu_s']:.2f} s, wall {r['wall_s']:.2f} s); "
         f"{r['joined']}/{r['requests']} joined, {r['failed']} failed"
     )

@@ -102,3 +102,30 @@ def test_only_one_space_after_the_colon_is_dropped() -> None:
 def test_done_sentinel() -> None:
     assert SseEvent("[DONE]").done
     assert not SseEvent('{"done": true}').done
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        b'data: {"a": 1}\n\n',
+        b"data: \xc3\xa9t\xc3\xa9\n\n",
+        b"data: two\ndata: lines\n\n",
+        b"data: x\r\n\r\n",
+        b"data:no-space\n\n",
+        b"event: e\ndata: named\n\n",
+        b": comment\n\ndata: after\n\n",
+        b"data: [DONE]\n\n",
+    ],
+)
+def test_a_whole_event_in_one_read_parses_as_it_does_byte_by_byte(stream: bytes) -> None:
+    whole = SseParser().feed(stream)
+    parser = SseParser()
+    one_by_one = [event for i in range(len(stream)) for event in parser.feed(stream[i : i + 1])]
+    assert whole == one_by_one
+    assert whole
+
+
+def test_the_one_event_shortcut_does_not_skip_a_pending_event_field() -> None:
+    parser = SseParser()
+    assert parser.feed(b"event: update\n") == []
+    assert parser.feed(b"data: x\n\n") == [SseEvent("x", "update")]

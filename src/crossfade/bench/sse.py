@@ -18,7 +18,7 @@ _LINE = re.compile(rb"([^\r\n]*)(\r\n|\n|\r)")
 _BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs more, once per streamed chunk
 class SseEvent:
     data: str
     event: str | None = None  # the `event:` field, when the server named the event type
@@ -49,6 +49,17 @@ class SseParser:
 
     def feed(self, chunk: bytes) -> list[SseEvent]:
         """Events completed by `chunk`, in order; incomplete input is kept for the next call."""
+        if (  # the common case, one whole `data:` event alone in a read, without the line loop
+            not self._buffer
+            and not self._data
+            and self._event is None
+            and chunk.startswith(b"data: ")
+            and chunk.endswith(b"\n\n")
+            and chunk.count(b"\n") == 2
+            and b"\r" not in chunk
+        ):
+            self._started = True
+            return [SseEvent(chunk[6:-2].decode("utf-8", errors="replace"), None, self._id)]
         buffer = self._buffer + chunk if self._buffer else chunk
         if not self._started:
             if len(buffer) < len(_BOM) and _BOM.startswith(buffer):

@@ -17,13 +17,9 @@ from typing import Any
 
 import aiohttp
 
-from crossfade.bench.clients import (
-    get_json,
-    http_exchange,
-    info_header,
-    open_session,
-    warm_connections,
-)
+from crossfade.bench.clients import get_json, info_header, open_session
+from crossfade.bench.clients.exchange import post_and_record
+from crossfade.bench.clients.http1 import Http1Pool
 from crossfade.bench.dialects import (
     openai_chat_payload,
     openai_completions_payload,
@@ -54,25 +50,27 @@ class OpenAIClient:
         self._root = f"http://{spec.address}{spec.base_path}"
         self._is_chat = spec.dialect == "chat"
         endpoint = "chat/completions" if self._is_chat else "completions"
-        self._url = f"{self._root}/{endpoint}"
+        self._path = f"{spec.base_path}/{endpoint}"
         self._parse = parse_openai_chat_event if self._is_chat else parse_openai_completions_event
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = None  # off the measured path
+        self._pool: Http1Pool | None = None
 
     async def start(self) -> None:
-        self._session = open_session(self._concurrency)
-        await warm_connections(self._session, f"{self._root}/models", self._concurrency)
+        self._session = open_session()
+        self._pool = Http1Pool(self.spec.host, self.spec.port)
+        await self._pool.warm(self._concurrency)
 
     def payload(self, request: BenchRequest) -> dict[str, Any]:
         build = openai_chat_payload if self._is_chat else openai_completions_payload
         return build(request, self.spec.model, extra=self._extra)
 
     async def send(self, request: BenchRequest, record: RequestRecord) -> None:
-        if self._session is None:
+        if self._pool is None:
             raise RuntimeError("OpenAIClient.send before start()")
         body = json.dumps(self.payload(request)).encode()
-        await http_exchange(
-            self._session,
-            self._url,
+        await post_and_record(
+            self._pool,
+            self._path,
             body,
             record,
             stream=request.stream,
@@ -85,7 +83,7 @@ class OpenAIClient:
         """The served model from `/models`, and vLLM's `/version` where there is one; a failure
         is reported under "error", never raised."""
         info = info_header(self.spec)
-        session = self._session or open_session(1)
+        session = self._session or open_session()
         try:
             async with asyncio.timeout(INFO_TIMEOUT_S):
                 listing = await get_json(session, f"{self._root}/models")
@@ -114,6 +112,9 @@ class OpenAIClient:
         return str(version.get("version")) if isinstance(version, dict) else None
 
     async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
         if self._session is not None:
             await self._session.close()
             self._session = None

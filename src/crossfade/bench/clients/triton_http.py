@@ -20,13 +20,9 @@ from urllib.parse import quote
 
 import aiohttp
 
-from crossfade.bench.clients import (
-    get_json,
-    http_exchange,
-    info_header,
-    open_session,
-    warm_connections,
-)
+from crossfade.bench.clients import get_json, info_header, open_session
+from crossfade.bench.clients.exchange import post_and_record
+from crossfade.bench.clients.http1 import Http1Pool
 from crossfade.bench.dialects import (
     parse_triton_trtllm_event,
     parse_triton_vllm_event,
@@ -84,15 +80,18 @@ class TritonHttpClient:
         self._timeout_s = request_timeout_s
         self._sampling = dict(sampling or {})  # vLLM only: extra sampling parameters
         self._root = f"http://{spec.address}/v2"
-        self._model_url = f"{self._root}/models/{quote(spec.model, safe='')}"
+        self._model_path = f"/v2/models/{quote(spec.model, safe='')}"
+        self._model_url = f"http://{spec.address}{self._model_path}"
         self._is_vllm = spec.dialect == "vllm"
         self._parse = parse_triton_vllm_event if self._is_vllm else parse_triton_trtllm_event
         self._min_tokens_input = "min_tokens"
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = None  # off the measured path
+        self._pool: Http1Pool | None = None
 
     async def start(self) -> None:
-        self._session = open_session(self._concurrency)
-        await warm_connections(self._session, f"{self._root}/health/ready", self._concurrency)
+        self._session = open_session()
+        self._pool = Http1Pool(self.spec.host, self.spec.port)
+        await self._pool.warm(self._concurrency)
         if self._is_vllm:
             return
         try:  # best effort: if the server is not there, the requests will say so
@@ -109,13 +108,13 @@ class TritonHttpClient:
         return triton_trtllm_payload(request, min_tokens_input=self._min_tokens_input)
 
     async def send(self, request: BenchRequest, record: RequestRecord) -> None:
-        if self._session is None:
+        if self._pool is None:
             raise RuntimeError("TritonHttpClient.send before start()")
         body = json.dumps(self.payload(request)).encode()
         endpoint = "generate_stream" if request.stream else "generate"
-        await http_exchange(
-            self._session,
-            f"{self._model_url}/{endpoint}",
+        await post_and_record(
+            self._pool,
+            f"{self._model_path}/{endpoint}",
             body,
             record,
             stream=request.stream,
@@ -128,7 +127,7 @@ class TritonHttpClient:
         """Server and model facts from `/v2`, `/v2/models/M` and its `/config`; a failure is
         reported under "error", never raised."""
         info = info_header(self.spec)
-        session = self._session or open_session(1)
+        session = self._session or open_session()
         try:
             async with asyncio.timeout(INFO_TIMEOUT_S):
                 server = await get_json(session, self._root)
@@ -145,6 +144,9 @@ class TritonHttpClient:
         return info
 
     async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
         if self._session is not None:
             await self._session.close()
             self._session = None
