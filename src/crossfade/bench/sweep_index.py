@@ -1,0 +1,89 @@
+"""`sweep.json`: what a sweep (`crossfade compare`, `crossfade demo`) ran, and where each run's
+result folder is. Written by the sweep as each run finishes, so an interrupted sweep still
+indexes everything it measured; read by compare and report, which need nothing else."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from crossfade.errors import CrossfadeError
+
+SWEEP_FILE = "sweep.json"
+SWEEP_SCHEMA_VERSION = 1
+
+LoadMode = Literal["concurrency", "rate"]
+
+
+class SweepError(CrossfadeError):
+    """A sweep folder that cannot be read."""
+
+
+class SweepTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str  # unique within the sweep; how reports label it
+    url: str
+    emulated: bool = False  # known once its first run has read the server's metadata
+
+
+class SweepRun(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target: str  # a SweepTarget.name
+    level: float  # concurrency, or requests per second
+    repeat: int  # 0-based repetition
+    order: int  # position in the whole sweep: when it ran relative to the others
+    folder: str  # the result folder, relative to the sweep folder
+    stop_reason: str  # the run's own (completed, interrupted, error_rate, duration)
+
+
+class SweepIndex(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SWEEP_SCHEMA_VERSION
+    mode: LoadMode
+    levels: list[float]
+    repeat: int = Field(ge=1)
+    targets: list[SweepTarget]
+    workload_fingerprint: str  # the one workload every run used
+    runs: list[SweepRun] = Field(default_factory=list)
+    stop_reason: str = "completed"  # the sweep's: completed, or why it ended early
+
+    def target(self, name: str) -> SweepTarget:
+        return next(t for t in self.targets if t.name == name)
+
+
+def save_sweep(folder: Path, index: SweepIndex) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SWEEP_FILE
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(index.model_dump(), indent=2) + "\n", encoding="utf-8")
+    partial.replace(path)
+    return path
+
+
+def load_sweep(folder: Path) -> SweepIndex:
+    path = folder / SWEEP_FILE if folder.is_dir() else folder
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SweepError(
+            f"{path}: no sweep here (a folder written by `crossfade compare`)"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise SweepError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if data.get("schema_version") != SWEEP_SCHEMA_VERSION:
+        raise SweepError(
+            f"{path}: schema_version {data.get('schema_version')!r}; "
+            f"this crossfade reads {SWEEP_SCHEMA_VERSION}"
+        )
+    try:
+        return SweepIndex.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise SweepError(f"{path}: {field}: {first['msg']}") from None
