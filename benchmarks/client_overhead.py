@@ -225,7 +225,8 @@ def closed_line(r: dict[str, Any]) -> str:
         f"(send {r['send_ms']['mean']:.2f} + receive {r['receive_ms']['mean']:.2f}; "
         f"after the first round: mean {warm['mean']:.2f}"
         f" p99 {warm['p99']:.2f}); ITL error mean {itl['mean']:.3f} p99 {itl['p99']:.2f} ms; "
-        f"CPU {r['cpu_s']:.2f} s / {r['chunks']} chunks = {r['cpu_us_per_chunk']:.1f} us/chunk (kernel {r['sys_us_per_chunk']:.1f}) "
+        f"CPU {r['cpu_s']:.2f} s / {r['chunks']} chunks = {r['cpu_us_per_chunk']:.1f} us/chunk "
+        f"(kernel {r['sys_us_per_chunk']:.1f}) "
         f"(server CPU {r['server_cpu_s']:.2f} s, wall {r['wall_s']:.2f} s); "
         f"{r['joined']}/{r['requests']} joined, {r['failed']} failed"
     )
