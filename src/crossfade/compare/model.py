@@ -4,11 +4,14 @@ bootstrap confidence interval computed from the raw per-request records."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from crossfade.bench.sweep_index import LoadMode, SweepTarget
+from crossfade.errors import CrossfadeError
+from crossfade.saved import read_model, write_model
 
 COMPARISON_FILE = "comparison.json"
 COMPARISON_SCHEMA_VERSION = 1
@@ -105,3 +108,24 @@ class Comparison(_Frozen):
     pairs: list[PairComparison]
     saturation: list[Saturation]
     completeness: Literal["complete", "partial"] = "complete"  # partial: the sweep ended early
+
+
+class CompareError(CrossfadeError):
+    """A sweep that cannot be compared, or a comparison.json that cannot be read."""
+
+
+def save_comparison(folder: Path, comparison: Comparison) -> Path:
+    return write_model(folder / COMPARISON_FILE, comparison)
+
+
+def load_comparison(path: Path) -> Comparison:
+    """Read comparison.json, or the sweep folder holding it."""
+    file = path / COMPARISON_FILE if path.is_dir() else path
+    return read_model(
+        file,
+        Comparison,
+        version=COMPARISON_SCHEMA_VERSION,
+        error=CompareError,
+        missing="no comparison here (written by `crossfade compare` in a sweep folder)",
+        stale="rerun `crossfade compare --from` on the sweep",
+    )

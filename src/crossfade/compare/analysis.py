@@ -1,0 +1,163 @@
+"""A sweep folder in, `comparison.json` out: reads sweep.json and every run folder it indexes,
+pools the repeats of each target at each level, and compares every pair of targets."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+from crossfade.bench.results import REQUESTS_FILE, load_records, load_result
+from crossfade.bench.sweep_index import SweepIndex, SweepRun, load_sweep
+from crossfade.compare.crossover import crossover, saturation
+from crossfade.compare.estimates import METRICS, Estimate, estimates, level_summary
+from crossfade.compare.model import (
+    CompareError,
+    Comparison,
+    LevelComparison,
+    MetricComparison,
+    MetricName,
+    PairComparison,
+    TargetLevelSummary,
+)
+from crossfade.compare.samples import RunSamples, run_samples
+from crossfade.compare.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
+from crossfade.compare.verdicts import compare_metric
+
+Cell = tuple[str, float]  # (target, level)
+
+
+def analyse_sweep(
+    folder: Path,
+    *,
+    confidence: float | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> Comparison:
+    """Compare every pair of the sweep's targets at every level both reached (a = the earlier
+    target in sweep.json). Deterministic for a given `seed`."""
+    confidence = DEFAULT_CONFIDENCE if confidence is None else confidence
+    if not 0 < confidence < 1:
+        raise CompareError(f"confidence {confidence} is outside (0, 1); use e.g. 0.99")
+    if resamples < 1:
+        raise CompareError(f"resamples {resamples} must be at least 1; the default is 2000")
+    index = load_sweep(folder)
+    cells = _read_runs(folder, index)
+    slos = _one_slo_list(cells)
+    names = [target.name for target in index.targets]
+    summaries: list[TargetLevelSummary] = []
+    per_cell: dict[Cell, dict[MetricName, Estimate]] = {}
+    for target_position, target in enumerate(names):
+        for level_position, level in enumerate(index.levels):
+            group = cells.get((target, level))
+            if not group:
+                continue
+            samples = [sample for _, sample in group]
+            summaries.append(level_summary(target, level, samples, [r.folder for r, _ in group]))
+            # One stream per cell: a cell's replicates do not depend on which pairs exist.
+            rng = np.random.default_rng([seed, target_position, level_position])
+            per_cell[target, level] = estimates(samples, resamples, rng, goodput=bool(slos))
+    pairs = [_pair(a, b, index, per_cell, confidence) for a, b in combinations(names, 2)]
+    complete = index.stop_reason == "completed" and all(
+        (target, level) in per_cell for target in names for level in index.levels
+    )
+    return Comparison(
+        mode=index.mode,
+        levels=index.levels,
+        targets=index.targets,
+        workload_fingerprint=index.workload_fingerprint,
+        confidence=confidence,
+        resamples=resamples,
+        seed=seed,
+        summaries=summaries,
+        pairs=pairs,
+        saturation=[
+            saturation(name, [s for s in summaries if s.target == name], index.mode)
+            for name in names
+        ],
+        completeness="complete" if complete else "partial",
+    )
+
+
+def _read_runs(folder: Path, index: SweepIndex) -> dict[Cell, list[tuple[SweepRun, RunSamples]]]:
+    """Every indexed run's samples by (target, level), repeats in order; refuses runs of another
+    workload, target or level than the sweep's."""
+    names = {target.name for target in index.targets}
+    cells: dict[Cell, list[tuple[SweepRun, RunSamples]]] = defaultdict(list)
+    foreign = []
+    for run in sorted(index.runs, key=lambda r: (r.target, r.level, r.repeat)):
+        if run.target not in names or run.level not in index.levels:
+            raise CompareError(
+                f"{folder / 'sweep.json'}: run {run.folder} is for target {run.target!r} at "
+                f"level {run.level:g}, which the sweep does not list (targets {sorted(names)}, "
+                f"levels {index.levels}); fix or remove that run entry"
+            )
+        path = folder / run.folder
+        result = load_result(path)
+        fingerprint = result.config.get("workload", {}).get("fingerprint")
+        if fingerprint != index.workload_fingerprint:
+            foreign.append(f"{path} ({fingerprint})")
+            continue
+        try:
+            records = load_records(path)
+        except OSError as exc:
+            raise CompareError(
+                f"{path / REQUESTS_FILE}: cannot read the run's requests ({exc.strerror}); "
+                "rerun that level or remove the run from sweep.json"
+            ) from None
+        cells[run.target, run.level].append((run, run_samples(result, records, str(path))))
+    if foreign:
+        raise CompareError(
+            f"runs measured with another workload than the sweep's "
+            f"{index.workload_fingerprint} ({folder / 'sweep.json'}): {', '.join(foreign)}; "
+            "remove them from the sweep or rerun them with the sweep's workload"
+        )
+    return cells
+
+
+def _one_slo_list(cells: dict[Cell, list[tuple[SweepRun, RunSamples]]]) -> tuple[str, ...]:
+    """The SLOs every run was measured with; goodput is compared only under one list."""
+    by_list: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for group in cells.values():
+        for _, sample in group:
+            by_list[sample.slos].append(sample.folder)
+    if len(by_list) > 1:
+        detail = "; ".join(
+            f"{','.join(slos) or 'none'}: {', '.join(folders)}" for slos, folders in by_list.items()
+        )
+        raise CompareError(
+            f"the runs were measured with different SLOs ({detail}); goodput compares only "
+            "under one list: rerun the odd runs with the same --slo"
+        )
+    return next(iter(by_list), ())
+
+
+def _pair(
+    a: str,
+    b: str,
+    index: SweepIndex,
+    per_cell: dict[Cell, dict[MetricName, Estimate]],
+    confidence: float,
+) -> PairComparison:
+    levels = []
+    for level in index.levels:
+        if (a, level) not in per_cell or (b, level) not in per_cell:
+            continue
+        a_estimates, b_estimates = per_cell[a, level], per_cell[b, level]
+        metrics: list[MetricComparison] = []
+        for metric in METRICS:
+            if metric in a_estimates and metric in b_estimates:
+                compared = compare_metric(
+                    metric, a, b, a_estimates[metric], b_estimates[metric], confidence
+                )
+                metrics += [compared] if compared is not None else []
+        levels.append(LevelComparison(level=level, metrics=metrics))
+    compared_metrics = [m for m in METRICS if any(m in e for e in per_cell.values())]
+    return PairComparison(
+        a=a,
+        b=b,
+        levels=levels,
+        crossovers=[crossover(metric, levels, index.mode) for metric in compared_metrics],
+    )

@@ -1,0 +1,236 @@
+"""analyse_sweep end to end on sweep folders built by hand, where the truth is known: target b's
+TTFT is 20% lower than a's from concurrency 4 on and the same below, their ITL is the same
+everywhere, and a stops scaling after concurrency 4."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from crossfade.compare import (
+    CompareError,
+    Comparison,
+    analyse_sweep,
+    load_comparison,
+    save_comparison,
+    verdict_lines,
+)
+from crossfade.compare.model import MetricComparison, PairComparison
+from crossfade.errors import CrossfadeError
+from tests.compare.sweeps import RunShape, SweepBuilder
+
+LEVELS = [1.0, 2.0, 4.0, 8.0]
+# Median TTFT (ms) per level: the same below 4; from 4 on, b's is 0.8 x a's. At 8, a's TTFT
+# (and so its E2E) grows so much that its throughput barely rises: a saturates at 4.
+TTFT_MS = {"a": [100, 100, 120, 400], "b": [100, 100, 96, 320]}
+SLOS = ["ttft:p99<300ms"]
+
+
+def build(folder: Path, repeats: int = 1, stop_reason: str = "completed") -> SweepBuilder:
+    sweep = SweepBuilder(folder, LEVELS, ["a", "b"], SLOS)
+    seed = 0
+    for target, medians in TTFT_MS.items():
+        for level, ttft in zip(LEVELS, medians, strict=True):
+            for repeat in range(repeats):
+                seed += 1  # every run its own sample, even where the truth is the same
+                sweep.add(target, level, RunShape(ttft_ms=ttft), seed, repeat)
+    sweep.save(stop_reason, repeats)
+    return sweep
+
+
+@pytest.fixture(scope="module")
+def sweep_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build(tmp_path_factory.mktemp("sweep")).folder
+
+
+@pytest.fixture(scope="module")
+def comparison(sweep_folder: Path) -> Comparison:
+    return analyse_sweep(sweep_folder, resamples=1000)
+
+
+def metric(pair: PairComparison, level: float, name: str) -> MetricComparison:
+    found = next(lv for lv in pair.levels if lv.level == level)
+    return next(m for m in found.metrics if m.metric == name)
+
+
+def test_the_ttft_gap_is_found_where_it_is_and_only_there(comparison: Comparison) -> None:
+    (pair,) = comparison.pairs
+    assert (pair.a, pair.b) == ("a", "b")
+    for level in (1.0, 2.0):
+        same = metric(pair, level, "ttft_p50")
+        assert not same.significant
+        assert same.winner is None
+        assert same.verdict.startswith("TTFT p50: no significant difference (")
+    for level in (4.0, 8.0):
+        gap = metric(pair, level, "ttft_p50")
+        assert gap.winner == "b"
+        assert gap.ci_low <= -0.2 <= gap.ci_high < 0
+        assert gap.verdict.startswith("TTFT p50: b ")
+        assert " lower than a (99% CI " in gap.verdict
+    crossover = next(c for c in pair.crossovers if c.metric == "ttft_p50")
+    assert (crossover.winner, crossover.from_level) == ("b", 4.0)
+    assert "b ahead from concurrency 4 on" in crossover.note
+
+
+def test_equal_itl_gives_no_difference_and_no_crossover(comparison: Comparison) -> None:
+    (pair,) = comparison.pairs
+    for level in LEVELS:
+        itl = metric(pair, level, "itl_p50")
+        assert itl.winner is None
+        assert itl.ci_low < 0 < itl.ci_high
+        assert abs(itl.difference) < 0.05
+    crossover = next(c for c in pair.crossovers if c.metric == "itl_p50")
+    assert (crossover.winner, crossover.from_level) == (None, None)
+
+
+def test_every_metric_is_compared_with_goodput_under_slos(comparison: Comparison) -> None:
+    (pair,) = comparison.pairs
+    names = [m.metric for m in pair.levels[0].metrics]
+    assert names == [
+        "output_token_throughput", "request_throughput", "goodput", "ttft_p50", "ttft_p99",
+        "itl_p50", "itl_p99", "e2e_p50", "e2e_p99",
+    ]  # fmt: skip
+    assert [c.metric for c in pair.crossovers] == names
+    for compared in pair.levels[-1].metrics:
+        assert compared.difference == pytest.approx(compared.b_value / compared.a_value - 1)
+        assert compared.ci_low <= compared.difference <= compared.ci_high
+        assert compared.significant == (compared.ci_low > 0 or compared.ci_high < 0)
+
+
+def test_summaries_pool_each_target_and_level(comparison: Comparison) -> None:
+    assert len(comparison.summaries) == 8
+    top = next(s for s in comparison.summaries if (s.target, s.level) == ("a", 8.0))
+    assert top.runs == ["runs/a-c8-r0"]
+    assert (top.requests, top.failed) == (200, 2)
+    assert top.ttft_ms["p50"] == pytest.approx(400, rel=0.1)
+    assert top.itl_ms["p50"] == pytest.approx(10, rel=0.1)
+    assert top.goodput is not None
+    assert top.goodput < top.request_throughput
+    assert top.output_tokens_per_s_per_user == pytest.approx(100, rel=0.1)  # 1 token / 10 ms
+
+
+def test_a_saturates_after_its_throughput_stops_rising(comparison: Comparison) -> None:
+    saturation = {s.target: s for s in comparison.saturation}
+    assert saturation["a"].level == 4.0
+    assert "saturates at concurrency 4" in saturation["a"].note
+    assert saturation["b"].level is None
+    assert saturation["b"].note == "not saturated up to concurrency 8"
+
+
+def test_verdict_lines_read_the_highest_level_crossovers_and_saturation(
+    comparison: Comparison,
+) -> None:
+    lines = verdict_lines(comparison)
+    assert lines[0] == "b vs a at concurrency 8 (highest level):"
+    assert any(line.startswith("  TTFT p50: b ") for line in lines)
+    assert any(line.startswith("  ITL p50: no significant difference (") for line in lines)
+    assert any(
+        line.startswith("  crossover, TTFT p50: b ahead from concurrency 4") for line in lines
+    )
+    assert lines[-2].startswith("saturation, a: saturates at concurrency 4")
+    assert lines[-1] == "saturation, b: not saturated up to concurrency 8"
+
+
+def test_the_analysis_is_seeded_and_the_file_round_trips(
+    sweep_folder: Path, comparison: Comparison, tmp_path: Path
+) -> None:
+    assert analyse_sweep(sweep_folder, resamples=1000) == comparison
+    other = analyse_sweep(sweep_folder, resamples=1000, seed=1)
+    assert (
+        metric(other.pairs[0], 8.0, "ttft_p50").ci_low
+        != metric(comparison.pairs[0], 8.0, "ttft_p50").ci_low
+    )
+    path = save_comparison(tmp_path, comparison)
+    assert path == tmp_path / "comparison.json"
+    assert not (tmp_path / "comparison.json.partial").exists()
+    assert load_comparison(tmp_path) == comparison == load_comparison(path)
+    assert (comparison.confidence, comparison.resamples, comparison.seed) == (0.99, 1000, 0)
+    assert comparison.completeness == "complete"
+
+
+def test_repeats_are_pooled_and_a_missing_level_makes_it_partial(tmp_path: Path) -> None:
+    sweep = SweepBuilder(tmp_path, [1.0, 2.0], ["a", "b"])
+    for repeat in range(2):
+        sweep.add("a", 1.0, RunShape(ttft_ms=100, requests=60), seed=repeat, repeat=repeat)
+        sweep.add("b", 1.0, RunShape(ttft_ms=100, requests=60), seed=10 + repeat, repeat=repeat)
+    sweep.add("a", 2.0, RunShape(ttft_ms=100, requests=60), seed=20)
+    sweep.save(repeat=2)
+    comparison = analyse_sweep(tmp_path, resamples=200)
+    assert comparison.completeness == "partial"
+    pooled = next(s for s in comparison.summaries if (s.target, s.level) == ("a", 1.0))
+    assert pooled.runs == ["runs/a-c1-r0", "runs/a-c1-r1"]
+    assert (pooled.requests, pooled.failed) == (120, 4)
+    assert [level.level for level in comparison.pairs[0].levels] == [1.0]
+    # No SLOs: no goodput.
+    assert all(m.metric != "goodput" for m in comparison.pairs[0].levels[0].metrics)
+    assert pooled.goodput is None
+    assert verdict_lines(comparison)[0] == "partial sweep: some targets or levels were not measured"
+
+
+def test_an_interrupted_sweep_is_partial(tmp_path: Path) -> None:
+    sweep = SweepBuilder(tmp_path, [1.0], ["a", "b"])
+    sweep.add("a", 1.0, RunShape(ttft_ms=100, requests=30), seed=1)
+    sweep.add("b", 1.0, RunShape(ttft_ms=100, requests=30), seed=2)
+    sweep.save("interrupted")
+    assert analyse_sweep(tmp_path, resamples=100).completeness == "partial"
+
+
+def test_runs_of_another_workload_are_refused_by_folder(tmp_path: Path) -> None:
+    sweep = SweepBuilder(tmp_path, [1.0], ["a", "b"])
+    sweep.add("a", 1.0, RunShape(ttft_ms=100, requests=20), seed=1)
+    sweep.add("b", 1.0, RunShape(ttft_ms=100, requests=20), seed=2, fingerprint="ffffffffffffffff")
+    sweep.save()
+    with pytest.raises(CompareError, match=r"another workload .*runs/b-c1-r0 \(ffffffffffffffff\)"):
+        analyse_sweep(tmp_path)
+
+
+def test_runs_with_other_slos_are_refused(tmp_path: Path) -> None:
+    sweep = SweepBuilder(tmp_path, [1.0], ["a", "b"], ["ttft:p99<1s"])
+    sweep.add("a", 1.0, RunShape(ttft_ms=100, requests=20), seed=1)
+    sweep.add("b", 1.0, RunShape(ttft_ms=100, requests=20), seed=2, slos=["ttft:p99<2s"])
+    sweep.save()
+    with pytest.raises(CompareError, match=r"different SLOs \(ttft:p99<1s: .*runs/a-c1-r0"):
+        analyse_sweep(tmp_path)
+
+
+def test_unreadable_runs_and_arguments_are_clear_errors(tmp_path: Path) -> None:
+    sweep = SweepBuilder(tmp_path, [1.0], ["a", "b"])
+    folder = sweep.add("a", 1.0, RunShape(ttft_ms=100, requests=20), seed=1)
+    sweep.add("b", 1.0, RunShape(ttft_ms=100, requests=20), seed=2)
+    sweep.save()
+    with pytest.raises(CompareError, match=r"confidence 1.5 is outside"):
+        analyse_sweep(tmp_path, confidence=1.5)
+    with pytest.raises(CompareError, match=r"resamples 0"):
+        analyse_sweep(tmp_path, resamples=0)
+    (folder / "requests.jsonl").unlink()
+    with pytest.raises(CompareError, match=r"a-c1-r0/requests.jsonl: cannot read"):
+        analyse_sweep(tmp_path)
+    shutil.rmtree(folder)
+    with pytest.raises(CrossfadeError, match=r"runs/a-c1-r0: no such result"):
+        analyse_sweep(tmp_path)
+
+
+def test_a_run_for_a_target_the_sweep_does_not_list_is_refused(tmp_path: Path) -> None:
+    sweep = SweepBuilder(tmp_path, [1.0], ["a", "b"])
+    sweep.add("c", 1.0, RunShape(ttft_ms=100, requests=20), seed=1)
+    sweep.save()
+    with pytest.raises(CompareError, match=r"run runs/c-c1-r0 is for target 'c'"):
+        analyse_sweep(tmp_path)
+
+
+def test_load_comparison_names_the_file_and_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(CompareError, match=r"comparison.json: no comparison here"):
+        load_comparison(tmp_path)
+    file = tmp_path / "comparison.json"
+    file.write_text("{", encoding="utf-8")
+    with pytest.raises(CompareError, match=r"comparison.json:1: not valid JSON"):
+        load_comparison(tmp_path)
+    file.write_text(json.dumps({"schema_version": 7}), encoding="utf-8")
+    with pytest.raises(CompareError, match=r"schema_version 7; this crossfade reads 1"):
+        load_comparison(file)
+    file.write_text(json.dumps({"schema_version": 1, "mode": "concurrency"}), encoding="utf-8")
+    with pytest.raises(CompareError, match=r"comparison.json: levels: Field required"):
+        load_comparison(file)
