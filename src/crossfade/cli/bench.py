@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from crossfade.cli.bench_inputs import add_load_options, add_slo_option, add_workload_options
+
     parser.add_argument(
         "target",
         metavar="TARGET",
@@ -18,34 +20,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--name", help="label of the target in results and reports")
     parser.add_argument("-o", "--output", metavar="DIR", help="result folder (default: results/…)")
-    work = parser.add_argument_group("workload (one of: synthetic, --dataset, --workload)")
-    work.add_argument(
-        "--tokenizer", metavar="DIR", help="tokenizer folder (`lab`: the running lab's model)"
-    )
-    work.add_argument(
-        "--input-len", default="128", help="N, uniform:A-B, normal:M,S, lognormal:M,S"
-    )
-    work.add_argument("--output-len", default="128", help="same forms as --input-len")
-    work.add_argument("--num-prompts", type=int, help="distinct prompts (default: --requests)")
-    work.add_argument("--dataset", metavar="FILE", help="ShareGPT .json or prompts .jsonl")
-    work.add_argument("--workload", metavar="FILE", help="a workload saved with --save-workload")
-    work.add_argument("--save-workload", metavar="FILE", help="save the workload for replay")
-    work.add_argument("--no-stream", action="store_true", help="non-streaming requests")
+    add_workload_options(parser)
     load = parser.add_argument_group("load (one of --concurrency or --rate)")
     load.add_argument("--concurrency", type=int, help="closed loop: requests in flight")
     load.add_argument("--rate", type=float, help="open loop: requests per second")
-    load.add_argument("--arrivals", default="poisson", help="constant, poisson or gamma:SHAPE")
-    load.add_argument("--max-concurrency", type=int, help="cap in-flight requests at --rate")
-    load.add_argument("--requests", type=int, help="measured requests to send")
-    load.add_argument("--duration", type=float, help="seconds; stop sending after this")
-    load.add_argument("--warmup", type=int, default=0, help="requests sent before measuring")
-    load.add_argument("--max-error-rate", type=float, help="stop when failures exceed this share")
-    load.add_argument("--timeout", type=float, default=600.0, help="per-request deadline, s")
-    load.add_argument("--seed", type=int, default=0)
-    load.add_argument(
-        "--workers", type=int, default=1, help="processes sending load (beyond one core)"
-    )
-    parser.add_argument("--slo", help="e.g. ttft:p99<500ms,itl:p95<50ms (for goodput)")
+    add_load_options(load)
+    add_slo_option(parser)
     parser.add_argument("--metrics-url", help="server's Prometheus URL (default: from TARGET)")
     parser.add_argument("--no-server-metrics", action="store_true", help="do not scrape")
     parser.set_defaults(run=run)

@@ -1,25 +1,63 @@
-"""Turning `crossfade bench` arguments into a load plan and a workload (bad input -> UsageError)."""
+"""Turning `crossfade bench` arguments into a load plan and a workload (bad input -> UsageError).
+
+The workload and load options are declared here once, for `bench` and `compare` alike. Heavy
+imports stay inside the functions: commands declare their options while `crossfade --help` runs.
+"""
 
 from __future__ import annotations
 
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from crossfade.bench.plan import LoadPlan
-from crossfade.bench.workload import (
-    Workload,
-    WorkloadError,
-    jsonl_workload,
-    sharegpt_workload,
-    synthetic_workload,
-)
 from crossfade.errors import UsageError
+
+if TYPE_CHECKING:
+    from crossfade.bench.plan import LoadPlan
+    from crossfade.bench.workload import Workload
+
+
+def add_workload_options(parser: argparse.ArgumentParser) -> None:
+    work = parser.add_argument_group("workload (one of: synthetic, --dataset, --workload)")
+    work.add_argument(
+        "--tokenizer", metavar="DIR", help="tokenizer folder (`lab`: the running lab's model)"
+    )
+    work.add_argument(
+        "--input-len", default="128", help="N, uniform:A-B, normal:M,S, lognormal:M,S"
+    )
+    work.add_argument("--output-len", default="128", help="same forms as --input-len")
+    work.add_argument("--num-prompts", type=int, help="distinct prompts (default: --requests)")
+    work.add_argument("--dataset", metavar="FILE", help="ShareGPT .json or prompts .jsonl")
+    work.add_argument("--workload", metavar="FILE", help="a workload saved with --save-workload")
+    work.add_argument("--save-workload", metavar="FILE", help="save the workload for replay")
+    work.add_argument("--no-stream", action="store_true", help="non-streaming requests")
+
+
+def add_load_options(load: argparse._ArgumentGroup) -> None:
+    """Everything about a run's load but its level (--concurrency or --rate)."""
+    load.add_argument("--arrivals", default="poisson", help="constant, poisson or gamma:SHAPE")
+    load.add_argument("--max-concurrency", type=int, help="cap in-flight requests at --rate")
+    load.add_argument("--requests", type=int, help="measured requests to send")
+    load.add_argument("--duration", type=float, help="seconds; stop sending after this")
+    load.add_argument("--warmup", type=int, default=0, help="requests sent before measuring")
+    load.add_argument("--max-error-rate", type=float, help="stop when failures exceed this share")
+    load.add_argument("--timeout", type=float, default=600.0, help="per-request deadline, s")
+    load.add_argument("--seed", type=int, default=0)
+    load.add_argument(
+        "--workers", type=int, default=1, help="processes sending load (beyond one core)"
+    )
+
+
+def add_slo_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--slo", help="e.g. ttft:p99<500ms,itl:p95<50ms (for goodput)")
 
 
 def plan_from_args(args: argparse.Namespace) -> LoadPlan:
+    from pydantic import ValidationError
+
+    from crossfade.bench.plan import LoadPlan
+
     try:
         return LoadPlan(
             concurrency=args.concurrency,
@@ -58,6 +96,14 @@ def tokenizer_folder(value: str | None) -> str:
 
 
 def build_workload(args: argparse.Namespace, plan: LoadPlan) -> Workload:
+    from crossfade.bench.workload import (
+        Workload,
+        WorkloadError,
+        jsonl_workload,
+        sharegpt_workload,
+        synthetic_workload,
+    )
+
     stream = not args.no_stream
     try:
         if args.workload:

@@ -1,0 +1,264 @@
+"""`crossfade compare TARGET TARGET ...`: the same seeded workload on every target at every load
+level, repeated in alternating order; every run, the sweep index and the comparison are saved.
+`crossfade compare --from DIR` analyses a saved sweep again and runs nothing."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from crossfade.bench.console import LiveProgress
+    from crossfade.bench.plan import LoadPlan
+    from crossfade.bench.runner import OnRecord
+    from crossfade.bench.slo import Slo
+    from crossfade.bench.sweep import FinishedRun, PlannedRun
+    from crossfade.bench.sweep_index import LoadMode, SweepIndex
+    from crossfade.bench.targets import TargetSpec
+    from crossfade.bench.workload import Workload
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from crossfade.cli.bench_inputs import add_load_options, add_slo_option, add_workload_options
+
+    parser.add_argument(
+        "targets", nargs="*", metavar="TARGET", help="two or more target URLs, as for bench"
+    )
+    parser.add_argument(
+        "--name", action="append", help="label of a target; give it once per target, in order"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help="a new sweep folder: sweep.json, comparison.json, runs/",
+    )
+    parser.add_argument(
+        "--from", dest="from_dir", metavar="DIR", help="analyse a saved sweep again; run nothing"
+    )
+    parser.add_argument("--confidence", type=float, help="of the intervals, e.g. 0.95")
+    add_workload_options(parser)
+    load = parser.add_argument_group(
+        "load (one of --concurrency or --rates)",
+        "--requests counts each run's measured requests; at a concurrency level it is raised "
+        "to at least 4 per slot",
+    )
+    load.add_argument("--concurrency", metavar="LEVELS", help="closed loop, e.g. 1,2,4,8")
+    load.add_argument("--rates", metavar="LEVELS", help="open loop, requests/s, e.g. 1,2.5,5")
+    load.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="runs per target and level (default 2); the order rotates",
+    )
+    add_load_options(load)
+    add_slo_option(parser)
+    parser.add_argument("--no-server-metrics", action="store_true", help="do not scrape")
+    parser.set_defaults(run=run)
+
+
+@dataclass
+class _Sweep:
+    targets: list[TargetSpec]
+    mode: LoadMode
+    levels: list[float]
+    base: LoadPlan
+    workload: Workload
+    slos: list[Slo]
+    folder: Path
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from rich.console import Console
+
+    from crossfade.bench.calibration import load_calibration
+    from crossfade.bench.sweep import run_sweep
+    from crossfade.bench.sweep_index import load_sweep
+    from crossfade.cli.bench import _first_interrupt, _loop_factory
+    from crossfade.errors import CrossfadeError, UsageError
+
+    if args.confidence is not None and not 0 < args.confidence < 1:
+        raise UsageError(
+            f"--confidence {args.confidence:g}: give a share between 0 and 1, e.g. 0.95"
+        )
+    if args.from_dir is not None:
+        if args.targets or args.concurrency or args.rates:
+            raise UsageError("--from DIR analyses a saved sweep: give no targets or levels with it")
+        folder = Path(args.from_dir)
+        _analyse(folder, load_sweep(folder), args.confidence)
+        return 0
+    sweep = _prepare(args)
+    console = Console(stderr=True)
+
+    async def main() -> SweepIndex:
+        interrupt = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, _first_interrupt(loop, interrupt))
+        total = len(sweep.targets) * len(sweep.levels) * args.repeat
+        with _Progress(console, total, args.repeat) as progress:
+            return await run_sweep(
+                sweep.targets, sweep.workload, sweep.base, sweep.mode, sweep.levels, args.repeat,
+                sweep.folder, on_progress=progress, interrupt=interrupt,
+                scrape_metrics=not args.no_server_metrics, slos=sweep.slos,
+                workers=args.workers, client_overhead=load_calibration(),
+            )  # fmt: skip
+
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        index = runner.run(main())
+    if not index.runs:
+        print(
+            f"saved {sweep.folder}/sweep.json; nothing was measured; stopped: {index.stop_reason}"
+        )
+        return 1
+    try:
+        _analyse(sweep.folder, index, args.confidence)
+    except CrossfadeError as exc:
+        print(f"comparison not written: {exc}")
+        return 1
+    return 0 if index.stop_reason == "completed" else 1
+
+
+def _prepare(args: argparse.Namespace) -> _Sweep:
+    """Everything the sweep needs, checked before anything runs (bad input -> UsageError)."""
+    from crossfade.bench.slo import parse_slos
+    from crossfade.bench.sweep import check_unique_names, level_plan, parse_levels
+    from crossfade.bench.sweep_index import SWEEP_FILE
+    from crossfade.bench.targets import parse_target
+    from crossfade.cli.bench_inputs import build_workload, plan_from_args
+    from crossfade.errors import UsageError
+
+    if len(args.targets) < 2:
+        raise UsageError(
+            f"compare needs two or more targets, got {len(args.targets)}; "
+            "to measure one target, use `crossfade bench`"
+        )
+    if (args.concurrency is None) == (args.rates is None):
+        raise UsageError("give exactly one of --concurrency LEVELS or --rates LEVELS, e.g. 1,2,4")
+    if args.output is None:
+        raise UsageError("give -o DIR, a new folder for the sweep (or --from DIR to re-analyse)")
+    folder = Path(args.output)
+    if (folder / SWEEP_FILE).exists():
+        raise UsageError(
+            f"{folder / SWEEP_FILE}: this folder already holds a sweep; give a new -o folder, "
+            f"or re-analyse it with --from {folder}"
+        )
+    if args.repeat < 1:
+        raise UsageError(f"--repeat {args.repeat}: give 1 or more")
+    names = args.name or []
+    if names and len(names) != len(args.targets):
+        raise UsageError(
+            f"{len(names)} --name for {len(args.targets)} targets; give --name once per target, "
+            "in the order of the targets, or not at all"
+        )
+    labels: list[str | None] = list(names) or [None] * len(args.targets)
+    targets = [parse_target(url, name) for url, name in zip(args.targets, labels, strict=True)]
+    check_unique_names([t.name for t in targets])
+    mode: LoadMode = "concurrency" if args.concurrency is not None else "rate"
+    flag, text = (
+        ("--concurrency", args.concurrency) if mode == "concurrency" else ("--rates", args.rates)
+    )
+    try:
+        levels = parse_levels(text, mode)
+    except ValueError as exc:
+        raise UsageError(f"{flag} {text}: {exc}; give levels like 1,2,4,8") from None
+    level_args: dict[str, Any] = (
+        {"concurrency": int(levels[0]), "rate": None}
+        if mode == "concurrency"
+        else {"concurrency": None, "rate": levels[0]}
+    )
+    base = plan_from_args(argparse.Namespace(**{**vars(args), **level_args}))
+    try:
+        slos = parse_slos(args.slo) if args.slo else []
+    except ValueError as exc:
+        raise UsageError(f"--slo: {exc}") from None
+    # Enough prompts for the level that sends the most requests.
+    plans = [level_plan(base, mode, level) for level in levels]
+    workload = build_workload(args, max(plans, key=lambda p: p.requests or 0))
+    if args.save_workload:
+        workload.save(args.save_workload)
+    return _Sweep(targets, mode, levels, base, workload, slos, folder)
+
+
+class _Progress:
+    """A live line while each run goes (on a terminal), then one line per run that stays."""
+
+    def __init__(self, console: Console, total: int, repeats: int) -> None:
+        self.console, self.total, self.repeats = console, total, repeats
+        self.live: LiveProgress | None = None
+        self.label = ""
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop_live()
+
+    def _stop_live(self) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+            self.live = None
+
+    def run_started(self, run: PlannedRun, plan: LoadPlan) -> OnRecord | None:
+        from crossfade.bench.console import LiveProgress
+
+        level = f"concurrency {plan.concurrency}" if plan.concurrency else f"{plan.rate:g} req/s"
+        repeat = f"repeat {run.repeat + 1}/{self.repeats}"
+        self.label = f"[{run.order + 1}/{self.total}] {run.target} {level} {repeat}"
+        if not self.console.is_terminal:
+            return None
+        self.live = LiveProgress(self.console, self.label, plan.requests)
+        self.live.live.transient = True  # the line printed when the run ends replaces it
+        self.live.__enter__()
+        return self.live.on_record
+
+    def run_finished(self, finished: FinishedRun) -> None:
+        from rich.text import Text
+
+        self._stop_live()
+        took = f"{finished.seconds:.1f} s"
+        if finished.result is None:
+            line = f"{self.label}: failed to run after {took}: {finished.error}"
+            self.console.print(Text(line, style="red"), soft_wrap=True)
+            return
+        summary = finished.result.summary
+        ok, failed = summary["completed"], summary["failed"]
+        ttft = summary["distributions"]["ttft_ns"].get("p50")
+        ttft_text = f"TTFT p50 {ttft / 1e6:.1f} ms" if ttft is not None else "no TTFT"
+        line = f"{self.label}: {ok} ok, {failed} failed, {ttft_text}, {took}"
+        line += f", {finished.stop_reason}"
+        self.console.print(Text(line, style="red" if failed and not ok else ""), soft_wrap=True)
+
+
+def _analyse(folder: Path, index: SweepIndex, confidence: float | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from crossfade.bench.console import EMULATED_MARK
+    from crossfade.compare import analyse_sweep, save_comparison, verdict_lines
+    from crossfade.compare.model import COMPARISON_FILE
+
+    comparison = analyse_sweep(folder, confidence=confidence)
+    save_comparison(folder, comparison)
+    title = f"{index.mode} sweep, {comparison.confidence:.0%} confidence"
+    if comparison.completeness != "complete":
+        title += f" ({comparison.completeness}: sweep {index.stop_reason})"
+    table = Table()
+    table.add_column(title)
+    for line in verdict_lines(comparison):
+        table.add_row(Text(line))
+    Console().print(table)
+    for target in index.targets:
+        if target.emulated:
+            print(f"note: {target.name} is {EMULATED_MARK}")
+    print(
+        f"saved {folder / COMPARISON_FILE}; runs ({len(index.runs)}) in {folder / 'runs'}/, "
+        f"indexed in sweep.json; sweep stopped: {index.stop_reason}"
+    )
