@@ -1,0 +1,47 @@
+"""`crossfade report RESULTS... -o FILE [--format html|markdown] [--title T]`."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "results",
+        metavar="RESULTS",
+        nargs="+",
+        help="sweep folders (sweep.json, and comparison.json once compared) or result folders "
+        "written by `crossfade bench`",
+    )
+    parser.add_argument("-o", "--output", metavar="FILE", required=True, help="file to write")
+    parser.add_argument(
+        "--format",
+        choices=("html", "markdown"),
+        default="html",
+        help="html: one self-contained page with charts that opens offline (default); "
+        "markdown: the verdicts and tables, for a pull request",
+    )
+    parser.add_argument("--title", metavar="T", default="crossfade report", help="report title")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from crossfade.errors import UsageError
+    from crossfade.report import load_report, render_html, render_markdown
+
+    output = Path(args.output)
+    if output.is_dir():
+        raise UsageError(f"-o {output}: is a folder; give the report's file name")
+    data = load_report([Path(path) for path in args.results])
+    render = render_html if args.format == "html" else render_markdown
+    text = render(data, args.title)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    charts = " with charts" if args.format == "html" else ""
+    print(
+        f"wrote {output} ({len(text.encode()) // 1024} KiB{charts}): {len(data.targets)} "
+        f"targets, {len(data.points)} target-levels"
+    )
+    return 0

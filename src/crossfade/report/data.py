@@ -1,0 +1,223 @@
+"""Saved results -> `ReportData` (see model.py): what every report format renders.
+
+RESULTS are sweep folders (sweep.json, plus comparison.json once `crossfade compare` analysed
+them) and single result folders written by `crossfade bench`, in any mix of one load mode. A
+level's figures come from comparison.json where there is one (the numbers its statistics were
+computed on), else they are pooled here from the runs. CDFs and failures always come from the
+runs themselves. Nothing depends on when the report is made: the same folders, the same report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from crossfade.bench.results import RESULT_FILE, load_records, load_result
+from crossfade.bench.summary import Summary, in_window
+from crossfade.bench.sweep_index import SWEEP_FILE, LoadMode, load_sweep
+from crossfade.compare.model import COMPARISON_FILE, Comparison, load_comparison
+from crossfade.errors import CrossfadeError
+from crossfade.report.describe import environment_rows, server_line, workload_rows
+from crossfade.report.model import CDF_METRICS, LevelPoint, ReportData, ReportTarget, level_text
+from crossfade.report.runs import Run, cdf, error_row, pooled_point
+
+Key = tuple[str, float]  # (target, level)
+
+
+class ReportError(CrossfadeError):
+    """Results a report cannot be made from; the message names the file and the fix."""
+
+
+def _field_error(path: Path, exc: ValidationError) -> ReportError:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"])
+    return ReportError(f"{path}: {field}: {first['msg']}")
+
+
+def _plan_level(config: dict[str, object], path: Path) -> tuple[LoadMode, float]:
+    plan = config.get("plan")
+    if isinstance(plan, dict):
+        if isinstance(plan.get("concurrency"), int | float):
+            return "concurrency", float(plan["concurrency"])
+        if isinstance(plan.get("rate"), int | float):
+            return "rate", float(plan["rate"])
+    raise ReportError(
+        f"{path / RESULT_FILE}: config.plan: neither a concurrency nor a rate; "
+        "is this a result written by `crossfade bench`?"
+    )
+
+
+def _run(
+    folder: Path, source: str, target: str | None, level: float | None, url: str | None
+) -> Run:
+    result = load_result(folder)
+    try:
+        summary = Summary.from_json(result.summary)
+    except ValidationError as exc:
+        raise _field_error(folder / RESULT_FILE, exc) from None
+    start, end = result.run.get("measure_start_ns"), result.run.get("end_ns")
+    if not (isinstance(start, int) and isinstance(end, int)):
+        raise ReportError(f"{folder / RESULT_FILE}: run.measure_start_ns/end_ns: missing")
+    try:
+        records = in_window(load_records(folder), start, end)
+    except FileNotFoundError:
+        raise ReportError(
+            f"{folder}: no requests.jsonl; the report needs the raw records for its CDFs"
+        ) from None
+    return Run(
+        source=source,
+        folder=str(folder),
+        target=target if target is not None else result.name,
+        level=level if level is not None else _plan_level(result.config, folder)[1],
+        url=url if url is not None else str(result.target.get("url", "")),
+        emulated=result.emulated,
+        result=result,
+        summary=summary,
+        records=records,
+    )
+
+
+def _gather(paths: Sequence[Path]) -> tuple[list[Run], list[tuple[str, Comparison]], LoadMode]:
+    runs: list[Run] = []
+    comparisons: list[tuple[str, Comparison]] = []
+    modes: dict[LoadMode, Path] = {}
+    emulated: set[str] = set()
+    for path in paths:
+        if not path.is_dir():
+            raise ReportError(f"{path}: no such folder (give sweep or result folders)")
+        if (path / SWEEP_FILE).is_file():
+            index = load_sweep(path)
+            modes.setdefault(index.mode, path)
+            emulated |= {target.name for target in index.targets if target.emulated}
+            runs += [
+                _run(path / r.folder, str(path), r.target, r.level, index.target(r.target).url)
+                for r in index.runs
+            ]
+            if (path / COMPARISON_FILE).is_file():
+                comparison = load_comparison(path / COMPARISON_FILE)
+                comparisons.append((str(path), comparison))
+                emulated |= {target.name for target in comparison.targets if target.emulated}
+        elif (path / RESULT_FILE).is_file():
+            run = _run(path, str(path), None, None, None)
+            modes.setdefault(_plan_level(run.result.config, path)[0], path)
+            runs.append(run)
+        else:
+            raise ReportError(
+                f"{path}: neither a sweep folder ({SWEEP_FILE}) nor a result folder "
+                f"({RESULT_FILE}); give folders written by `crossfade compare` or `crossfade bench`"
+            )
+    if len(modes) > 1:
+        raise ReportError(
+            f"{modes['concurrency']} was measured at fixed concurrencies and {modes['rate']} at "
+            "request rates; one report plots one kind of load: report them separately"
+        )
+    if not runs:
+        raise ReportError(f"{', '.join(map(str, paths))}: no runs recorded yet, nothing to report")
+    # A target is emulated if anything says so: the sweep, the comparison or a run's server.
+    runs = [replace(run, emulated=run.emulated or run.target in emulated) for run in runs]
+    return runs, comparisons, next(iter(modes))
+
+
+def _targets(runs: Sequence[Run]) -> list[ReportTarget]:
+    seen: dict[str, ReportTarget] = {}
+    for run in runs:
+        known = seen.get(run.target)
+        seen[run.target] = ReportTarget(
+            name=run.target,
+            url=known.url if known else run.url,
+            emulated=run.emulated or (known is not None and known.emulated),
+            server=known.server if known else server_line(run.result),
+        )
+    return list(seen.values())
+
+
+def _groups(runs: Sequence[Run]) -> dict[Key, list[Run]]:
+    groups: dict[Key, list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.target, run.level), []).append(run)
+    return groups
+
+
+def _points(
+    runs: Sequence[Run], comparisons: Sequence[tuple[str, Comparison]], mode: LoadMode
+) -> list[LevelPoint]:
+    owner: dict[Key, str] = {}
+    points: list[LevelPoint] = []
+    for source, comparison in comparisons:
+        for s in comparison.summaries:
+            if (s.target, s.level) in owner:
+                raise ReportError(
+                    f"{s.target} at {level_text(mode, s.level)} is in both "
+                    f"{owner[(s.target, s.level)]} and {source}; report them separately"
+                )
+            owner[(s.target, s.level)] = source
+            points.append(
+                LevelPoint(
+                    target=s.target,
+                    level=s.level,
+                    requests=s.requests,
+                    failed=s.failed,
+                    output_token_throughput=s.output_token_throughput,
+                    request_throughput=s.request_throughput,
+                    goodput=s.goodput,
+                    ttft_ms=dict(s.ttft_ms),
+                    itl_ms=dict(s.itl_ms),
+                    e2e_ms=dict(s.e2e_ms),
+                    tokens_per_s_per_user=s.output_tokens_per_s_per_user,
+                )
+            )
+    compared = {source for source, _ in comparisons}
+    for (target, level), group in _groups([r for r in runs if r.source not in compared]).items():
+        if (target, level) in owner:
+            raise ReportError(
+                f"{target} at {level_text(mode, level)} is in both {owner[(target, level)]} "
+                f"and {group[0].folder}; report them separately"
+            )
+        points.append(pooled_point(target, level, group))
+    return points
+
+
+def _run_notes(runs: Sequence[Run], mode: LoadMode) -> list[str]:
+    notes = []
+    for run in runs:
+        where = f"{run.target} at {level_text(mode, run.level)}"
+        stop = run.result.run.get("stop_reason")
+        if stop not in (None, "completed", "duration"):
+            notes.append(f"{where}: the run stopped early ({stop})")
+        notes += [f"{where}: {note}" for note in run.result.run.get("notes") or []]
+    return list(dict.fromkeys(notes))  # repeats of a level often say the same thing
+
+
+def load_report(paths: Sequence[Path]) -> ReportData:
+    runs, comparisons, mode = _gather(paths)
+    targets = _targets(runs)
+    order = {target.name: i for i, target in enumerate(targets)}
+    for _, comparison in comparisons:
+        for summary in comparison.summaries:
+            if summary.target not in order:
+                raise ReportError(
+                    f"{COMPARISON_FILE}: summaries: target {summary.target!r} has no runs in "
+                    "its sweep.json; run `crossfade compare` on the sweep again"
+                )
+    groups = sorted(_groups(runs).items(), key=lambda item: (order[item[0][0]], item[0][1]))
+    return ReportData(
+        sources=tuple(str(path) for path in paths),
+        mode=mode,
+        targets=tuple(targets),
+        points=tuple(
+            sorted(_points(runs, comparisons, mode), key=lambda p: (order[p.target], p.level))
+        ),
+        cdfs=tuple(
+            cdf(target, level, metric, group)
+            for (target, level), group in groups
+            for metric in CDF_METRICS
+        ),
+        errors=tuple(error_row(target, level, group) for (target, level), group in groups),
+        workload=workload_rows([run.result for run in runs]),
+        environment=environment_rows([run.result for run in runs]),
+        comparisons=tuple(comparison for _, comparison in comparisons),
+        notes=tuple(_run_notes(runs, mode)),
+    )

@@ -1,0 +1,200 @@
+"""The words and table cells a report shows, shared by the HTML and markdown formats: number
+formats, the headline verdicts, and the rows of the level and comparison tables. Every target
+name goes through the report's `Marker`, so an emulated target is marked wherever it is named.
+"""
+
+from __future__ import annotations
+
+from crossfade.compare.model import Comparison, MetricComparison, PairComparison
+from crossfade.report.model import ReportData, level_text, levels_text
+
+METRIC_LABELS = {
+    "output_token_throughput": "Output throughput",
+    "request_throughput": "Request throughput",
+    "goodput": "Goodput",
+    "ttft_p50": "TTFT p50",
+    "ttft_p99": "TTFT p99",
+    "itl_p50": "ITL p50",
+    "itl_p99": "ITL p99",
+    "e2e_p50": "E2E p50",
+    "e2e_p99": "E2E p99",
+}
+# The metrics a headline speaks of, in this order; the tables show them all.
+HEADLINE_METRICS = ("output_token_throughput", "goodput", "ttft_p99", "itl_p99", "e2e_p99")
+
+LEVEL_COLUMNS = (
+    "Target", "Level", "Output tok/s", "Req/s", "Goodput req/s", "TTFT p50 ms", "TTFT p99 ms",
+    "ITL p50 ms", "ITL p99 ms", "E2E p50 ms", "E2E p99 ms", "Tok/s per user", "Failed",
+)  # fmt: skip
+COMPARISON_COLUMNS = ("Level", "Metric", "{a}", "{b}", "Difference", "{ci} CI", "Verdict")
+NO_COMPARISON = (
+    "No comparison: these results have no comparison.json (`crossfade compare` writes one for "
+    "a sweep), so no differences with confidence intervals are shown; each target's own "
+    "figures are above."
+)
+
+
+def number(value: float | None) -> str:
+    """A figure with as many digits as a reader can use: 12,345 / 123 / 12.3 / 1.23."""
+    if value is None:
+        return "\u2013"
+    size = abs(value)
+    if size >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if size >= 10 else f"{value:.2f}"
+
+
+def percent(value: float) -> str:
+    return f"{value:+.1%}"
+
+
+def metric_headline(data: ReportData, pair: PairComparison, metric: str) -> str | None:
+    """Which target is ahead on `metric` at which levels, or None if the pair lacks it."""
+    by_winner: dict[str | None, list[float]] = {}
+    for level in pair.levels:
+        for comparison in level.metrics:
+            if comparison.metric == metric:
+                by_winner.setdefault(comparison.winner, []).append(level.level)
+    if not by_winner:
+        return None
+    marker = data.marker
+    parts = [
+        f"{marker.label(winner)} ahead at {levels_text(data.mode, levels)}"
+        for winner, levels in by_winner.items()
+        if winner is not None
+    ]
+    if None in by_winner:
+        parts.append(f"no significant difference at {levels_text(data.mode, by_winner[None])}")
+    return f"{METRIC_LABELS.get(metric, metric)}: " + "; ".join(parts) + "."
+
+
+def headlines(data: ReportData) -> list[tuple[str, list[str]]]:
+    """(heading, lines) per compared pair, then each target's peak throughput."""
+    marker, blocks = data.marker, []
+    for comparison in data.comparisons:
+        for pair in comparison.pairs:
+            lines = [
+                line
+                for metric in HEADLINE_METRICS
+                if (line := metric_headline(data, pair, metric)) is not None
+            ]
+            lines += [marker.text(crossover.note) for crossover in pair.crossovers]
+            blocks.append((pair_heading(data, pair), lines))
+    peaks = []
+    for target in data.targets:
+        points = data.points_of(target.name)
+        if points:
+            best = max(points, key=lambda p: p.output_token_throughput)
+            peaks.append(
+                f"{marker.label(target.name)}: peak {number(best.output_token_throughput)} "
+                f"output tok/s at {level_text(data.mode, best.level)}."
+            )
+    blocks.append(("Peak throughput", peaks))
+    return blocks
+
+
+def level_rows(data: ReportData) -> list[list[str]]:
+    marker = data.marker
+    return [
+        [
+            marker.label(p.target),
+            f"{p.level:g}",
+            number(p.output_token_throughput),
+            number(p.request_throughput),
+            number(p.goodput),
+            number(p.ttft_ms.get("p50")),
+            number(p.ttft_ms.get("p99")),
+            number(p.itl_ms.get("p50")),
+            number(p.itl_ms.get("p99")),
+            number(p.e2e_ms.get("p50")),
+            number(p.e2e_ms.get("p99")),
+            number(p.tokens_per_s_per_user),
+            f"{p.failed}/{p.requests}",
+        ]
+        for p in data.points
+    ]
+
+
+def _value(comparison: MetricComparison, value: float) -> str:
+    return f"{number(value)} {comparison.unit}"
+
+
+def pair_heading(data: ReportData, pair: PairComparison) -> str:
+    return f"{data.marker.label(pair.b)} vs {data.marker.label(pair.a)}"
+
+
+def pair_note(data: ReportData, comparison: Comparison, pair: PairComparison) -> str:
+    return (
+        f"Difference = ({data.marker.label(pair.b)} \u2212 {data.marker.label(pair.a)}) / "
+        f"{data.marker.label(pair.a)}, with {comparison.confidence:.0%} bootstrap confidence "
+        f"intervals ({comparison.resamples} resamples, seed {comparison.seed}) computed from "
+        "the per-request records."
+    )
+
+
+def comparison_columns(data: ReportData, comparison: Comparison, pair: PairComparison) -> list[str]:
+    names = {"a": data.marker.label(pair.a), "b": data.marker.label(pair.b)}
+    ci = f"{comparison.confidence:.0%}"
+    return [column.format(ci=ci, **names) for column in COMPARISON_COLUMNS]
+
+
+def comparison_rows(data: ReportData, pair: PairComparison) -> list[tuple[bool, list[str]]]:
+    """(significant, cells) per level and metric."""
+    marker = data.marker
+    return [
+        (
+            m.significant,
+            [
+                f"{level.level:g}",
+                METRIC_LABELS.get(m.metric, m.metric),
+                _value(m, m.a_value),
+                _value(m, m.b_value),
+                percent(m.difference),
+                f"[{percent(m.ci_low)}, {percent(m.ci_high)}]",
+                marker.text(m.verdict),
+            ],
+        )
+        for level in pair.levels
+        for m in level.metrics
+    ]
+
+
+def saturation_rows(data: ReportData) -> list[list[str]]:
+    marker = data.marker
+    return [
+        [
+            marker.label(s.target),
+            "not within the levels measured" if s.level is None else f"{s.level:g}",
+            marker.text(s.note),
+        ]
+        for comparison in data.comparisons
+        for s in comparison.saturation
+    ]
+
+
+def error_rows(data: ReportData) -> list[list[str]]:
+    marker = data.marker
+    return [
+        [
+            marker.label(row.target),
+            f"{row.level:g}",
+            str(row.requests),
+            str(row.failed),
+            ", ".join(f"{kind} {count}" for kind, count in row.by_kind.items()) or "\u2013",
+        ]
+        for row in data.errors
+        if row.failed
+    ]
+
+
+def target_rows(data: ReportData) -> list[list[str]]:
+    marker = data.marker
+    return [
+        [
+            marker.label(t.name),
+            marker.text(t.url),  # a target's name is often its URL
+            "yes" if t.emulated else "no",
+            marker.text(t.server),
+        ]
+        for t in data.targets
+    ]
