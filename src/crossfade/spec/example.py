@@ -44,4 +44,15 @@ vllm:                               # remove this section to serve with TensorRT
   report_custom_metrics: true       # vllm:* metrics on Triton's metrics port
   # lora_adapters:                  # multi-LoRA: adapter name -> folder
   #   sql: /loras/sql
+
+# deployment:                       # facts `crossfade advise crossfade.yaml` decides from;
+#                                   # leave out what you do not know: advise names what matters
+#   model_updates: monthly          # daily, weekly, monthly, quarterly or rarely
+#   gpu_fleet: uniform              # uniform (one GPU type) or mixed
+#   quantization: none              # none; awq or gptq (pre-quantized checkpoint);
+#                                   # fp8, int8 or int4_awq_build (quantized at engine build)
+#   ttft_p99_target_ms: 500
+#   itl_p99_target_ms: 50
+#   expected_concurrency: 64        # requests in flight at the expected peak
+#   engine_pipeline: true           # CI can build and stamp an engine per GPU type
 """

@@ -229,6 +229,50 @@ class VllmBackend(StrictModel):
         return args
 
 
+ModelUpdates = Literal["daily", "weekly", "monthly", "quarterly", "rarely"]
+# Pre-quantized Hugging Face checkpoints (vLLM loads them as they are) versus formats that
+# TensorRT-LLM's quantization step produces while the engine is built.
+PREQUANTIZED_FORMATS = ("awq", "gptq")
+BUILD_TIME_FORMATS = ("fp8", "int8", "int4_awq_build")
+Quantization = Literal["none", "awq", "gptq", "fp8", "int8", "int4_awq_build"]
+
+
+class Deployment(StrictModel):
+    """Facts about how the model is run, which `crossfade advise` decides from.
+
+    Every fact is optional: advise names the missing ones that would change its answer.
+    """
+
+    model_updates: ModelUpdates | None = Field(
+        default=None,
+        description="How often a new model version ships: daily, weekly, monthly, quarterly "
+        "or rarely. Each change needs a new TensorRT-LLM engine.",
+    )
+    gpu_fleet: Literal["uniform", "mixed"] | None = Field(
+        default=None,
+        description="'uniform' (one GPU type) or 'mixed'. An engine is built per GPU type.",
+    )
+    quantization: Quantization | None = Field(
+        default=None,
+        description="'none'; a pre-quantized checkpoint ('awq', 'gptq'); or quantized at "
+        "engine build time ('fp8', 'int8', 'int4_awq_build').",
+    )
+    ttft_p99_target_ms: float | None = Field(
+        default=None, gt=0, description="Time-to-first-token target at p99, in milliseconds."
+    )
+    itl_p99_target_ms: float | None = Field(
+        default=None, gt=0, description="Inter-token latency target at p99, in milliseconds."
+    )
+    expected_concurrency: PositiveInt | None = Field(
+        default=None, description="Requests in flight at once at the expected peak."
+    )
+    engine_pipeline: bool | None = Field(
+        default=None,
+        description="Whether the team can build and stamp TensorRT-LLM engines in CI, "
+        "per GPU type and TensorRT-LLM version.",
+    )
+
+
 class Spec(StrictModel):
     """A crossfade spec: the model and, for each backend that serves it, how."""
 
@@ -237,6 +281,10 @@ class Spec(StrictModel):
     gpu: str | None = Field(default=None, description="Target GPU, e.g. 'H100' or 'L40S'.")
     tensorrtllm: TensorRTLLMBackend | None = None
     vllm: VllmBackend | None = None
+    deployment: Deployment | None = Field(
+        default=None,
+        description="Facts about the deployment that `crossfade advise` decides from.",
+    )
 
     @model_validator(mode="after")
     def _has_backend(self) -> Spec:

@@ -1,0 +1,121 @@
+"""Advice as plain text (safe to print through rich: no square brackets), Markdown or JSON.
+
+Each output has the same parts in the same order: the recommendation, every reason with its
+source, the evidence table, what would change the answer, the next steps, the decision flow.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import asdict
+from typing import Any
+
+from crossfade.advise.advice import Advice
+from crossfade.advise.evidence import BACKEND_NAMES, MetricEvidence, PairEvidence
+from crossfade.advise.flow import RECOMMENDATION_NAMES
+from crossfade.advise.mermaid import flowchart
+
+WIDTH = 100
+EVIDENCE_COLUMNS = ("metric", "TensorRT-LLM", "vLLM", "TensorRT-LLM vs vLLM", "CI", "verdict")
+
+
+def headline(advice: Advice) -> list[str]:
+    lines = [f"Recommendation: {RECOMMENDATION_NAMES[advice.recommendation]}"]
+    if advice.overridden:
+        rule = RECOMMENDATION_NAMES[advice.rule_recommendation]
+        lines.append(
+            f"Measured evidence contradicts the rule of thumb ({rule}) and the evidence wins."
+        )
+    if not advice.decided:
+        lines.append(f"Provisional: state {', '.join(advice.unknowns)} to decide.")
+    return lines
+
+
+def mermaid_of(advice: Advice) -> str:
+    return flowchart(advice.path, advice.recommendation if advice.overridden else None)
+
+
+def render_text(advice: Advice) -> str:
+    out = headline(advice)
+    out += ["", "Why:"]
+    out += [_bullet(f"{reason.text} ({reason.source})") for reason in advice.reasons]
+    if advice.evidence.pairs or advice.evidence.skipped:
+        out += ["", "Evidence:"]
+        for pair in advice.evidence.pairs:
+            out.append(f"  {pair.where}{_pair_status(pair)}")
+            rows = [EVIDENCE_COLUMNS, *(_row(m, pair) for m in pair.metrics)]
+            widths = [max(len(row[i]) for row in rows) for i in range(len(EVIDENCE_COLUMNS))]
+            out += [
+                "    " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                for row in rows
+            ]
+        out += [_bullet(f"skipped {why}") for why in advice.evidence.skipped]
+    out += ["", "What would change the answer:"]
+    out += [_bullet(change) for change in advice.changes] or ["  - nothing stated would"]
+    out += ["", "Next steps:"]
+    out += [_bullet(step, f"{n}.") for n, step in enumerate(advice.next_steps, 1)]
+    out += ["", "Decision flow (Mermaid; the path taken is highlighted):", ""]
+    out.append(mermaid_of(advice).rstrip("\n"))
+    return "\n".join(out) + "\n"
+
+
+def render_markdown(advice: Advice) -> str:
+    head = headline(advice)
+    out = [f"# {head[0]}", "", *(f"**{line}**" for line in head[1:])]
+    out += ["", "## Why", ""]
+    out += [f"- {reason.text} (`{reason.source}`)" for reason in advice.reasons]
+    if advice.evidence.pairs or advice.evidence.skipped:
+        out += ["", "## Evidence"]
+        for pair in advice.evidence.pairs:
+            out += ["", f"**{pair.where}**{_pair_status(pair)}", ""]
+            out.append("| " + " | ".join(EVIDENCE_COLUMNS) + " |")
+            out.append("|" + " --- |" * len(EVIDENCE_COLUMNS))
+            out += ["| " + " | ".join(_row(m, pair)) + " |" for m in pair.metrics]
+        if advice.evidence.skipped:
+            out += ["", *(f"- skipped {why}" for why in advice.evidence.skipped)]
+    out += ["", "## What would change the answer", ""]
+    out += [f"- {change}" for change in advice.changes] or ["- nothing stated would"]
+    out += ["", "## Next steps", ""]
+    out += [f"{n}. {step}" for n, step in enumerate(advice.next_steps, 1)]
+    out += ["", "## Decision flow", "", "```mermaid", mermaid_of(advice).rstrip("\n"), "```"]
+    return "\n".join(out) + "\n"
+
+
+def render_json(advice: Advice) -> str:
+    data: dict[str, Any] = asdict(advice)
+    data["recommendation_name"] = RECOMMENDATION_NAMES[advice.recommendation]
+    data["mermaid"] = mermaid_of(advice)
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _pair_status(pair: PairEvidence) -> str:
+    state = "counts as evidence" if pair.counts else "does not count"
+    notes = "".join(f"; {note}" for note in pair.notes)
+    return f" ({state}{notes})"
+
+
+def _row(metric: MetricEvidence, pair: PairEvidence) -> tuple[str, ...]:
+    verdict = (
+        BACKEND_NAMES[metric.winner] + " ahead" if metric.winner else "no significant difference"
+    )
+    return (
+        metric.metric,
+        f"{metric.tensorrtllm:.4g} {metric.unit}",
+        f"{metric.vllm:.4g} {metric.unit}",
+        f"{metric.change:+.1%} ({metric.better} is better)",
+        f"{pair.confidence:.0%}: {metric.ci_low:+.1%} to {metric.ci_high:+.1%}",
+        verdict,
+    )
+
+
+def _bullet(text: str, marker: str = "-") -> str:
+    # Commands, paths and names such as TensorRT-LLM stay whole on one line.
+    return textwrap.fill(
+        text,
+        WIDTH,
+        initial_indent=f"  {marker} ",
+        subsequent_indent=" " * (len(marker) + 3),
+        break_long_words=False,
+        break_on_hyphens=False,
+    )

@@ -1,0 +1,51 @@
+"""`crossfade advise SPEC [RESULTS...]`: vLLM or TensorRT-LLM, with every reason and its source."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Recommend vLLM or TensorRT-LLM from the facts in the spec's deployment: section and, "
+        "when given, measured comparisons (folders written by crossfade compare). Prints every "
+        "reason with its source, what would change the answer, the next steps of the migration "
+        "path and the decision flow as a Mermaid diagram."
+    )
+    parser.add_argument("spec", metavar="SPEC", help="spec file (crossfade.yaml)")
+    parser.add_argument(
+        "results",
+        metavar="RESULTS",
+        nargs="*",
+        help="folders with a comparison.json (or the files themselves)",
+    )
+    parser.add_argument(
+        "--format", choices=("text", "markdown", "json"), default="text", help="default: text"
+    )
+    parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from crossfade.advise.advice import build_advice
+    from crossfade.advise.render import render_json, render_markdown, render_text
+    from crossfade.compare.model import load_comparison
+    from crossfade.errors import UsageError
+    from crossfade.spec.load import load_spec
+
+    spec = load_spec(args.spec)
+    comparisons = [(folder, load_comparison(Path(folder))) for folder in args.results]
+    advice = build_advice(spec, args.spec, comparisons)
+    renderers = {"text": render_text, "markdown": render_markdown, "json": render_json}
+    text = renderers[args.format](advice)
+    if args.output is None:
+        print(text, end="")
+        return 0
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"-o {args.output}: cannot write: {exc.strerror}") from None
+    print(f"wrote {args.output}: {advice.recommendation}")
+    return 0

@@ -1,0 +1,172 @@
+"""Rules and measurements together: significant real evidence that contradicts a speed rule of
+thumb wins and says so; emulated, mixed or insignificant evidence does not; operational
+constraints stand whatever was measured; the next steps follow the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crossfade.advise.advice import Advice, build_advice
+from crossfade.advise.evidence import EMULATED_LABEL
+from crossfade.advise.flow import NODES
+from crossfade.advise.render import render_markdown, render_text
+from crossfade.compare.model import Comparison
+from crossfade.spec import parse_spec
+from crossfade.spec.models import Spec
+from tests.advise.comparisons import Figures, make_comparison
+
+BASE = """\
+model:
+  name: tiny
+  tokenizer: /models/tiny
+gpu: L40S
+tensorrtllm:
+  image: 25.12-trtllm-python-py3
+  engine_dir: /engines/tiny
+vllm:
+  image: 25.12-vllm-python-py3
+  engine_args:
+    model: /models/tiny
+"""
+OPEN = {
+    "engine_pipeline": "true",
+    "model_updates": "quarterly",
+    "gpu_fleet": "uniform",
+    "quantization": "none",
+}
+HIGH_LOAD = {**OPEN, "expected_concurrency": "64", "ttft_p99_target_ms": "500"}
+LOW_LOAD = {**OPEN, "expected_concurrency": "8"}
+VLLM_AHEAD: Figures = {
+    "output_token_throughput": (1100.0, 1300.0, True),
+    "ttft_p99": (480.0, 470.0, False),
+    "itl_p99": (22.0, 18.0, True),
+}
+TRT_AHEAD: Figures = {
+    "output_token_throughput": (1400.0, 1000.0, True),
+    "itl_p99": (15.0, 20.0, True),
+}
+CONTRADICTION = "measured evidence contradicts the rule of thumb"
+
+
+def spec_with(facts: dict[str, str]) -> Spec:
+    lines = "".join(f"  {key}: {value}\n" for key, value in facts.items())
+    return parse_spec(BASE + "deployment:\n" + lines, "crossfade.yaml")
+
+
+def advise(facts: dict[str, str], *comparisons: Comparison) -> Advice:
+    named = [(f"results/{n}", c) for n, c in enumerate(comparisons)]
+    return build_advice(spec_with(facts), "crossfade.yaml", named)
+
+
+def reason_texts(advice: Advice, prefix: str) -> list[str]:
+    return [r.text for r in advice.reasons if r.source.startswith(prefix)]
+
+
+def test_rules_alone_when_there_is_no_evidence() -> None:
+    advice = advise(HIGH_LOAD)
+    assert advice.recommendation == advice.rule_recommendation == "tensorrtllm"
+    assert not advice.overridden
+    assert reason_texts(advice, "measurement:") == []
+    assert any("confirm this rule of thumb or override it" in c for c in advice.changes)
+
+
+def test_evidence_that_contradicts_the_rule_of_thumb_wins_and_says_so() -> None:
+    advice = advise(HIGH_LOAD, make_comparison({64: VLLM_AHEAD}))
+    assert advice.rule_recommendation == "tensorrtllm"
+    assert advice.recommendation == "vllm"
+    assert advice.overridden
+    [verdict] = [t for t in reason_texts(advice, "measurement:") if CONTRADICTION in t]
+    assert "rule:trtllm_latency" in verdict
+    assert "output_token_throughput" in verdict
+    assert "itl_p99" in verdict
+    assert "ttft_p99" not in verdict  # not significant: not a reason
+    for text in (render_text(advice), render_markdown(advice)):
+        assert "Measured evidence contradicts the rule of thumb" in text
+        assert CONTRADICTION in text
+    # Answers that end at vLLM anyway, or at another speed rule the same evidence would
+    # override, are no longer changes; a different load is, since it was not measured.
+    assert not any("(rule:pipeline)" in c for c in advice.changes)
+    assert not any("(rule:latency)" in c for c in advice.changes)
+    [load] = [c for c in advice.changes if "(rule:load)" in c]
+    assert "may not carry over" in load
+
+
+def test_evidence_for_tensorrtllm_overrides_little_difference_at_low_load() -> None:
+    advice = advise(LOW_LOAD, make_comparison({8: TRT_AHEAD}, trt_first=False))
+    assert advice.path[-1] == "either_low_load"
+    assert advice.rule_recommendation == "either"
+    assert advice.recommendation == "tensorrtllm"
+    assert any(CONTRADICTION in t for t in reason_texts(advice, "measurement:"))
+    assert any("crossfade engine stamp /engines/tiny" in step for step in advice.next_steps)
+
+
+def test_emulated_evidence_does_not_override() -> None:
+    advice = advise(HIGH_LOAD, make_comparison({64: VLLM_AHEAD}, emulated=True))
+    assert advice.recommendation == "tensorrtllm"
+    assert not advice.overridden
+    [shown] = reason_texts(advice, "measurement:")
+    assert shown.startswith(EMULATED_LABEL)
+    assert not any(CONTRADICTION in t for t in reason_texts(advice, ""))
+    assert EMULATED_LABEL in render_text(advice)
+
+
+def test_agreeing_evidence_is_reported_as_agreement() -> None:
+    advice = advise(HIGH_LOAD, make_comparison({64: TRT_AHEAD}))
+    assert advice.recommendation == "tensorrtllm"
+    assert not advice.overridden
+    assert any("agrees with rule:trtllm_latency" in t for t in reason_texts(advice, "measure"))
+
+
+def test_no_significant_difference_does_not_override_but_is_said() -> None:
+    flat: Figures = {"output_token_throughput": (1010.0, 1000.0, False)}
+    advice = advise(HIGH_LOAD, make_comparison({64: flat}))
+    assert advice.recommendation == "tensorrtllm"
+    assert any("no significant difference measured" in t for t in reason_texts(advice, "meas"))
+
+
+def test_mixed_evidence_leaves_the_rule_standing() -> None:
+    split: Figures = {
+        "output_token_throughput": (1400.0, 1000.0, True),
+        "ttft_p99": (700.0, 400.0, True),
+    }
+    advice = advise(HIGH_LOAD, make_comparison({64: split}))
+    assert advice.recommendation == "tensorrtllm"
+    assert any("mixed" in t for t in reason_texts(advice, "measurement:"))
+
+
+def test_evidence_does_not_lift_an_operational_constraint() -> None:
+    facts: dict[str, Any] = {**HIGH_LOAD, "engine_pipeline": "false"}
+    advice = advise(facts, make_comparison({64: TRT_AHEAD}))
+    assert advice.recommendation == "vllm"
+    assert not advice.overridden
+    assert any("operational constraint" in t for t in reason_texts(advice, "measurement:"))
+    assert not NODES[advice.path[-1]].rule_of_thumb
+
+
+def test_evidence_does_not_settle_a_missing_fact() -> None:
+    facts = {k: v for k, v in HIGH_LOAD.items() if k != "gpu_fleet"}
+    advice = advise(facts, make_comparison({64: TRT_AHEAD}))
+    assert advice.recommendation == "vllm"
+    assert not advice.decided
+    assert advice.unknowns == ["gpu_fleet"]
+    assert any("the rules wait on gpu_fleet" in t for t in reason_texts(advice, "measurement:"))
+    assert any("State gpu_fleet under deployment:" in step for step in advice.next_steps)
+
+
+def test_next_steps_follow_the_migration_path_for_tensorrtllm() -> None:
+    steps = advise(HIGH_LOAD).next_steps
+    assert steps[0].startswith("Start on vLLM")
+    assert (
+        "crossfade engine stamp /engines/tiny --gpu L40S --image 25.12-trtllm-python-py3"
+        in (steps[1])
+    )
+    assert "crossfade compare" in steps[2]
+    assert "crossfade canary" in steps[3]
+    assert "fallback" in steps[4]
+
+
+def test_next_steps_for_vllm_start_there_and_say_when_to_go_on() -> None:
+    steps = advise({**HIGH_LOAD, "model_updates": "daily"}).next_steps
+    assert steps[0].startswith("Start on vLLM: crossfade render triton crossfade.yaml")
+    assert not any("engine stamp" in step for step in steps)
+    assert "canary" in steps[-1]
