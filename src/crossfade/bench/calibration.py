@@ -40,6 +40,7 @@ from crossfade.bench.results import environment
 from crossfade.bench.runner import run_load
 from crossfade.bench.targets import make_client, parse_target
 from crossfade.errors import CrossfadeError
+from crossfade.saved import write_atomic
 
 FORMAT, VERSION = "crossfade-calibration", 1
 NS_PER_MS = 1e6
@@ -186,12 +187,7 @@ def load_calibration(path: Path | None = None) -> dict[str, Any] | None:
 
 
 def save_calibration(data: Mapping[str, Any], path: Path | None = None) -> Path:
-    path = path or default_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    partial.replace(path)
-    return path
+    return write_atomic(path or default_path(), json.dumps(data, indent=2) + "\n")
 
 
 @contextlib.contextmanager

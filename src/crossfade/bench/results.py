@@ -10,11 +10,12 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from crossfade import __version__
 from crossfade.bench.protocol import RequestRecord
 from crossfade.errors import CrossfadeError
+from crossfade.saved import read_model, write_atomic
 
 SCHEMA_VERSION = 1
 RESULT_FILE = "result.json"
@@ -55,35 +56,18 @@ def environment() -> dict[str, Any]:
 def save_result(folder: Path, result: BenchResult, records: list[RequestRecord]) -> Path:
     """Write both files; the requests first, so a result.json never points at missing data."""
     folder.mkdir(parents=True, exist_ok=True)
-    _atomic_write(
+    write_atomic(
         folder / REQUESTS_FILE,
         "".join(json.dumps(r.to_json(), separators=(",", ":")) + "\n" for r in records),
     )
-    _atomic_write(folder / RESULT_FILE, json.dumps(result.model_dump(), indent=2) + "\n")
+    write_atomic(folder / RESULT_FILE, json.dumps(result.model_dump(), indent=2) + "\n")
     return folder
 
 
 def load_result(folder: Path) -> BenchResult:
     path = folder / RESULT_FILE if folder.is_dir() else folder
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ResultError(
-            f"{path}: no such result (a folder written by `crossfade bench`)"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise ResultError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    if data.get("schema_version") != SCHEMA_VERSION:
-        raise ResultError(
-            f"{path}: schema_version {data.get('schema_version')!r}; "
-            f"this crossfade reads {SCHEMA_VERSION}"
-        )
-    try:
-        return BenchResult.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ResultError(f"{path}: {field}: {first['msg']}") from None
+    missing = "no such result (a folder written by `crossfade bench`)"
+    return read_model(path, BenchResult, version=SCHEMA_VERSION, error=ResultError, missing=missing)
 
 
 def load_records(folder: Path) -> list[RequestRecord]:
@@ -96,9 +80,3 @@ def load_records(folder: Path) -> list[RequestRecord]:
             except (json.JSONDecodeError, TypeError, ValueError) as exc:
                 raise ResultError(f"{path}:{number}: not a request record: {exc}") from None
     return records
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)

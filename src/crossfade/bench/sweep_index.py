@@ -8,9 +8,10 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from crossfade.errors import CrossfadeError
+from crossfade.saved import read_model, write_atomic
 
 SWEEP_FILE = "sweep.json"
 SWEEP_SCHEMA_VERSION = 1
@@ -58,32 +59,12 @@ class SweepIndex(BaseModel):
 
 
 def save_sweep(folder: Path, index: SweepIndex) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / SWEEP_FILE
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(index.model_dump(), indent=2) + "\n", encoding="utf-8")
-    partial.replace(path)
-    return path
+    return write_atomic(folder / SWEEP_FILE, json.dumps(index.model_dump(), indent=2) + "\n")
 
 
 def load_sweep(folder: Path) -> SweepIndex:
     path = folder / SWEEP_FILE if folder.is_dir() else folder
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SweepError(
-            f"{path}: no sweep here (a folder written by `crossfade compare`)"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise SweepError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    if data.get("schema_version") != SWEEP_SCHEMA_VERSION:
-        raise SweepError(
-            f"{path}: schema_version {data.get('schema_version')!r}; "
-            f"this crossfade reads {SWEEP_SCHEMA_VERSION}"
-        )
-    try:
-        return SweepIndex.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise SweepError(f"{path}: {field}: {first['msg']}") from None
+    missing = "no sweep here (a folder written by `crossfade compare`)"
+    return read_model(
+        path, SweepIndex, version=SWEEP_SCHEMA_VERSION, error=SweepError, missing=missing
+    )

@@ -22,6 +22,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lab": ("lab", "a real Triton and a real vLLM on this machine (tiny model, CPU)"),
     "bench": ("bench", "benchmark one target under streaming load; save the result"),
     "show": ("show", "print the summary of a saved benchmark result"),
+    "report": ("report", "render saved results as one offline HTML file (charts) or markdown"),
+    "advise": ("advise", "recommend vLLM or TensorRT-LLM from stated facts and measurements"),
+    "compare": ("compare", "run the same workload on several targets across load levels; compare"),
     "calibrate": (
         "calibrate",
         "measure the benchmark client's own overhead against a ground-truth server",

@@ -1,0 +1,57 @@
+"""Saved JSON documents (result.json, sweep.json, comparison.json, the calibration): written
+atomically, read back with a schema version check and errors that name the file and field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from crossfade.errors import CrossfadeError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write through a .partial file and a rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+    return path
+
+
+def write_model(path: Path, document: BaseModel) -> Path:
+    return write_atomic(path, json.dumps(document.model_dump(mode="json"), indent=2) + "\n")
+
+
+def read_model(
+    file: Path,
+    model: type[Model],
+    *,
+    version: int,
+    error: type[CrossfadeError],
+    missing: str,
+    stale: str = "",
+) -> Model:
+    """Read `file` as `model`. `missing` says what the file is when it is not there (e.g. "no
+    sweep here (a folder written by `crossfade compare`)"); `stale` is the fix for a file of
+    another schema version."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{file}: {missing}") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"{file}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    found = data.get("schema_version") if isinstance(data, dict) else None
+    if found != version:
+        fix = f" ({stale})" if stale else ""
+        raise error(f"{file}: schema_version {found!r}; this crossfade reads {version}{fix}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise error(f"{file}: {field}: {first['msg']}") from None
