@@ -110,6 +110,18 @@ def test_emulated_evidence_does_not_override() -> None:
     assert EMULATED_LABEL in render_text(advice)
 
 
+def test_an_emulated_engine_is_never_named_tensorrtllm_in_the_evidence_tables() -> None:
+    engine_ahead = {"output_token_throughput": (2000.0, 1000.0, True)}
+    advice = advise(LOW_LOAD, make_comparison({8: engine_ahead}, emulated=True))
+    for rendered in (render_text(advice), render_markdown(advice)):
+        tables = rendered.split("Evidence")[1].split("What would change")[0]
+        assert "emulated engine ahead" in tables
+        assert "TensorRT-LLM ahead" not in tables
+        assert "| TensorRT-LLM |" not in tables
+        header = next(line for line in tables.splitlines() if "metric" in line)
+        assert "TensorRT-LLM" not in header
+
+
 def test_agreeing_evidence_is_reported_as_agreement() -> None:
     advice = advise(HIGH_LOAD, make_comparison({64: TRT_AHEAD}))
     assert advice.recommendation == "tensorrtllm"

@@ -50,17 +50,6 @@ class MetricEvidence:
     ci_high: float
     winner: Backend | None  # ahead with confidence; None: no significant difference
 
-    @property
-    def text(self) -> str:
-        verdict = (
-            f"{BACKEND_NAMES[self.winner]} ahead" if self.winner else "no significant difference"
-        )
-        return (
-            f"{self.metric}: TensorRT-LLM {self.tensorrtllm:.4g} {self.unit} vs vLLM "
-            f"{self.vllm:.4g} {self.unit}, {self.change:+.1%} "
-            f"(CI {self.ci_low:+.1%} to {self.ci_high:+.1%}; {self.better} is better): {verdict}"
-        )
-
 
 @dataclass(frozen=True)
 class TargetCheck:

@@ -17,7 +17,18 @@ from crossfade.advise.flow import RECOMMENDATION_NAMES
 from crossfade.advise.mermaid import flowchart
 
 WIDTH = 100
-EVIDENCE_COLUMNS = ("metric", "TensorRT-LLM", "vLLM", "TensorRT-LLM vs vLLM", "CI", "verdict")
+# The engine side of an emulated pair is never called TensorRT-LLM, not even in a header.
+EMULATED_ENGINE = "emulated engine"
+
+
+def side_names(pair: PairEvidence) -> dict[str, str]:
+    engine = EMULATED_ENGINE if pair.emulated else BACKEND_NAMES["tensorrtllm"]
+    return {"tensorrtllm": engine, "vllm": BACKEND_NAMES["vllm"]}
+
+
+def evidence_columns(pair: PairEvidence) -> tuple[str, ...]:
+    engine = side_names(pair)["tensorrtllm"]
+    return ("metric", engine, "vLLM", f"{engine} vs vLLM", "CI", "verdict")
 
 
 def headline(advice: Advice) -> list[str]:
@@ -44,8 +55,8 @@ def render_text(advice: Advice) -> str:
         out += ["", "Evidence:"]
         for pair in advice.evidence.pairs:
             out.append(f"  {pair.where}{_pair_status(pair)}")
-            rows = [EVIDENCE_COLUMNS, *(_row(m, pair) for m in pair.metrics)]
-            widths = [max(len(row[i]) for row in rows) for i in range(len(EVIDENCE_COLUMNS))]
+            rows = [evidence_columns(pair), *(_row(m, pair) for m in pair.metrics)]
+            widths = [max(len(cell) for cell in column) for column in zip(*rows, strict=True)]
             out += [
                 "    " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
                 for row in rows
@@ -69,8 +80,9 @@ def render_markdown(advice: Advice) -> str:
         out += ["", "## Evidence"]
         for pair in advice.evidence.pairs:
             out += ["", f"**{pair.where}**{_pair_status(pair)}", ""]
-            out.append("| " + " | ".join(EVIDENCE_COLUMNS) + " |")
-            out.append("|" + " --- |" * len(EVIDENCE_COLUMNS))
+            columns = evidence_columns(pair)
+            out.append("| " + " | ".join(columns) + " |")
+            out.append("|" + " --- |" * len(columns))
             out += ["| " + " | ".join(_row(m, pair)) + " |" for m in pair.metrics]
         if advice.evidence.skipped:
             out += ["", *(f"- skipped {why}" for why in advice.evidence.skipped)]
@@ -96,9 +108,8 @@ def _pair_status(pair: PairEvidence) -> str:
 
 
 def _row(metric: MetricEvidence, pair: PairEvidence) -> tuple[str, ...]:
-    verdict = (
-        BACKEND_NAMES[metric.winner] + " ahead" if metric.winner else "no significant difference"
-    )
+    names = side_names(pair)
+    verdict = names[metric.winner] + " ahead" if metric.winner else "no significant difference"
     return (
         metric.metric,
         f"{metric.tensorrtllm:.4g} {metric.unit}",

@@ -17,7 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 from crossfade.bench.metrics import ttft_ns
+from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import RequestRecord
+from crossfade.bench.runner import OnRecord
+from crossfade.bench.sweep import FinishedRun, PlannedRun
 
 EMULATED_MARK = "EMULATED (not TensorRT-LLM)"
 
@@ -119,3 +122,49 @@ def summary_table(result: dict[str, Any]) -> Group:
     for note in run.get("notes", []):
         facts.add_row("note", note)
     return Group(latency, facts)
+
+
+class SweepConsole:
+    """A live line while each run goes (on a terminal), then one line per run that stays."""
+
+    def __init__(self, console: Console, total: int, repeats: int) -> None:
+        self.console, self.total, self.repeats = console, total, repeats
+        self.live: LiveProgress | None = None
+        self.label = ""
+
+    def __enter__(self) -> SweepConsole:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop_live()
+
+    def _stop_live(self) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+            self.live = None
+
+    def run_started(self, run: PlannedRun, plan: LoadPlan) -> OnRecord | None:
+        level = f"concurrency {plan.concurrency}" if plan.concurrency else f"{plan.rate:g} req/s"
+        repeat = f"repeat {run.repeat + 1}/{self.repeats}"
+        self.label = f"[{run.order + 1}/{self.total}] {run.target} {level} {repeat}"
+        if not self.console.is_terminal:
+            return None
+        self.live = LiveProgress(self.console, self.label, plan.requests)
+        self.live.live.transient = True  # the line printed when the run ends replaces it
+        self.live.__enter__()
+        return self.live.on_record
+
+    def run_finished(self, finished: FinishedRun) -> None:
+        self._stop_live()
+        took = f"{finished.seconds:.1f} s"
+        if finished.result is None:
+            line = f"{self.label}: failed to run after {took}: {finished.error}"
+            self.console.print(Text(line, style="red"), soft_wrap=True)
+            return
+        summary = finished.result.summary
+        ok, failed = summary["completed"], summary["failed"]
+        ttft = summary["distributions"]["ttft_ns"].get("p50")
+        ttft_text = f"TTFT p50 {ttft / 1e6:.1f} ms" if ttft is not None else "no TTFT"
+        line = f"{self.label}: {ok} ok, {failed} failed, {ttft_text}, {took}"
+        line += f", {finished.stop_reason}"
+        self.console.print(Text(line, style="red" if failed and not ok else ""), soft_wrap=True)

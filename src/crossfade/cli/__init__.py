@@ -15,6 +15,7 @@ from crossfade import __version__
 
 # command name -> (module under crossfade.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "the lab, a comparison of its three targets, a report and advice"),
     "init": ("init", "write a commented example spec"),
     "render": ("render", "render Triton model repositories from a spec"),
     "lint": ("lint", "check model repositories and engine folders for known mistakes"),
@@ -22,9 +23,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lab": ("lab", "a real Triton and a real vLLM on this machine (tiny model, CPU)"),
     "bench": ("bench", "benchmark one target under streaming load; save the result"),
     "show": ("show", "print the summary of a saved benchmark result"),
+    "compare": ("compare", "run the same workload on several targets across load levels; compare"),
     "report": ("report", "render saved results as one offline HTML file (charts) or markdown"),
     "advise": ("advise", "recommend vLLM or TensorRT-LLM from stated facts and measurements"),
-    "compare": ("compare", "run the same workload on several targets across load levels; compare"),
     "calibrate": (
         "calibrate",
         "measure the benchmark client's own overhead against a ground-truth server",

@@ -10,13 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from crossfade.bench.console import LiveProgress
     from crossfade.bench.plan import LoadPlan
-    from crossfade.bench.runner import OnRecord
     from crossfade.bench.slo import Slo
-    from crossfade.bench.sweep import FinishedRun, PlannedRun
     from crossfade.bench.sweep_index import LoadMode, SweepIndex
     from crossfade.bench.targets import TargetSpec
     from crossfade.bench.workload import Workload
@@ -79,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from crossfade.bench.calibration import load_calibration
+    from crossfade.bench.console import SweepConsole
     from crossfade.bench.sweep import run_sweep
     from crossfade.bench.sweep_index import load_sweep
     from crossfade.cli.bench import _first_interrupt, _loop_factory
@@ -102,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, _first_interrupt(loop, interrupt))
         total = len(sweep.targets) * len(sweep.levels) * args.repeat
-        with _Progress(console, total, args.repeat) as progress:
+        with SweepConsole(console, total, args.repeat) as progress:
             return await run_sweep(
                 sweep.targets, sweep.workload, sweep.base, sweep.mode, sweep.levels, args.repeat,
                 sweep.folder, on_progress=progress, interrupt=interrupt,
@@ -184,56 +180,6 @@ def _prepare(args: argparse.Namespace) -> _Sweep:
     if args.save_workload:
         workload.save(args.save_workload)
     return _Sweep(targets, mode, levels, base, workload, slos, folder)
-
-
-class _Progress:
-    """A live line while each run goes (on a terminal), then one line per run that stays."""
-
-    def __init__(self, console: Console, total: int, repeats: int) -> None:
-        self.console, self.total, self.repeats = console, total, repeats
-        self.live: LiveProgress | None = None
-        self.label = ""
-
-    def __enter__(self) -> _Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop_live()
-
-    def _stop_live(self) -> None:
-        if self.live is not None:
-            self.live.__exit__(None, None, None)
-            self.live = None
-
-    def run_started(self, run: PlannedRun, plan: LoadPlan) -> OnRecord | None:
-        from crossfade.bench.console import LiveProgress
-
-        level = f"concurrency {plan.concurrency}" if plan.concurrency else f"{plan.rate:g} req/s"
-        repeat = f"repeat {run.repeat + 1}/{self.repeats}"
-        self.label = f"[{run.order + 1}/{self.total}] {run.target} {level} {repeat}"
-        if not self.console.is_terminal:
-            return None
-        self.live = LiveProgress(self.console, self.label, plan.requests)
-        self.live.live.transient = True  # the line printed when the run ends replaces it
-        self.live.__enter__()
-        return self.live.on_record
-
-    def run_finished(self, finished: FinishedRun) -> None:
-        from rich.text import Text
-
-        self._stop_live()
-        took = f"{finished.seconds:.1f} s"
-        if finished.result is None:
-            line = f"{self.label}: failed to run after {took}: {finished.error}"
-            self.console.print(Text(line, style="red"), soft_wrap=True)
-            return
-        summary = finished.result.summary
-        ok, failed = summary["completed"], summary["failed"]
-        ttft = summary["distributions"]["ttft_ns"].get("p50")
-        ttft_text = f"TTFT p50 {ttft / 1e6:.1f} ms" if ttft is not None else "no TTFT"
-        line = f"{self.label}: {ok} ok, {failed} failed, {ttft_text}, {took}"
-        line += f", {finished.stop_reason}"
-        self.console.print(Text(line, style="red" if failed and not ok else ""), soft_wrap=True)
 
 
 def _analyse(folder: Path, index: SweepIndex, confidence: float | None) -> None:

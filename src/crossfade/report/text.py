@@ -78,7 +78,11 @@ def headlines(data: ReportData) -> list[tuple[str, list[str]]]:
                 for metric in HEADLINE_METRICS
                 if (line := metric_headline(data, pair, metric)) is not None
             ]
-            lines += [marker.text(crossover.note) for crossover in pair.crossovers]
+            lines += [
+                f"Crossover, {METRIC_LABELS.get(c.metric, c.metric)}: {marker.text(c.note)}"
+                for c in pair.crossovers
+                if c.metric in HEADLINE_METRICS
+            ]
             blocks.append((pair_heading(data, pair), lines))
     peaks = []
     for target in data.targets:

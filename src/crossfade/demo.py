@@ -1,0 +1,148 @@
+"""`crossfade demo`: the whole path on this machine, with nothing to prepare. The steps are the
+lab, one concurrency sweep over three targets, the comparison, the report and the advice.
+
+The targets are vLLM on Triton, native vLLM (OpenAI API) and the TensorRT-LLM ensemble layout,
+whose engine is the lab's emulator: it is marked emulated in every file, and the advice never
+counts it as TensorRT-LLM evidence. The deployment facts the advice needs are example facts,
+printed and written beside the advice, because the demo cannot know the user's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crossfade.advise.advice import Advice, build_advice
+from crossfade.advise.render import render_markdown as advice_markdown
+from crossfade.bench.calibration import load_calibration
+from crossfade.bench.plan import LoadPlan
+from crossfade.bench.sweep import SweepProgress, run_sweep
+from crossfade.bench.sweep_index import SweepIndex
+from crossfade.bench.targets import parse_target
+from crossfade.bench.workload import synthetic_workload
+from crossfade.compare import analyse_sweep, save_comparison
+from crossfade.compare.model import Comparison
+from crossfade.errors import UsageError
+from crossfade.lab.control import down, lab_spec, status, up
+from crossfade.lab.settings import LabSettings
+from crossfade.lab.targets import Target
+from crossfade.report import load_report, render_html
+from crossfade.spec.models import Deployment
+
+# Each is a lab target name (crossfade.lab.targets): the three ways the lab serves the model.
+DEMO_TARGETS = ("vllm-triton", "vllm-native", "trtllm-emulated-ensemble")
+DEMO_LEVELS = (1, 2, 4, 8, 16)
+EXAMPLE_FACTS = Deployment(
+    engine_pipeline=True,
+    model_updates="monthly",
+    gpu_fleet="uniform",
+    quantization="none",
+    expected_concurrency=16,
+    ttft_p99_target_ms=500.0,
+)
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    output: Path
+    levels: tuple[int, ...] = DEMO_LEVELS
+    repeat: int = 2  # two, so each target runs first at some level (order alternates)
+    requests_per_slot: int = 4  # measured requests per unit of concurrency, at least 16
+    input_len: int = 64
+    output_len: int = 32
+    keep_lab: bool = False  # leave a lab the demo started running afterwards
+
+
+@dataclass
+class DemoOutcome:
+    sweep: Path
+    report: Path
+    advice_file: Path
+    index: SweepIndex
+    comparison: Comparison | None
+    advice: Advice | None
+    lab_started: bool
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+async def run_demo(
+    settings: DemoSettings,
+    lab: LabSettings,
+    progress: Progress,
+    sweep_progress: SweepProgress | None = None,
+    interrupt: asyncio.Event | None = None,
+) -> DemoOutcome:
+    """Run the demo into `settings.output`; stops a lab it started unless `keep_lab`."""
+    started = time.monotonic()
+    if (settings.output / "sweep" / "sweep.json").exists():
+        raise UsageError(f"{settings.output}: holds an earlier demo; give a new -o folder")
+    current = status(lab)
+    lab_started = not current.running
+    if lab_started:
+        progress("starting the lab (a real Triton and a real vLLM on the CPU; about a minute)")
+        current = await asyncio.to_thread(up, lab, progress)
+    else:
+        progress(f"using the lab already running in {lab.folder}")
+    try:
+        outcome = await _measure_and_write(settings, current.model_dir, current.targets(), progress,
+                                           sweep_progress, interrupt)  # fmt: skip
+    finally:
+        if lab_started and not settings.keep_lab:
+            progress("stopping the lab the demo started (--keep-lab leaves it running)")
+            await asyncio.to_thread(down, lab)
+    outcome.lab_started = lab_started
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+async def _measure_and_write(
+    settings: DemoSettings,
+    model_dir: str | None,
+    lab_targets: list[Target],
+    progress: Progress,
+    sweep_progress: SweepProgress | None,
+    interrupt: asyncio.Event | None,
+) -> DemoOutcome:
+    if model_dir is None:
+        raise UsageError("the running lab recorded no model folder; restart it: crossfade lab down")
+    urls = {target.name: target.url for target in lab_targets}
+    targets = [parse_target(urls[name], name) for name in DEMO_TARGETS]
+    top = max(settings.levels)
+    requests = max(16, settings.requests_per_slot * top)
+    workload = synthetic_workload(
+        model_dir, requests, str(settings.input_len), str(settings.output_len), seed=0
+    )
+    base = LoadPlan(concurrency=1, requests=16, warmup_requests=0)
+    sweep = settings.output / "sweep"
+    total = len(targets) * len(settings.levels) * settings.repeat
+    progress(
+        f"sweeping concurrency {','.join(map(str, settings.levels))} x {settings.repeat} "
+        f"repeats on {len(targets)} targets ({total} runs; prompts of {settings.input_len} "
+        f"tokens, exactly {settings.output_len} output tokens each)"
+    )
+    index = await run_sweep(
+        targets, workload, base, "concurrency", [float(level) for level in settings.levels],
+        settings.repeat, sweep, on_progress=sweep_progress, interrupt=interrupt,
+        client_overhead=load_calibration(),
+    )  # fmt: skip
+    report, advice_file = settings.output / "report.html", settings.output / "advice.md"
+    outcome = DemoOutcome(sweep, report, advice_file, index, None, None, True, 0.0)
+    if not index.runs:
+        outcome.notes.append(f"nothing was measured (sweep {index.stop_reason})")
+        return outcome
+    progress("comparing (bootstrap intervals from every request)")
+    outcome.comparison = analyse_sweep(sweep)
+    save_comparison(sweep, outcome.comparison)
+    progress("writing the report and the advice")
+    html = render_html(load_report([sweep]), "crossfade demo: the lab's three targets")
+    report.write_text(html, encoding="utf-8")
+    spec = lab_spec(Path(model_dir)).model_copy(update={"deployment": EXAMPLE_FACTS})
+    source = "crossfade demo (example deployment facts; state yours in the spec's deployment:)"
+    outcome.advice = build_advice(spec, source, [(str(sweep), outcome.comparison)])
+    advice_file.write_text(advice_markdown(outcome.advice), encoding="utf-8")
+    return outcome

@@ -1,0 +1,51 @@
+"""`crossfade demo` against the session's real lab: the whole path, on a short sweep."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.lab.conftest import LabEndpoints
+
+EMULATED = "trtllm-emulated-ensemble"
+
+
+def test_demo_writes_the_report_the_advice_and_every_run(lab: LabEndpoints, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    command = [
+        sys.executable, "-m", "crossfade", "demo", "-o", str(out), "--levels", "1,4",
+        "--repeat", "2", "--lab-dir", str(lab.settings.folder),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "using the lab already running" in done.stderr  # it did not start a second lab
+    assert lab.status.running  # and did not stop the one it found
+
+    sweep = json.loads((out / "sweep" / "sweep.json").read_text())
+    assert sweep["stop_reason"] == "completed"
+    assert len(sweep["runs"]) == 3 * 2 * 2
+    assert {t["name"]: t["emulated"] for t in sweep["targets"]} == {
+        "vllm-triton": False, "vllm-native": False, EMULATED: True,
+    }  # fmt: skip
+    # The order alternates: the first target of repetition 1 is not that of repetition 0.
+    firsts = [r["target"] for r in sorted(sweep["runs"], key=lambda r: r["order"])][::3]
+    assert firsts[0] != firsts[2]
+    comparison = json.loads((out / "sweep" / "comparison.json").read_text())
+    assert len(comparison["pairs"]) == 3
+
+    html = (out / "report.html").read_text()
+    assert 'id="chart-' in html
+    # Every mention of the emulated target in the report carries its mark.
+    for match in re.finditer(re.escape(EMULATED), html):
+        assert "EMULATED" in html[match.start() : match.end() + 40], html[match.start() - 80 :][
+            :200
+        ]
+    advice = (out / "advice.md").read_text()
+    assert advice.startswith("# Recommendation:")
+    assert "not TensorRT-LLM evidence" in advice
+    assert "```mermaid" in advice
+    assert str(out / "report.html") in done.stdout
