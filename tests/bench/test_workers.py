@@ -224,7 +224,7 @@ def test_cli_ctrl_c_with_workers_saves_an_interrupted_result(
             process.wait()
     assert process.returncode == 1, stderr  # an interrupted run exits 1
     assert "stopped: interrupted" in stdout
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr, stderr
     result = json.loads((output / "result.json").read_text(encoding="utf-8"))
     assert result["run"]["stop_reason"] == "interrupted"
     records = load_records(output)
