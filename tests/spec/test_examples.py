@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NOT_SPECS: set[str] = set()  # YAML files that are deliberately something else
 # Spec templates with a {model_dir} placeholder, each validated by its own test.
 SPEC_TEMPLATES = {"src/crossfade/lab/crossfade.lab.yaml"}  # tests/lab/test_lab_spec.py
+# Kubernetes manifests, not specs: fixtures of `crossfade lint`'s manifest checks.
+MANIFEST_FOLDERS = {"tests/lint/k8s/manifests"}
 
 
 def test_every_example_yaml_is_a_valid_spec() -> None:
@@ -50,7 +52,11 @@ def _project_yaml() -> list[Path]:
 def test_no_unclassified_yaml() -> None:
     for path in _project_yaml():
         relative = path.relative_to(ROOT)
-        classified = relative.as_posix() in SPEC_TEMPLATES or path.name in NOT_SPECS
+        classified = (
+            relative.as_posix() in SPEC_TEMPLATES
+            or path.name in NOT_SPECS
+            or relative.parent.as_posix() in MANIFEST_FOLDERS
+        )
         assert relative.parts[0] == "examples" or classified, (
             f"{relative}: classify this YAML (a spec under examples/, or list it in NOT_SPECS)"
         )

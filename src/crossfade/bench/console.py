@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -68,7 +69,8 @@ def _ms(value: float | None) -> str:
 def summary_table(result: dict[str, Any]) -> Group:
     """The result as tables: latency distributions, throughput, failures, verification."""
     summary, run = result["summary"], result["run"]
-    title = f"{result['name']}  [{result['config']['plan_label']}]"
+    # Escaped: rich would read "[concurrency@6]" as a style tag and drop it.
+    title = escape(f"{result['name']}  [{result['config']['plan_label']}]")
     if result.get("emulated"):
         title += f"  {EMULATED_MARK}"
     latency = Table(title=title, title_justify="left")

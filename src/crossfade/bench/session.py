@@ -2,6 +2,10 @@
 
 Whatever ends the run, including an exception, the records measured so far are summarised and
 saved with the reason it stopped.
+
+A shard (`Shard`, one pod of several) runs exactly what worker I of `--workers N` would, from a
+common wall-clock start; its result keeps the pod's wall-minus-monotonic clock offset, so
+`bench.merge` can put every pod's records on one time axis.
 """
 
 from __future__ import annotations
@@ -15,16 +19,53 @@ from typing import Any
 
 from crossfade.bench.arrivals import arrival_offsets
 from crossfade.bench.plan import LoadPlan, StopReason
-from crossfade.bench.protocol import RequestRecord
+from crossfade.bench.protocol import BenchRequest, RequestRecord
 from crossfade.bench.results import BenchResult, environment, save_result
 from crossfade.bench.runner import OnRecord, RunOutcome, run_load
 from crossfade.bench.scraper import MetricsSampler
 from crossfade.bench.server_metrics import server_view
 from crossfade.bench.slo import LatencyBasis, Slo
-from crossfade.bench.summary import in_window, summarize
+from crossfade.bench.summary import Summary, in_window, summarize
 from crossfade.bench.targets import TargetSpec, make_client
-from crossfade.bench.workers import run_workers
+from crossfade.bench.workers import WorkerShare, run_share, run_workers, share_count, split
 from crossfade.bench.workload import Workload
+from crossfade.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process runs share `index` of `count` (a pod of an Indexed Job), starting at the
+    wall-clock time `start_at_unix` (time.time() seconds) when given."""
+
+    index: int
+    count: int
+    start_at_unix: float | None = None
+
+
+def shard_share(requests: tuple[BenchRequest, ...], plan: LoadPlan, shard: Shard) -> WorkerShare:
+    """What worker `shard.index` of `--workers shard.count` would run; every shard must exist."""
+    usable = share_count(plan, shard.count, len(requests))
+    if usable < shard.count:
+        raise UsageError(
+            f"--shard {shard.index}/{shard.count}: this run splits into at most {usable} shares "
+            f"(one per concurrency slot and request: {plan.describe()}, "
+            f"{plan.requests or len(requests)} requests); run {usable} pods"
+        )
+    return split(requests, plan, shard.count)[shard.index]
+
+
+def wall_minus_monotonic_ns() -> int:
+    """time.time_ns() - perf_counter_ns(): maps this host's monotonic readings to wall time.
+
+    The wall reading is bracketed by two monotonic ones; of a few tries, the narrowest bracket
+    wins (a first, cold call can take microseconds)."""
+    tries = []
+    for _ in range(5):
+        before = time.perf_counter_ns()
+        wall = time.time_ns()
+        after = time.perf_counter_ns()
+        tries.append((after - before, wall - (before + after) // 2))
+    return min(tries)[1]
 
 
 @dataclass
@@ -37,6 +78,7 @@ class BenchConfig:
     scrape_metrics: bool = True
     client_overhead: dict[str, Any] | None = None  # from `crossfade calibrate`, when known
     workers: int = 1  # processes sending load (see workers.py)
+    shard: Shard | None = None  # this run is one shard of several (see bench.merge)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -75,7 +117,8 @@ async def run_bench(
     on_record: OnRecord | None = None,
     interrupt: asyncio.Event | None = None,
 ) -> BenchResult:
-    plan = config.plan
+    share = shard_share(workload.requests, config.plan, config.shard) if config.shard else None
+    plan = share.plan if share is not None else config.plan
     in_flight = plan.concurrency or plan.max_concurrency or 0
     client = make_client(
         config.target, concurrency=in_flight, request_timeout_s=plan.request_timeout_s
@@ -86,12 +129,25 @@ async def run_bench(
     info: dict[str, Any] = {}
     notes: list[str] = []
     started_wall = time.time()
+    clock = {"start": wall_minus_monotonic_ns()}
     try:
         await client.start()
         info = await client.server_info()
         if sampler is not None:
             await sampler.start()
-        if config.workers > 1:
+        clock["start"] = wall_minus_monotonic_ns()
+        if share is not None:
+            assert config.shard is not None
+            start_at = config.shard.start_at_unix
+            start_at_ns = (
+                round(start_at * 1e9) - clock["start"]
+                if start_at is not None
+                else time.perf_counter_ns()
+            )
+            outcome = await run_share(
+                client, share, start_at_ns, on_record=on_record, interrupt=interrupt
+            )
+        elif config.workers > 1:
             outcome = await run_workers(
                 config.target,
                 workload.requests,
@@ -109,25 +165,22 @@ async def run_bench(
         notes.append(f"the run ended early: {type(exc).__name__}: {exc}")
         raise
     finally:
+        clock["end"] = wall_minus_monotonic_ns()
         scrapes = await sampler.stop() if sampler is not None else []
         await client.close()
         if sampler is not None:
             notes += sampler.failures
-        result = _result(config, workload, info, outcome, scrapes, notes, started_wall)
+        run = _Measured(outcome, started_wall, clock, notes)
+        result = _result(config, workload, info, run, scrapes, plan)
         records = outcome.records if outcome is not None else []
         save_result(config.output, result, records)
     return result
 
 
-def _result(
-    config: BenchConfig,
-    workload: Workload,
-    info: dict[str, Any],
-    outcome: RunOutcome | None,
-    scrapes: list[Any],
-    notes: list[str],
-    started_wall: float,
-) -> BenchResult:
+def summarize_outcome(
+    outcome: RunOutcome | None, plan: LoadPlan, slos: Sequence[Slo]
+) -> tuple[list[RequestRecord], Summary]:
+    """The measured records (warm-up dropped) and their summary over the outcome's window."""
     records: list[RequestRecord] = outcome.records if outcome is not None else []
     start = outcome.measure_start_ns if outcome is not None else 0
     # A run stopped before anything was measured still gets a (one-nanosecond) window, so the
@@ -135,12 +188,48 @@ def _result(
     end = max(outcome.end_ns, start + 1) if outcome is not None else 1
     measured = in_window(records, start, end)
     # Open loop: latency from the intended send time, so queueing in the client is not hidden.
-    basis: LatencyBasis = "scheduled" if config.plan.mode == "open" else "sent"
-    summary = summarize(measured, start, end, config.slos, basis=basis)
+    basis: LatencyBasis = "scheduled" if plan.mode == "open" else "sent"
+    return measured, summarize(measured, start, end, slos, basis=basis)
+
+
+@dataclass
+class _Measured:
+    outcome: RunOutcome | None
+    started_wall: float
+    clock: dict[str, int]  # wall_minus_monotonic_ns at the start and the end of the run
+    notes: list[str]
+
+
+def _plan_fields(config: BenchConfig, plan: LoadPlan) -> dict[str, Any]:
+    """config.plan is what this process ran; a shard also keeps the whole run's plan."""
+    if config.shard is None:
+        return {"plan": plan.model_dump(), "plan_label": plan.describe()}
+    shard = config.shard
+    label = f"{plan.describe()}, shard {shard.index}/{shard.count} of {config.plan.describe()}"
+    facts = {"index": shard.index, "count": shard.count, "start_at_unix": shard.start_at_unix}
+    return {
+        "plan": plan.model_dump(),
+        "plan_label": label,
+        "shard": {**facts, "plan": config.plan.model_dump()},
+    }
+
+
+def _result(
+    config: BenchConfig,
+    workload: Workload,
+    info: dict[str, Any],
+    run: _Measured,
+    scrapes: list[Any],
+    plan: LoadPlan,
+) -> BenchResult:
+    outcome = run.outcome
+    records: list[RequestRecord] = outcome.records if outcome is not None else []
+    measured, summary = summarize_outcome(outcome, plan, config.slos)
     model = config.target.model if config.target.transport != "openai" else None
     view = server_view(model, scrapes) if scrapes else None
     stop = outcome.stop_reason if outcome is not None else StopReason.INTERRUPTED
     chunks = sum(len(r.chunk_ns) for r in measured if r.ok)
+    notes = run.notes
     budget = overhead_note(chunks, summary.window_s, config.workers, config.client_overhead)
     if budget is not None:
         notes = [*notes, budget]
@@ -149,10 +238,10 @@ def _result(
         target={"url": config.target.url, "server": info},
         emulated=bool(info.get("crossfade_emulated")),
         config={
-            "plan": config.plan.model_dump(),
-            "plan_label": config.plan.describe(),
+            **_plan_fields(config, plan),
             "slos": [str(slo) for slo in config.slos],
             "metrics_url": config.metrics_url or default_metrics_url(config.target),
+            "workers": config.workers,
             "workload": {
                 **workload.model_dump(exclude={"requests"}),
                 "fingerprint": workload.fingerprint(),
@@ -162,10 +251,11 @@ def _result(
         },
         environment=environment(),
         run={
-            "started_at_unix": started_wall,
+            "started_at_unix": run.started_wall,
             "start_ns": outcome.start_ns if outcome else 0,
-            "measure_start_ns": start,
-            "end_ns": end,
+            "measure_start_ns": summary.window_start_ns,
+            "end_ns": summary.window_end_ns,
+            "wall_minus_monotonic_ns": run.clock,
             "stop_reason": stop.value,
             "records": len(records),
             "measured_records": len(measured),

@@ -32,7 +32,7 @@ from typing import Any
 
 from crossfade.bench.arrivals import arrival_offsets
 from crossfade.bench.plan import LoadPlan, StopReason
-from crossfade.bench.protocol import BenchRequest, RequestRecord
+from crossfade.bench.protocol import BenchRequest, Client, RequestRecord
 from crossfade.bench.runner import OnRecord, RunOutcome, run_load
 from crossfade.bench.targets import TargetSpec, make_client
 
@@ -63,28 +63,36 @@ class _Channels:
 _channels: _Channels | None = None  # set in each worker process by _init_worker
 
 
-def split(requests: tuple[BenchRequest, ...], plan: LoadPlan, workers: int) -> list[WorkerShare]:
+def share_count(plan: LoadPlan, workers: int, available: int) -> int:
+    """How many shares `split` makes of `available` requests: no more than the concurrency
+    slots or the requests, since an idle worker's share would be lost."""
     if workers < 1:
         raise ValueError("--workers must be at least 1")
-    # No more workers than concurrency slots or requests: an idle worker's share would be lost.
-    workers = min(workers, plan.concurrency or workers, plan.requests or workers, len(requests))
+    return min(workers, plan.concurrency or workers, plan.requests or workers, available)
+
+
+def share_plan(plan: LoadPlan, worker: int, workers: int) -> tuple[LoadPlan, int]:
+    """Worker `worker`'s plan out of `workers` (a count from `share_count`), and its phase."""
+    update: dict[str, object] = {"seed": plan.seed + worker}
+    if plan.concurrency is not None:
+        update["concurrency"] = plan.concurrency // workers + (worker < plan.concurrency % workers)
+    if plan.rate is not None:
+        update["rate"] = plan.rate / workers
+    if plan.max_concurrency is not None:
+        update["max_concurrency"] = max(1, plan.max_concurrency // workers)
+    if plan.requests is not None:
+        update["requests"] = len(range(worker, plan.requests, workers))
+    update["warmup_requests"] = len(range(worker, plan.warmup_requests, workers))
+    phase = int(worker * 1e9 / plan.rate) if plan.rate and plan.arrivals == "constant" else 0
+    return plan.model_copy(update=update), phase
+
+
+def split(requests: tuple[BenchRequest, ...], plan: LoadPlan, workers: int) -> list[WorkerShare]:
+    workers = share_count(plan, workers, len(requests))
     shares = []
     for worker in range(workers):
-        update: dict[str, object] = {"seed": plan.seed + worker}
-        if plan.concurrency is not None:
-            update["concurrency"] = plan.concurrency // workers + (
-                worker < plan.concurrency % workers
-            )
-        if plan.rate is not None:
-            update["rate"] = plan.rate / workers
-        if plan.max_concurrency is not None:
-            update["max_concurrency"] = max(1, plan.max_concurrency // workers)
-        if plan.requests is not None:
-            update["requests"] = len(range(worker, plan.requests, workers))
-        update["warmup_requests"] = len(range(worker, plan.warmup_requests, workers))
-        phase = int(worker * 1e9 / plan.rate) if plan.rate and plan.arrivals == "constant" else 0
-        share_plan = plan.model_copy(update=update)
-        shares.append(WorkerShare(worker, requests[worker::workers], share_plan, phase))
+        worker_plan, phase = share_plan(plan, worker, workers)
+        shares.append(WorkerShare(worker, requests[worker::workers], worker_plan, phase))
     return shares
 
 
@@ -161,23 +169,11 @@ async def _share_main(
     try:
         await client.start()
         try:
-            offsets = None
-            if plan.rate:
-                offsets = (
-                    o + share.phase_ns for o in arrival_offsets(plan.arrivals, plan.rate, plan.seed)
-                )
-            # Wait for the common start here, where a stop can cut the wait short.
-            with contextlib.suppress(TimeoutError):
-                delay_s = max(0, start_at_ns - time.perf_counter_ns()) / 1e9
-                await asyncio.wait_for(interrupt.wait(), delay_s)
-            outcome = await run_load(
+            outcome = await run_share(
                 client,
-                share.requests,
-                plan,
-                offsets,
+                share,
+                start_at_ns,
                 on_record=batcher.pending.append if batcher is not None else None,
-                worker=share.worker,
-                start_at_ns=None if interrupt.is_set() else start_at_ns,
                 interrupt=interrupt,
             )
             if outcome.stop_reason == StopReason.ERROR_RATE:
@@ -190,6 +186,37 @@ async def _share_main(
             task.cancel()
         if batcher is not None:
             batcher.finish(share.worker)
+
+
+async def run_share(
+    client: Client,
+    share: WorkerShare,
+    start_at_ns: int,
+    *,
+    on_record: OnRecord | None = None,
+    interrupt: asyncio.Event | None = None,
+) -> RunOutcome:
+    """One share on a started client: its arrival stream (phase-shifted), a wait for the common
+    start `start_at_ns` (perf_counter_ns) that `interrupt` cuts short, then the run."""
+    plan = share.plan
+    interrupt = interrupt if interrupt is not None else asyncio.Event()
+    offsets = None
+    if plan.rate:
+        offsets = (o + share.phase_ns for o in arrival_offsets(plan.arrivals, plan.rate, plan.seed))
+    # Wait for the common start here, where a stop can cut the wait short.
+    with contextlib.suppress(TimeoutError):
+        delay_s = max(0, start_at_ns - time.perf_counter_ns()) / 1e9
+        await asyncio.wait_for(interrupt.wait(), delay_s)
+    return await run_load(
+        client,
+        share.requests,
+        plan,
+        offsets,
+        on_record=on_record,
+        worker=share.worker,
+        start_at_ns=None if interrupt.is_set() else start_at_ns,
+        interrupt=interrupt,
+    )
 
 
 async def _poll_stop(stop: Event, interrupt: asyncio.Event) -> None:

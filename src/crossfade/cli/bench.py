@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import time
 from collections.abc import Callable
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from crossfade.cli.bench_inputs import add_load_options, add_slo_option, add_workload_options
+    from crossfade.cli.bench_inputs import (
+        add_load_options,
+        add_shard_options,
+        add_slo_option,
+        add_workload_options,
+    )
 
     parser.add_argument(
         "target",
@@ -25,6 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     load.add_argument("--concurrency", type=int, help="closed loop: requests in flight")
     load.add_argument("--rate", type=float, help="open loop: requests per second")
     add_load_options(load)
+    add_shard_options(parser)
     add_slo_option(parser)
     parser.add_argument("--metrics-url", help="server's Prometheus URL (default: from TARGET)")
     parser.add_argument("--no-server-metrics", action="store_true", help="do not scrape")
@@ -32,6 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
     from pathlib import Path
 
     from rich.console import Console
@@ -39,14 +47,20 @@ def run(args: argparse.Namespace) -> int:
     from crossfade.bench.calibration import load_calibration
     from crossfade.bench.console import LiveProgress, summary_table
     from crossfade.bench.plan import LoadPlan
-    from crossfade.bench.session import BenchConfig, run_bench
+    from crossfade.bench.session import BenchConfig, run_bench, shard_share
     from crossfade.bench.slo import parse_slos
     from crossfade.bench.targets import parse_target
-    from crossfade.cli.bench_inputs import build_workload, default_output, plan_from_args
+    from crossfade.cli.bench_inputs import (
+        build_workload,
+        default_output,
+        plan_from_args,
+        shard_from_args,
+    )
     from crossfade.errors import UsageError
 
     target = parse_target(args.target, args.name)
     plan: LoadPlan = plan_from_args(args)
+    shard = shard_from_args(args, os.environ)
     try:
         slos = parse_slos(args.slo) if args.slo else []
     except ValueError as exc:
@@ -54,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     workload = build_workload(args, plan)
     if args.save_workload:
         workload.save(args.save_workload)
-    output = Path(args.output) if args.output else default_output(target.name, plan)
+    share = shard_share(workload.requests, plan, shard) if shard is not None else None
+    output = Path(args.output) if args.output else default_output(target.name, plan, shard)
     config = BenchConfig(
         target,
         plan,
@@ -63,10 +78,16 @@ def run(args: argparse.Namespace) -> int:
         metrics_url=args.metrics_url,
         scrape_metrics=not args.no_server_metrics,
         workers=args.workers,
+        shard=shard,
         client_overhead=load_calibration(),
     )
     console = Console(stderr=True)
-    total = plan.requests
+    total = share.plan.requests if share is not None else plan.requests
+    if shard is not None and shard.start_at_unix is not None:
+        wait_s = shard.start_at_unix - time.time()
+        when = time.strftime("%H:%M:%S", time.localtime(shard.start_at_unix))
+        late = f"in {wait_s:.1f} s" if wait_s >= 0 else f"{-wait_s:.1f} s ago: starting now"
+        console.print(f"shard {shard.index}/{shard.count}: --start-at {when} ({late})")
 
     async def main() -> int:
         interrupt = asyncio.Event()

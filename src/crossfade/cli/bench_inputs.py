@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,11 @@ from crossfade.errors import UsageError
 
 if TYPE_CHECKING:
     from crossfade.bench.plan import LoadPlan
+    from crossfade.bench.session import Shard
     from crossfade.bench.workload import Workload
+
+SHARD_INDEX_ENV = "JOB_COMPLETION_INDEX"  # set by Kubernetes in each pod of an Indexed Job
+MAX_START_AHEAD_S = 24 * 3600  # a --start-at further ahead is a mistake (milliseconds?)
 
 
 def add_workload_options(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +52,56 @@ def add_load_options(load: argparse._ArgumentGroup) -> None:
     load.add_argument(
         "--workers", type=int, default=1, help="processes sending load (beyond one core)"
     )
+
+
+def add_shard_options(parser: argparse.ArgumentParser) -> None:
+    pods = parser.add_argument_group("several pods (merge their results with `crossfade merge`)")
+    pods.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run share I (0 to N-1) of N, what worker I of --workers N would send; "
+        f"auto/N reads I from ${SHARD_INDEX_ENV} (an Indexed Job's pod)",
+    )
+    pods.add_argument(
+        "--start-at",
+        type=float,
+        metavar="UNIX_SECONDS",
+        help="wall-clock time (date +%%s) at which every shard starts sending",
+    )
+
+
+def shard_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Shard | None:
+    from crossfade.bench.session import Shard
+
+    if args.shard is None:
+        if args.start_at is not None:
+            raise UsageError("--start-at lines up the pods of a sharded run; use it with --shard")
+        return None
+    form = "give I/N (this pod's index, 0 to N-1, and the number of pods) or auto/N"
+    index_text, slash, count_text = args.shard.partition("/")
+    if index_text == "auto":
+        index_text = environ.get(SHARD_INDEX_ENV, "")
+        if not index_text:
+            raise UsageError(
+                f"--shard {args.shard}: {SHARD_INDEX_ENV} is not set (Kubernetes sets it in the "
+                f"pods of an Indexed Job); elsewhere give the index: --shard I/{count_text}"
+            )
+    try:
+        index, count = int(index_text), int(count_text)
+    except ValueError:
+        raise UsageError(f"--shard {args.shard}: {form}") from None
+    if not slash or count < 1 or not 0 <= index < count:
+        raise UsageError(f"--shard {args.shard}: {form}")
+    if args.workers != 1:
+        raise UsageError(
+            "--shard runs one process per pod; for more load use more pods, not --workers"
+        )
+    if args.start_at is not None and args.start_at - time.time() > MAX_START_AHEAD_S:
+        raise UsageError(
+            f"--start-at {args.start_at:.0f}: more than a day from now; give Unix seconds "
+            "(date +%s), not milliseconds"
+        )
+    return Shard(index, count, args.start_at)
 
 
 def add_slo_option(parser: argparse.ArgumentParser) -> None:
@@ -123,7 +178,9 @@ def build_workload(args: argparse.Namespace, plan: LoadPlan) -> Workload:
         raise UsageError(str(exc)) from None
 
 
-def default_output(name: str, plan: LoadPlan) -> Path:
+def default_output(name: str, plan: LoadPlan, shard: Shard | None = None) -> Path:
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60]
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("results") / f"{stamp}-{safe}-{plan.describe().replace('/', '_')}"
+    # The pods of one run start in the same second: each shard needs its own folder.
+    part = f"-shard{shard.index}of{shard.count}" if shard is not None else ""
+    return Path("results") / f"{stamp}-{safe}-{plan.describe().replace('/', '_')}{part}"

@@ -1,28 +1,68 @@
-"""`crossfade lint PATH...`: model repositories and engine folders."""
+"""`crossfade lint PATH...`: model repositories, engine folders and Kubernetes manifests."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "paths", nargs="+", metavar="PATH", help="model repository, model folder or engine folder"
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="model repository, model folder, engine folder, or Kubernetes manifests "
+        "(a YAML file or a folder of them)",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument(
         "--image", metavar="TAG", help="Triton container tag the engines will be served by"
     )
     parser.add_argument("--gpu", metavar="NAME", help="GPU the engines will be served on")
+    k8s = parser.add_argument_group("Kubernetes manifests")
+    k8s.add_argument(
+        "--crd-dir",
+        metavar="DIR",
+        type=Path,
+        action="append",
+        default=[],
+        help="folder (or file) of CustomResourceDefinitions to validate custom resources "
+        "against (Istio, Gateway API, Argo Rollouts, ...); repeatable",
+    )
+    k8s.add_argument(
+        "--k8s-version",
+        metavar="X.Y",
+        help="Kubernetes version whose schemas the built-in kinds are checked against "
+        "(default: the newest kubernetes-validate has)",
+    )
+    k8s.add_argument(
+        "--engine",
+        metavar="DIR",
+        type=Path,
+        help="TensorRT-LLM engine folder; its tp x pp must equal the GPUs of the TensorRT-LLM pods",
+    )
+    k8s.add_argument(
+        "--gateway-channel",
+        choices=("standard", "experimental"),
+        help="Gateway API channel installed in the cluster (default: the channel of the "
+        "HTTPRoute CRD given; standard when both are given)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from crossfade.lint.k8s import K8sOptions
     from crossfade.lint.runner import lint_paths
 
-    findings = lint_paths(args.paths, image=args.image, gpu=args.gpu)
+    k8s = K8sOptions(
+        crd_paths=tuple(args.crd_dir),
+        k8s_version=args.k8s_version,
+        engine=args.engine,
+        gateway_channel=args.gateway_channel,
+    )
+    findings = lint_paths(args.paths, image=args.image, gpu=args.gpu, k8s=k8s)
     if args.format == "json":
         print(json.dumps([f.to_json() for f in findings], indent=2))
     else:

@@ -1,8 +1,13 @@
-"""`crossfade render triton SPEC -o DIR [--check]`."""
+"""`crossfade render triton|k8s SPEC -o DIR [--check]` and `crossfade render bench-job SPEC`."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crossfade.render.tree import RenderedTree
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -23,14 +28,73 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     triton.set_defaults(run=run_triton)
 
+    k8s = sub.add_parser(
+        "k8s",
+        help="Kubernetes manifests for both backends, the traffic split and the Jobs",
+        description="Render the spec's kubernetes section: per backend a ConfigMap (the model "
+        "repository), a Deployment and a Service; a Prometheus monitor; the traffic split "
+        "(Istio or Gateway API); and, under DIR/jobs (which `kubectl apply -f DIR` skips), the "
+        "engine build Job and the benchmark Jobs.",
+    )
+    k8s.add_argument("spec", metavar="SPEC", help="spec file (crossfade.yaml)")
+    k8s.add_argument(
+        "-o", "--output", metavar="DIR", required=True, help="output folder, or - for one stream"
+    )
+    k8s.add_argument(
+        "--gateway-channel",
+        choices=("standard", "experimental"),
+        default="standard",
+        help="Gateway API channel installed in the cluster; HTTPRoute retries need experimental",
+    )
+    k8s.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; report differences against DIR and exit 1 if there are any",
+    )
+    k8s.set_defaults(run=run_k8s)
+
+    bench = sub.add_parser(
+        "bench-job",
+        help="one distributed benchmark Job (Indexed Job running crossfade bench shards)",
+        description="Render an Indexed Job whose N pods each run one shard of crossfade bench "
+        "from a common start; pod 0 merges the shards. Values not given come from the spec's "
+        "kubernetes.bench section.",
+    )
+    bench.add_argument("spec", metavar="SPEC", help="spec file (crossfade.yaml)")
+    bench.add_argument(
+        "-o", "--output", metavar="DIR", default="-", help="output folder (default: - , stdout)"
+    )
+    bench.add_argument(
+        "--backend", choices=("tensorrtllm", "vllm"), help="target this backend's Service"
+    )
+    bench.add_argument("--target", metavar="URL", help="crossfade bench TARGET (any scheme)")
+    bench.add_argument("--name", metavar="LABEL", help="Job name suffix (default: the backend)")
+    bench.add_argument("--pods", type=int, help="pods (shards) of the Indexed Job")
+    bench.add_argument("--concurrency", type=int, help="total requests in flight")
+    bench.add_argument("--rate", type=float, help="total requests per second")
+    bench.add_argument("--requests", type=int, help="total measured requests")
+    bench.add_argument("--duration", type=float, help="seconds of sending")
+    bench.add_argument("--input-len", help="crossfade bench --input-len")
+    bench.add_argument("--output-len", help="crossfade bench --output-len")
+    bench.add_argument(
+        "--start-at",
+        type=int,
+        metavar="UNIX_SECONDS",
+        help="common start (date +%%s); default: the first pod up sets it a little ahead",
+    )
+    bench.set_defaults(run=run_bench_job)
+
 
 def run_triton(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from crossfade.render.triton import render_triton
     from crossfade.spec.load import load_spec
 
-    tree = render_triton(load_spec(args.spec))
+    return _write_or_check(render_triton(load_spec(args.spec)), args)
+
+
+def _write_or_check(tree: RenderedTree, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     root = Path(args.output)
     if args.check:
         differences = tree.diff(root)
@@ -43,4 +107,65 @@ def run_triton(args: argparse.Namespace) -> int:
         return 0
     written = tree.write(root)
     print(f"wrote {len(written)} files under {root}/")
+    return 0
+
+
+def run_k8s(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from crossfade.errors import UsageError
+    from crossfade.render.k8s.manifests import as_stream, render_k8s, render_notes
+    from crossfade.spec.load import load_spec
+
+    spec = load_spec(args.spec)
+    traffic = spec.kubernetes.traffic if spec.kubernetes else None
+    if args.gateway_channel == "experimental" and (
+        traffic is None or traffic.router != "gateway-api"
+    ):
+        raise UsageError(
+            "--gateway-channel shapes the HTTPRoute; the spec renders none "
+            "(kubernetes.traffic.router is not gateway-api)"
+        )
+    tree = render_k8s(spec, Path(args.spec).name, args.gateway_channel)
+    for note in render_notes(spec, args.gateway_channel):
+        print(f"crossfade render k8s: note: {note}", file=sys.stderr)
+    if args.output == "-":
+        if args.check:
+            raise UsageError("--check compares against a folder; give -o DIR")
+        sys.stdout.write(as_stream(tree))
+        return 0
+    return _write_or_check(tree, args)
+
+
+def run_bench_job(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from crossfade.render.k8s.bench_job import resolve_bench_run
+    from crossfade.render.k8s.manifests import as_stream, render_bench_job
+    from crossfade.spec.load import load_spec
+
+    spec = load_spec(args.spec)
+    load = {
+        "pods": args.pods,
+        "concurrency": args.concurrency,
+        "rate": args.rate,
+        "requests": args.requests,
+        "duration_s": args.duration,
+        "input_len": args.input_len,
+        "output_len": args.output_len,
+    }
+    run = resolve_bench_run(
+        spec,
+        backend=args.backend,
+        target=args.target,
+        label=args.name,
+        start_at=args.start_at,
+        load=load,
+    )
+    tree = render_bench_job(spec, Path(args.spec).name, run)
+    if args.output == "-":
+        sys.stdout.write(as_stream(tree))
+        return 0
+    written = tree.write(Path(args.output))
+    print(f"wrote {', '.join(str(path) for path in written)}")
     return 0

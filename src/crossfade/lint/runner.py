@@ -1,7 +1,9 @@
-"""`crossfade lint`: find the model repositories and engine folders under each path, check them."""
+"""`crossfade lint`: find the model repositories, engine folders and Kubernetes manifests under
+each path, check them."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -11,30 +13,56 @@ from crossfade.findings import Finding, Severity, sort_findings
 from crossfade.lint.checks_ensemble import check_ensemble
 from crossfade.lint.checks_trtllm import check_bls, check_tensorrt_llm, is_tensorrt_llm
 from crossfade.lint.checks_vllm import check_vllm_model
+from crossfade.lint.k8s import K8sOptions, ManifestFile, lint_manifest_files, read_manifest_file
+from crossfade.lint.k8s.load import MANIFEST_SUFFIXES
 from crossfade.lint.model import LintedModel
 from crossfade.lint.pbtxt_check import check_config
 from crossfade.lint.textproto import unquote
 
 
 def lint_paths(
-    paths: Iterable[str | Path], image: str | None = None, gpu: str | None = None
+    paths: Iterable[str | Path],
+    image: str | None = None,
+    gpu: str | None = None,
+    k8s: K8sOptions | None = None,
 ) -> list[Finding]:
     findings: list[Finding] = []
+    manifest_files: dict[Path, ManifestFile] = {}
     for raw in paths:
         path = Path(raw)
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
-        repositories, engines = _discover(path)
-        if not repositories and not engines:
+        manifests = _discover_manifests(path)
+        # A manifest file stands alone; any other file means the folder it is in.
+        repositories, engines = ([], []) if path.is_file() and manifests else _discover(path)
+        if not repositories and not engines and not manifests:
             raise UsageError(
-                f"{path}: found no model repository (folders with config.pbtxt) "
-                "and no engine folder (config.json with rank*.engine)"
+                f"{path}: found no model repository (folders with config.pbtxt), "
+                "no engine folder (config.json with rank*.engine) "
+                "and no Kubernetes manifest (YAML with apiVersion and kind)"
             )
         for repository in repositories:
             findings += lint_repository(repository, image, gpu)
         for engine in engines:
             findings += check_engine(engine, image, gpu)
+        manifest_files.update((m.path.resolve(), m) for m in manifests)
+    if manifest_files:
+        # One set across all paths: a Service in one folder may select pods from another.
+        findings += lint_manifest_files(list(manifest_files.values()), k8s or K8sOptions())
     return sort_findings(list(dict.fromkeys(findings)))
+
+
+def _discover_manifests(path: Path) -> list[ManifestFile]:
+    """YAML files holding Kubernetes resources: `path` itself, or those under it."""
+    if path.is_file():
+        files = [path] if path.suffix in MANIFEST_SUFFIXES else []
+    else:
+        files = []
+        for folder, subfolders, names in os.walk(path):
+            # hidden folders (.git, .venv) hold no one's manifests and can be large
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+            files += [Path(folder) / n for n in sorted(names) if n.endswith(MANIFEST_SUFFIXES)]
+    return [found for file in files if (found := read_manifest_file(file)) is not None]
 
 
 def _discover(path: Path) -> tuple[list[Path], list[Path]]:

@@ -45,6 +45,40 @@ vllm:                               # remove this section to serve with TensorRT
   # lora_adapters:                  # multi-LoRA: adapter name -> folder
   #   sql: /loras/sql
 
+# kubernetes:                       # crossfade render k8s crossfade.yaml -o k8s
+#   namespace: llm
+#   triton_image: nvcr.io/nvidia/tritonserver   # completed by the image tags above
+#   crossfade_image: registry.example/crossfade:0.1.0   # runs bench pods and engine stamps
+#   image_pull_secrets: [ngc-registry]
+#   storage:                        # existing PersistentVolumeClaims
+#     weights: {claim: llm-weights, mount_path: /models}    # tokenizer, weights, checkpoints
+#     engines: {claim: llm-engines, mount_path: /engines}   # TensorRT-LLM engines
+#     results: {claim: bench-results, mount_path: /results} # ReadWriteMany, for bench shards
+#   tensorrtllm:                    # and the same keys under vllm:
+#     replicas: 2
+#     gpus: 1                       # = the engine's tp_size x pp_size (vLLM: tensor x pipeline)
+#     gpu_product: NVIDIA-H100-80GB-HBM3   # node label nvidia.com/gpu.product
+#     tolerations:
+#       - {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}
+#     cpu: "8"
+#     memory: 64Gi
+#     # shm_size: 4Gi               # /dev/shm for the python backend; default sized from instances
+#   engine_build:                   # a Job: trtllm-build in the serving image, then engine stamp
+#     checkpoint_dir: /models/my-model-trtllm-checkpoint/tp1
+#     build_args: [--gemm_plugin=auto, --use_paged_context_fmha=enable]
+#   monitoring: {kind: PodMonitor, labels: {release: prometheus}}   # or ServiceMonitor
+#   traffic:
+#     router: istio                 # VirtualService + DestinationRule; or gateway-api (HTTPRoute)
+#     weights: {tensorrtllm: 90, vllm: 10}
+#     timeout_s: 600
+#     retries: {attempts: 2}        # connect failures only, before any byte of the answer
+#     failover: true                # istio: vLLM pods take over when no TensorRT-LLM pod is healthy
+#     # gateway: {name: inference-gateway, namespace: gateway}   # required for gateway-api
+#   bench:                          # the distributed benchmark Job, one per backend
+#     pods: 4
+#     concurrency: 64               # totals; each pod runs its share
+#     requests: 2000
+
 # deployment:                       # facts `crossfade advise crossfade.yaml` decides from;
 #                                   # leave out what you do not know: advise names what matters
 #   model_updates: monthly          # daily, weekly, monthly, quarterly or rarely

@@ -9,10 +9,20 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PositiveInt, field_validator, model_validator
+from pydantic import (
+    Field,
+    PositiveInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
 
 from crossfade.spec import trtllm_parameters, vllm_engine_args
 from crossfade.spec.base import StrictModel, key_error
+from crossfade.spec.kubernetes import KubernetesSection
+from crossfade.spec.kubernetes_checks import kubernetes_problems
 from crossfade.spec.suggest import did_you_mean
 
 # Triton model names become folder names and URL path segments.
@@ -285,6 +295,39 @@ class Spec(StrictModel):
         default=None,
         description="Facts about the deployment that `crossfade advise` decides from.",
     )
+    kubernetes: KubernetesSection | None = Field(
+        default=None,
+        description="Where and how `crossfade render k8s` runs each backend on Kubernetes.",
+    )
+
+    @field_validator("kubernetes")
+    @classmethod
+    def _kubernetes_fits(
+        cls, value: KubernetesSection | None, info: ValidationInfo
+    ) -> KubernetesSection | None:
+        # Fields that failed their own validation are missing from info.data: check nothing
+        # against them, their own error is already reported.
+        if value is None or "model" not in info.data:
+            return value
+        if "tensorrtllm" not in info.data or "vllm" not in info.data:
+            return value
+        problems = kubernetes_problems(
+            value, info.data["model"], info.data["tensorrtllm"], info.data["vllm"]
+        )
+        if problems:
+            # Raised as a ValidationError so each problem keeps its own path (and line).
+            raise ValidationError.from_exception_data(
+                "kubernetes",
+                [
+                    InitErrorDetails(
+                        type=key_error(field.rsplit(".", 1)[-1], message),
+                        loc=tuple(field.split(".")[:-1]),
+                        input=value,
+                    )
+                    for field, message in problems
+                ],
+            )
+        return value
 
     @model_validator(mode="after")
     def _has_backend(self) -> Spec:

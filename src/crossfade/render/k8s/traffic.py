@@ -1,0 +1,174 @@
+"""The weighted split between the backends: Istio VirtualService + DestinationRule, or a
+Gateway API HTTPRoute.
+
+Istio can also fail over: the `tensorrtllm` subset holds every serving pod, and its
+`failoverPriority` ranks TensorRT-LLM pods first. Outlier detection ejects failing pods; as
+too few TensorRT-LLM pods stay healthy, Envoy moves their share to the vLLM pods (partly once
+under about 70% are healthy, wholly when none is). Gateway API has no portable failover, and
+its `retry` exists only in the experimental channel.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from crossfade.render.k8s.common import (
+    BACKEND_LABEL,
+    HTTP_PORT,
+    NAME_LABEL,
+    Backend,
+    Context,
+    Manifest,
+    app_labels,
+    metadata,
+    seconds,
+    selector_labels,
+)
+from crossfade.spec.kubernetes import Traffic
+
+Channel = Literal["standard", "experimental"]
+ISTIO_API = "networking.istio.io/v1"
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+# Failures that happen before any byte of the answer: safe to retry even for streams.
+RETRY_ON = "connect-failure,refused-stream,unavailable"
+RETRY_CODES = [503]
+ROUTE_NAME = "split"
+PRIMARY: Backend = "tensorrtllm"
+
+
+def traffic_objects(ctx: Context, channel: Channel) -> list[Manifest]:
+    traffic = ctx.k8s.traffic
+    if traffic is None:
+        return []
+    if traffic.router == "istio":
+        return [virtual_service(ctx, traffic), destination_rule(ctx, traffic)]
+    return [http_route(ctx, traffic, channel)]
+
+
+def _weights(traffic: Traffic) -> list[tuple[Backend, int]]:
+    return [("tensorrtllm", traffic.weights.tensorrtllm), ("vllm", traffic.weights.vllm)]
+
+
+def virtual_service(ctx: Context, traffic: Traffic) -> Manifest:
+    host = ctx.service_host()
+    route: dict[str, Any] = {
+        "name": ROUTE_NAME,
+        "route": [
+            {"destination": {"host": host, "subset": backend}, "weight": weight}
+            for backend, weight in _weights(traffic)
+        ],
+        "timeout": seconds(traffic.timeout_s),
+    }
+    retries = traffic.retries
+    if retries.attempts == 0:
+        route["retries"] = {"attempts": 0}  # Istio retries twice unless told not to
+    else:
+        route["retries"] = {"attempts": retries.attempts, "retryOn": RETRY_ON}
+        if retries.per_try_timeout_s is not None:
+            route["retries"]["perTryTimeout"] = seconds(retries.per_try_timeout_s)
+    spec: dict[str, Any] = {"hosts": [host, *traffic.hostnames]}
+    if traffic.gateway is not None:
+        namespace = traffic.gateway.namespace or ctx.namespace
+        spec["gateways"] = [f"{namespace}/{traffic.gateway.name}", "mesh"]
+    spec["http"] = [route]
+    return {
+        "apiVersion": ISTIO_API,
+        "kind": "VirtualService",
+        "metadata": metadata(ctx, ctx.name, app_labels(ctx)),
+        "spec": spec,
+    }
+
+
+def destination_rule(ctx: Context, traffic: Traffic) -> Manifest:
+    detection = traffic.outlier_detection
+    outlier = {
+        "consecutive5xxErrors": detection.consecutive_5xx_errors,
+        "interval": seconds(detection.interval_s),
+        "baseEjectionTime": seconds(detection.base_ejection_time_s),
+        "maxEjectionPercent": detection.max_ejection_percent,
+    }
+    primary: dict[str, Any] = {"name": PRIMARY}
+    if traffic.failover:
+        # Every serving pod, TensorRT-LLM ones first: failover needs the vLLM endpoints inside
+        # this subset, and outlier detection to notice the TensorRT-LLM ones failing.
+        primary["labels"] = {NAME_LABEL: ctx.name}
+        primary["trafficPolicy"] = {
+            "loadBalancer": {
+                "localityLbSetting": {
+                    "enabled": True,
+                    "failoverPriority": [f"{BACKEND_LABEL}={PRIMARY}"],
+                }
+            },
+            "outlierDetection": outlier,
+        }
+    else:
+        primary["labels"] = selector_labels(ctx, PRIMARY)
+    return {
+        "apiVersion": ISTIO_API,
+        "kind": "DestinationRule",
+        "metadata": metadata(ctx, ctx.name, app_labels(ctx)),
+        "spec": {
+            "host": ctx.service_host(),
+            "trafficPolicy": {"outlierDetection": outlier},
+            "subsets": [primary, {"name": "vllm", "labels": selector_labels(ctx, "vllm")}],
+        },
+    }
+
+
+def http_route(ctx: Context, traffic: Traffic, channel: Channel) -> Manifest:
+    rule: dict[str, Any] = {
+        "name": ROUTE_NAME,
+        "backendRefs": [
+            {"name": ctx.object_name(backend), "port": HTTP_PORT, "weight": weight}
+            for backend, weight in _weights(traffic)
+        ],
+    }
+    timeouts = {"request": seconds(traffic.timeout_s)}
+    if traffic.retries.per_try_timeout_s is not None:
+        timeouts["backendRequest"] = seconds(traffic.retries.per_try_timeout_s)
+    rule["timeouts"] = timeouts
+    if channel == "experimental" and traffic.retries.attempts > 0:
+        rule["retry"] = {"codes": RETRY_CODES, "attempts": traffic.retries.attempts}
+    gateway = traffic.gateway
+    assert gateway is not None  # the spec check requires it for gateway-api
+    parent: dict[str, Any] = {"name": gateway.name}
+    if gateway.namespace is not None:
+        parent["namespace"] = gateway.namespace
+    spec: dict[str, Any] = {"parentRefs": [parent]}
+    if traffic.hostnames:
+        spec["hostnames"] = list(traffic.hostnames)
+    spec["rules"] = [rule]
+    return {
+        "apiVersion": GATEWAY_API,
+        "kind": "HTTPRoute",
+        "metadata": metadata(ctx, ctx.name, app_labels(ctx)),
+        "spec": spec,
+    }
+
+
+def traffic_notes(ctx: Context, channel: Channel) -> list[str]:
+    """What the rendered split does not do, or needs from the user, in plain sentences."""
+    traffic = ctx.k8s.traffic
+    trt, vllm = ctx.spec.tensorrtllm, ctx.spec.vllm
+    if traffic is None or trt is None or vllm is None:
+        return []
+    notes = []
+    if vllm.triton_model_name not in ("ensemble", "tensorrt_llm_bls"):
+        notes.append(
+            f"the split sends one request to either backend, but vllm serves the model as "
+            f"'{vllm.triton_model_name}' and tensorrtllm as 'ensemble'/'tensorrt_llm_bls': a "
+            "request naming one fails on the other's pods; name them alike "
+            "(vllm.triton_model_name) for a transparent split"
+        )
+    if traffic.router == "gateway-api":
+        if traffic.failover:
+            notes.append(
+                "failover is not rendered: Gateway API has no portable field for it "
+                "(use router: istio)"
+            )
+        if channel == "standard" and traffic.retries.attempts > 0:
+            notes.append(
+                "retries are not rendered: HTTPRoute retry is experimental-channel only "
+                "(--gateway-channel experimental if your cluster has that channel)"
+            )
+    return notes

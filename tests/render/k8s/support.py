@@ -1,0 +1,122 @@
+"""Test support: example specs with changes, rendered objects by kind, and strict schema checks.
+
+Core kinds are checked with kubernetes-validate's strict schemas; Istio and Gateway API kinds
+against the upstream CRDs in ../shared/crds with `additionalProperties: false` added to every
+object that lists its properties, which is what an API server with strict field validation
+enforces (a CRD schema alone lets a misspelled key through).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import yaml
+
+from crossfade.render.k8s.manifests import render_k8s
+from crossfade.render.k8s.traffic import Channel
+from crossfade.spec import Spec, parse_spec
+
+ROOT = Path(__file__).resolve().parents[3]
+CRDS = ROOT / ".." / "shared" / "crds"
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+SPEC_8B = ROOT / "examples" / "llama-3-8b.yaml"
+SPEC_70B = ROOT / "examples" / "llama-3-70b-fp8-tp4.yaml"
+KUBERNETES_VERSIONS = ("1.30", kubernetes_validate.utils.latest_version())
+CRD_FILES = {
+    ("networking.istio.io/v1", "VirtualService"): "istio.yaml",
+    ("networking.istio.io/v1", "DestinationRule"): "istio.yaml",
+    ("gateway.networking.k8s.io/v1", "HTTPRoute", "standard"): "httproute-std.yaml",
+    ("gateway.networking.k8s.io/v1", "HTTPRoute", "experimental"): "httproute-exp.yaml",
+}
+
+
+def example_data(path: Path = SPEC_8B) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data
+
+
+def spec_with(change: Callable[[dict[str, Any]], object], path: Path = SPEC_8B) -> Spec:
+    """The example at `path` after `change` edits its data in place."""
+    data = example_data(path)
+    change(data)
+    return parse_spec(yaml.safe_dump(data, sort_keys=False), path.name)
+
+
+def documents(text: str) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(text) if doc is not None]
+
+
+def objects(spec: Spec, channel: Channel = "standard") -> list[dict[str, Any]]:
+    tree = render_k8s(spec, "spec.yaml", channel)
+    return [doc for path in sorted(tree.files) for doc in documents(tree.files[path])]
+
+
+def of_kind(manifests: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [m for m in manifests if m["kind"] == kind]
+
+
+def named(manifests: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    (found,) = [m for m in of_kind(manifests, kind) if m["metadata"]["name"] == name]
+    return found
+
+
+def _strict(node: Any) -> Any:
+    if isinstance(node, dict):
+        for value in node.values():
+            _strict(value)
+        lists_properties = "properties" in node and node.get("type") == "object"
+        open_ended = "additionalProperties" in node or node.get(
+            "x-kubernetes-preserve-unknown-fields"
+        )
+        if lists_properties and not open_ended:
+            node["additionalProperties"] = False
+    elif isinstance(node, list):
+        for item in node:
+            _strict(item)
+    return node
+
+
+@cache
+def crd_validator(api_version: str, kind: str, channel: Channel) -> jsonschema.Draft7Validator:
+    key = (api_version, kind, channel) if kind == "HTTPRoute" else (api_version, kind)
+    version = api_version.rsplit("/", 1)[1]
+    text = (CRDS / CRD_FILES[key]).read_text(encoding="utf-8")
+    for doc in yaml.load_all(text, Loader=yaml.CSafeLoader):
+        if not doc or doc["spec"]["names"]["kind"] != kind:
+            continue
+        for served in doc["spec"]["versions"]:
+            if served["name"] == version:
+                schema = _strict(copy.deepcopy(served["schema"]["openAPIV3Schema"]))
+                # The CRD leaves the envelope to the API server; check it as strictly.
+                schema["properties"] |= {
+                    "apiVersion": {"type": "string", "enum": [api_version]},
+                    "kind": {"type": "string", "enum": [kind]},
+                    "metadata": {"type": "object"},
+                }
+                schema["required"] = ["apiVersion", "kind", "metadata", "spec"]
+                return jsonschema.Draft7Validator(schema)
+    raise LookupError(f"no CRD for {kind} {api_version} in {CRD_FILES[key]}")
+
+
+def schema_errors(manifest: dict[str, Any], channel: Channel = "standard") -> list[str]:
+    """Why the API server would refuse `manifest`; empty when it validates."""
+    kind, api_version = manifest["kind"], manifest["apiVersion"]
+    if api_version.startswith(("networking.istio.io/", "gateway.networking.k8s.io/")):
+        validator = crd_validator(api_version, kind, channel)
+        return [
+            f"{'.'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in validator.iter_errors(manifest)
+        ]
+    errors = []
+    for version in KUBERNETES_VERSIONS:
+        try:
+            kubernetes_validate.validate(manifest, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            errors.append(f"{version} {'.'.join(map(str, exc.path))}: {exc.message}")
+    return errors
