@@ -99,6 +99,40 @@ def test_openai_chat_payload_and_no_stream_options_without_stream() -> None:
     assert payload["temperature"] == 0
 
 
+def test_a_length_cap_instead_of_an_exact_length_in_every_dialect() -> None:
+    sampling = {"temperature": 0.5, "min_tokens": 2}
+    vllm = d.triton_vllm_payload(STREAMED, sampling=sampling, exact_length=False)
+    assert vllm["parameters"] == {"temperature": 0.5, "min_tokens": 2, "max_tokens": 32}
+    trtllm = d.triton_trtllm_payload(STREAMED, extra={"top_k": 2}, exact_length=False)
+    assert (trtllm["max_tokens"], trtllm["top_k"]) == (32, 2)
+    assert "end_id" not in trtllm
+    assert "min_tokens" not in trtllm
+    for build in (d.openai_completions_payload, d.openai_chat_payload):
+        payload = build(STREAMED, "m", exact_length=False)
+        assert payload["max_tokens"] == 32
+        assert "ignore_eos" not in payload
+        assert "min_tokens" not in payload
+
+
+def test_trtllm_names_for_the_portable_sampling_fields() -> None:
+    sampling = {"temperature": 0.7, "seed": 5, "min_tokens": 3, "stop": "\n", "ignore_eos": True}
+    assert set(sampling) <= d.PORTABLE_SAMPLING
+    assert d.trtllm_sampling_inputs(sampling, min_tokens_input="min_length") == {
+        "temperature": 0.7,
+        "seed": 5,
+        "min_length": 3,
+        "stop_words": ["\n"],
+        "end_id": -1,
+    }
+    assert d.trtllm_sampling_inputs({"ignore_eos": False}) == {}
+
+
+def test_chat_messages_whole_for_chat_and_as_a_transcript_for_text() -> None:
+    messages = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
+    assert d.openai_chat_payload(STREAMED, "m", messages=messages)["messages"] == messages
+    assert d.chat_prompt(messages) == "system: s\nuser: u\nassistant:"
+
+
 # --- gRPC tensors -----------------------------------------------------------------------------
 
 

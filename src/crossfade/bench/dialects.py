@@ -10,12 +10,17 @@ Exact output length N, per backend (docs: shared reference "Same behaviour on bo
   input's name is a parameter.
 Every request asks for the server's token counts (`return_num_*_tokens`, OpenAI usage with
 `continuous_usage_stats`) so that lengths are verified and chunks counted without a tokenizer.
+
+The router (crossfade.rollout.router) sends its clients' requests through the same functions:
+`exact_length=False` makes `output_tokens` a cap (`max_tokens` alone), extra sampling travels by
+vLLM's names (`PORTABLE_SAMPLING`, renamed for TensorRT-LLM by `trtllm_sampling_inputs`), and chat
+messages reach a chat endpoint whole, or other backends as one prompt (`chat_prompt`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,14 +58,55 @@ class Tensor:
     value: np.ndarray[Any, Any]
 
 
+# Sampling fields with a meaning on every backend, by vLLM's (and OpenAI's) names.
+PORTABLE_SAMPLING = frozenset(
+    {"temperature", "top_p", "top_k", "seed", "presence_penalty", "frequency_penalty"}
+    | {"repetition_penalty", "min_tokens", "ignore_eos", "stop"}
+)
+
+
 def exact_length_sampling(output_tokens: int) -> dict[str, Any]:
     """vLLM sampling parameters that force exactly `output_tokens` new tokens."""
     n = output_tokens
     return {"max_tokens": n, "min_tokens": n, "ignore_eos": True}
 
 
-def _vllm_sampling(request: BenchRequest, sampling: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {**(sampling or {}), **exact_length_sampling(request.output_tokens)}  # length wins
+def _length(output_tokens: int, exact: bool) -> dict[str, Any]:
+    return exact_length_sampling(output_tokens) if exact else {"max_tokens": output_tokens}
+
+
+def _vllm_sampling(
+    request: BenchRequest, sampling: Mapping[str, Any] | None, exact: bool = True
+) -> dict[str, Any]:
+    return {**(sampling or {}), **_length(request.output_tokens, exact)}  # length wins
+
+
+def trtllm_sampling_inputs(
+    sampling: Mapping[str, Any], *, min_tokens_input: str = "min_tokens"
+) -> dict[str, Any]:
+    """`PORTABLE_SAMPLING` fields as a TensorRT-LLM ensemble's inputs: the same names except
+    `min_tokens` (old repositories: `min_length`) and `stop` (`stop_words`, a list); `ignore_eos`
+    becomes the unmatchable `end_id` the exact length uses."""
+    inputs: dict[str, Any] = {}
+    for name, value in sampling.items():
+        if name == "ignore_eos":
+            if value:
+                inputs["end_id"] = -1
+        elif name == "min_tokens":
+            inputs[min_tokens_input] = value
+        elif name == "stop":
+            inputs["stop_words"] = [value] if isinstance(value, str) else list(value)
+        else:
+            inputs[name] = value
+    return inputs
+
+
+def chat_prompt(messages: Sequence[Mapping[str, str]]) -> str:
+    """Chat messages as one prompt for a backend that takes text: one `role: content` line per
+    message, then `assistant:`. A model's own chat template is the server's business; Triton's
+    text inputs have none, so this plain transcript is what they get."""
+    lines = [f"{m['role']}: {m['content']}" for m in messages]
+    return "\n".join([*lines, "assistant:"])
 
 
 # --- Triton generate extension (HTTP JSON) ---------------------------------------------------
@@ -71,6 +117,7 @@ def triton_vllm_payload(
     *,
     sampling: Mapping[str, Any] | None = None,
     sampling_as_tensor: bool = False,
+    exact_length: bool = True,
 ) -> dict[str, Any]:
     """Body for `/generate[_stream]` of Triton's vLLM backend.
 
@@ -78,7 +125,7 @@ def triton_vllm_payload(
     `sampling_as_tensor` or a non-scalar value asks for the `sampling_parameters` JSON string.
     Booleans stay JSON booleans: the backend reads the string "false" as True.
     """
-    params = _vllm_sampling(request, sampling)
+    params = _vllm_sampling(request, sampling, exact_length)
     payload: dict[str, Any] = {
         "text_input": request.prompt,
         "stream": request.stream,
@@ -98,15 +145,17 @@ def triton_trtllm_payload(
     *,
     min_tokens_input: str = "min_tokens",
     extra: Mapping[str, Any] | None = None,
+    exact_length: bool = True,
 ) -> dict[str, Any]:
     """Body for `/generate[_stream]` of a TensorRT-LLM `ensemble` or `tensorrt_llm_bls`."""
     n = request.output_tokens
+    # end_id -1: no token is -1, so the engine never stops early (trtllm-bench's way)
+    length = {min_tokens_input: n, "end_id": -1} if exact_length else {}
     return {
         **(extra or {}),
         "text_input": request.prompt,
         "max_tokens": n,
-        min_tokens_input: n,
-        "end_id": -1,  # no token is -1, so the engine never stops early (trtllm-bench's way)
+        **length,
         "stream": request.stream,
         "exclude_input_in_output": True,
         **_TRITON_COUNTS,
@@ -202,12 +251,12 @@ def parse_triton_trtllm_event(event: Mapping[str, Any]) -> ParsedEvent:
 
 
 def _openai_payload(
-    request: BenchRequest, model: str, extra: Mapping[str, Any] | None
+    request: BenchRequest, model: str, extra: Mapping[str, Any] | None, exact: bool
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         **(extra or {}),
         "model": model,
-        **exact_length_sampling(request.output_tokens),
+        **_length(request.output_tokens, exact),
         "stream": request.stream,
     }
     if request.stream:  # servers reject stream_options on a non-streamed request
@@ -216,16 +265,28 @@ def _openai_payload(
 
 
 def openai_completions_payload(
-    request: BenchRequest, model: str, *, extra: Mapping[str, Any] | None = None
+    request: BenchRequest,
+    model: str,
+    *,
+    extra: Mapping[str, Any] | None = None,
+    exact_length: bool = True,
 ) -> dict[str, Any]:
-    return {**_openai_payload(request, model, extra), "prompt": request.prompt}
+    return {**_openai_payload(request, model, extra, exact_length), "prompt": request.prompt}
 
 
 def openai_chat_payload(
-    request: BenchRequest, model: str, *, extra: Mapping[str, Any] | None = None
+    request: BenchRequest,
+    model: str,
+    *,
+    extra: Mapping[str, Any] | None = None,
+    exact_length: bool = True,
+    messages: Sequence[Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
-    messages = [{"role": "user", "content": request.prompt}]
-    return {**_openai_payload(request, model, extra), "messages": messages}
+    """`messages` default to the prompt as one user message."""
+    chat = (
+        [dict(m) for m in messages] if messages else [{"role": "user", "content": request.prompt}]
+    )
+    return {**_openai_payload(request, model, extra, exact_length), "messages": chat}
 
 
 def _openai_error(event: Mapping[str, Any]) -> str | None:

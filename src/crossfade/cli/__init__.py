@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "run the same workload on several targets across load levels; compare"),
     "report": ("report", "render saved results as one offline HTML file (charts) or markdown"),
     "advise": ("advise", "recommend vLLM or TensorRT-LLM from stated facts and measurements"),
+    "route": ("route", "route requests over several backends: weights, fallback, health, shadow"),
+    "canary": ("canary", "shift traffic to a candidate backend in steps; roll back on a bad gate"),
     "calibrate": (
         "calibrate",
         "measure the benchmark client's own overhead against a ground-truth server",

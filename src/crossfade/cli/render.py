@@ -1,4 +1,5 @@
-"""`crossfade render triton|k8s SPEC -o DIR [--check]` and `crossfade render bench-job SPEC`."""
+"""`crossfade render triton|k8s SPEC -o DIR [--check]`, `crossfade render bench-job SPEC` and
+`crossfade render canary SPEC PLAN --driver argo|flagger`."""
 
 from __future__ import annotations
 
@@ -83,6 +84,48 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="common start (date +%%s); default: the first pod up sets it a little ahead",
     )
     bench.set_defaults(run=run_bench_job)
+
+    canary = sub.add_parser(
+        "canary",
+        help="a canary plan as an Argo Rollout or a Flagger Canary, with its Prometheus gates",
+        description="Render the canary plan (as `crossfade canary` reads it) for a controller in "
+        "the cluster: the two backends become revisions of one workload (Argo Rollout, or the "
+        "Deployment a Flagger Canary targets), the plan's steps its traffic weights, and its "
+        "gates Prometheus queries on vllm:* and nv_inference_* metrics (AnalysisTemplate or "
+        "MetricTemplates). DIR/incumbent holds the workload on the incumbent, to apply first "
+        "when it does not exist yet. What a gate cannot express is noted in the files.",
+    )
+    canary.add_argument("spec", metavar="SPEC", help="spec file (crossfade.yaml)")
+    canary.add_argument("plan", metavar="PLAN", help="canary plan (see `crossfade canary --help`)")
+    canary.add_argument(
+        "--driver", choices=("argo", "flagger"), required=True, help="the controller to render for"
+    )
+    canary.add_argument(
+        "--router",
+        choices=("istio", "gateway"),
+        help="traffic split: Istio VirtualService or Gateway API HTTPRoute "
+        "(default: the spec's kubernetes.traffic.router, else istio)",
+    )
+    canary.add_argument(
+        "--candidate",
+        choices=("tensorrtllm", "vllm"),
+        help="the backend the plan moves to, when its backend names do not say",
+    )
+    canary.add_argument(
+        "--prometheus",
+        metavar="URL",
+        help="Prometheus the gates query "
+        "(default: http://prometheus-operated.monitoring.svc.cluster.local:9090)",
+    )
+    canary.add_argument(
+        "-o", "--output", metavar="DIR", required=True, help="output folder, or - for one stream"
+    )
+    canary.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; report differences against DIR and exit 1 if there are any",
+    )
+    canary.set_defaults(run=run_canary)
 
 
 def run_triton(args: argparse.Namespace) -> int:
@@ -169,3 +212,29 @@ def run_bench_job(args: argparse.Namespace) -> int:
     written = tree.write(Path(args.output))
     print(f"wrote {', '.join(str(path) for path in written)}")
     return 0
+
+
+def run_canary(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from crossfade.errors import UsageError
+    from crossfade.render.k8s.canary import DEFAULT_PROMETHEUS, build_setup, render_canary
+    from crossfade.render.k8s.manifests import as_stream
+    from crossfade.rollout.canary.load import load_plan
+    from crossfade.spec.load import load_spec
+
+    spec = load_spec(args.spec)
+    plan = load_plan(args.plan)
+    setup = build_setup(
+        spec, plan, args.router, args.candidate, args.prometheus or DEFAULT_PROMETHEUS
+    )
+    sources = (Path(args.spec).name, Path(args.plan).name)
+    tree, notes = render_canary(setup, args.driver, sources)
+    for note in notes:
+        print(f"crossfade render canary: note: {note}", file=sys.stderr)
+    if args.output == "-":
+        if args.check:
+            raise UsageError("--check compares against a folder; give -o DIR")
+        sys.stdout.write(as_stream(tree))
+        return 0
+    return _write_or_check(tree, args)

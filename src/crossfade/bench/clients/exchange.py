@@ -3,6 +3,8 @@ stream) by the rules in `crossfade.bench.clients`, with the error taxonomy of `E
 
 `RecordingHandler` receives the response inside the connection's reads (see `http1`), so each
 event is parsed and counted in the read that brought it, timestamped with that read's arrival.
+An `on_event` callback sees each good event right after it is counted: the router forwards it
+from there.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import Any, cast
 
 from crossfade.bench.clients import UNREADABLE, ResponseTally
 from crossfade.bench.clients.http1 import Http1Pool
-from crossfade.bench.dialects import EventParser, error_body_text
+from crossfade.bench.dialects import EventParser, ParsedEvent, error_body_text
 from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.bench.sse import SseEvent, SseParser
 
+EventCallback = Callable[[ParsedEvent, int], None]
 _SCAN_VALUE = json.scanner.make_scanner(cast(Any, json.JSONDecoder()))  # typeshed: wrong arg
 
 
@@ -37,12 +40,29 @@ def decode_event(text: str) -> Any:
 class RecordingHandler:
     """Turns one response into its record; never raises into the connection."""
 
-    __slots__ = ("_body", "_clean_end", "_ok", "_parse", "_sse", "_stream", "responses", "tally")
+    __slots__ = (
+        "_body",
+        "_clean_end",
+        "_ok",
+        "_on_event",
+        "_parse",
+        "_sse",
+        "_stream",
+        "responses",
+        "tally",
+    )
 
     def __init__(
-        self, tally: ResponseTally, parse: EventParser, *, stream: bool, clean_end_is_final: bool
+        self,
+        tally: ResponseTally,
+        parse: EventParser,
+        *,
+        stream: bool,
+        clean_end_is_final: bool,
+        on_event: EventCallback | None = None,
     ) -> None:
         self.tally = tally
+        self._on_event = on_event
         self.responses = 0  # events the dialect parsed
         self._parse = parse
         self._stream = stream
@@ -106,6 +126,8 @@ class RecordingHandler:
             record.fail(ErrorKind.STREAM_ERROR, event.error, now_ns)
         else:
             self.tally.add(event, now_ns)
+            if self._on_event is not None:
+                self._on_event(event, now_ns)
 
 
 async def post_and_record(
@@ -118,11 +140,15 @@ async def post_and_record(
     parse: EventParser,
     clean_end_is_final: bool,
     timeout_s: float | None,
+    on_event: EventCallback | None = None,
+    verify_length: bool = True,
 ) -> None:
     """POST `body` to `path` and record the answer; never raises except to pass on
-    cancellation."""
+    cancellation. `verify_length=False`: the requested length was a cap, not a promise."""
     tally = ResponseTally(record)
-    handler = RecordingHandler(tally, parse, stream=stream, clean_end_is_final=clean_end_is_final)
+    handler = RecordingHandler(
+        tally, parse, stream=stream, clean_end_is_final=clean_end_is_final, on_event=on_event
+    )
     payload = pool.request_bytes("POST", path, body)
     record.sent_ns = perf_counter_ns()
     try:
@@ -146,4 +172,5 @@ async def post_and_record(
     except OSError as exc:  # no connection at all
         record.fail(ErrorKind.CONNECT, f"{type(exc).__name__}: {exc}", perf_counter_ns())
     record.end_ns = record.end_ns or perf_counter_ns()
-    record.verify_length()
+    if verify_length:
+        record.verify_length()

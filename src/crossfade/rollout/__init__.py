@@ -1,0 +1,1 @@
+"""Moving traffic between backends: the router and the canary controller."""

@@ -1,0 +1,156 @@
+"""The canary plan: which backends, which traffic steps, how long each lasts, and the gates.
+
+```yaml
+version: 1
+router: {admin_url: "http://127.0.0.1:18801", token_env: CROSSFADE_ADMIN_TOKEN}
+incumbent: vllm-triton
+candidate: trtllm-ensemble
+steps: [shadow, 5, 20, 50, 100]
+step: {min_duration_s: 60, min_samples: 200, max_duration_s: 300, interval_s: 10}
+gates:
+  ttft_p95_ratio_max: 1.25
+  itl_p95_ratio_max: 1.25
+  error_rate_delta_max: 0.01
+  length_mismatch_delta_max: 0.01
+  slo: {ttft_p99_ms: 2000, itl_p99_ms: 150}
+  rollback_when_ejected: true
+on_unclear: pause
+journal: canary.jsonl
+```
+
+A step is `shadow` (the candidate gets no client traffic but a copy of every request) or the
+candidate's percentage of client traffic. At 100 the incumbent gets the copies instead, so the
+last step is still compared with the incumbent in the same window.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+
+from crossfade.spec.base import StrictModel
+
+SHADOW = "shadow"
+
+
+def _step(value: object) -> object:
+    if value == SHADOW or (type(value) is int and 1 <= value <= 100):
+        return value
+    raise ValueError(f"a step is 'shadow' or the candidate's percentage, 1 to 100 (got {value!r})")
+
+
+Step = Annotated[Literal["shadow"] | int, BeforeValidator(_step)]
+
+
+class RouterAccess(StrictModel):
+    """How to reach the router's admin API (`crossfade route`'s `admin` listener)."""
+
+    admin_url: str = Field(description="e.g. http://127.0.0.1:18801")
+    token_env: str = Field(
+        default="CROSSFADE_ADMIN_TOKEN",
+        description="environment variable holding the admin bearer token",
+    )
+
+    @field_validator("admin_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://, e.g. http://127.0.0.1:18801")
+        return value.rstrip("/")
+
+
+class StepTiming(StrictModel):
+    """How long each step lasts. A step passes once it has run `min_duration_s`, seen
+    `min_samples` requests on each side and every gate passes; still unclear at
+    `max_duration_s`, it is extended (by another `max_duration_s`) or paused, per `on_unclear`."""
+
+    min_duration_s: float = Field(gt=0)
+    min_samples: int = Field(ge=1, description="requests per side, per step")
+    max_duration_s: float = Field(gt=0)
+    interval_s: float = Field(gt=0, description="the evaluation interval")
+    max_extensions: int = Field(default=1, ge=0, description="with on_unclear: extend")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StepTiming:
+        if self.max_duration_s < self.min_duration_s:
+            raise ValueError(
+                f"max_duration_s ({self.max_duration_s:g}) is below min_duration_s "
+                f"({self.min_duration_s:g}); raise it"
+            )
+        if self.interval_s > self.min_duration_s:
+            raise ValueError(
+                f"interval_s ({self.interval_s:g}) is longer than min_duration_s "
+                f"({self.min_duration_s:g}): a step would pass on its first evaluation"
+            )
+        return self
+
+
+class Slo(StrictModel):
+    """Absolute limits on the candidate, whatever the incumbent does."""
+
+    ttft_p99_ms: float | None = Field(default=None, gt=0)
+    itl_p99_ms: float | None = Field(default=None, gt=0)
+
+
+class Gates(StrictModel):
+    """Candidate against incumbent in the same window. A gate fails only when its whole
+    confidence interval is past the limit, passes when the whole interval is within it, and is
+    unclear otherwise (or with fewer than `min_samples` on a side)."""
+
+    ttft_p95_ratio_max: float = Field(gt=0, description="candidate TTFT p95 / incumbent's")
+    itl_p95_ratio_max: float = Field(gt=0, description="candidate ITL p95 / incumbent's")
+    error_rate_delta_max: float = Field(ge=0, le=1, description="candidate - incumbent")
+    length_mismatch_delta_max: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="share of output lengths that differ from the requested one, candidate - "
+        "incumbent; omit when the router sees no token counts",
+    )
+    slo: Slo | None = None
+    rollback_when_ejected: bool = Field(
+        default=True,
+        description="roll back as soon as the router takes the candidate out of rotation",
+    )
+    min_samples: int = Field(default=20, ge=2, description="per side, for any verdict")
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+
+
+class CanaryPlan(StrictModel):
+    """A canary from `incumbent` to `candidate` through `steps`; see the module docstring."""
+
+    version: Literal[1]
+    router: RouterAccess
+    incumbent: str = Field(min_length=1)
+    candidate: str = Field(min_length=1)
+    steps: list[Step] = Field(min_length=1)
+    step: StepTiming
+    gates: Gates
+    on_unclear: Literal["extend", "pause"] = "pause"
+    journal: Path
+
+    @field_validator("candidate")
+    @classmethod
+    def _not_incumbent(cls, value: str, info: ValidationInfo) -> str:
+        if value == info.data.get("incumbent"):
+            raise ValueError(f"'{value}' is the incumbent too; name the backend to move to")
+        return value
+
+    @field_validator("steps")
+    @classmethod
+    def _increasing_to_100(cls, steps: list[Step]) -> list[Step]:
+        if SHADOW in steps[1:]:
+            raise ValueError("'shadow' can only be the first step")
+        percents = [s for s in steps if isinstance(s, int)]
+        if any(b <= a for a, b in itertools.pairwise(percents)):
+            raise ValueError(f"percentages must increase; got {steps}")
+        if steps[-1] != 100:
+            raise ValueError(f"the last step must be 100 (the candidate takes all); got {steps}")
+        return steps
+
+
+def step_label(step: Step) -> str:
+    return SHADOW if step == SHADOW else f"{step}%"

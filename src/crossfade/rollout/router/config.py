@@ -1,0 +1,163 @@
+"""The router's YAML config (`crossfade route CONFIG`), validated with every problem located.
+
+    version: 1
+    listen: {host: 127.0.0.1, port: 18800}
+    admin: {host: 127.0.0.1, port: 18801, token_env: CROSSFADE_ADMIN_TOKEN}
+    backends:                       # order = fallback priority, first = highest
+      - {name: vllm-triton, target: "triton-vllm://127.0.0.1:18000/vllm_model", weight: 100}
+      - {name: trtllm-ensemble, target: "triton-trtllm://127.0.0.1:18000/ensemble", weight: 0}
+    sticky: {header: x-session-id}  # or {field: user}: a top-level field of the JSON body
+    health: {interval_s: 2.0, eject_after_failures: 3, restore_after_successes: 2}
+    shadow: {backend: trtllm-ensemble, share: 0.0}
+
+Port 0 asks for any free port (the router reports the one it got).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from crossfade.bench.targets import TargetSpec, parse_target
+from crossfade.errors import SpecError, SpecProblem, UsageError
+from crossfade.spec.base import StrictModel
+from crossfade.spec.suggest import did_you_mean
+
+
+class Listener(StrictModel):
+    host: str = "127.0.0.1"
+    port: int = Field(18800, ge=0, le=65535)
+
+
+class AdminListener(StrictModel):
+    host: str = "127.0.0.1"
+    port: int = Field(18801, ge=0, le=65535)
+    token_env: str = Field(
+        "CROSSFADE_ADMIN_TOKEN", min_length=1, description="environment variable with the token"
+    )
+
+
+class BackendConfig(StrictModel):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    target: str
+    weight: float = Field(1.0, ge=0, description="relative share of traffic")
+
+    @field_validator("target")
+    @classmethod
+    def _routable(cls, url: str) -> str:
+        try:
+            spec = parse_target(url)
+        except UsageError as exc:  # located by pydantic when raised as a ValueError
+            raise ValueError(str(exc)) from None
+        if spec.transport == "triton-grpc":
+            raise ValueError(
+                "the router forwards over HTTP; name the Triton HTTP port with "
+                "triton-vllm:// or triton-trtllm://"
+            )
+        return url
+
+    @property
+    def spec(self) -> TargetSpec:
+        return parse_target(self.target, self.name)
+
+
+class Sticky(StrictModel):
+    header: str | None = Field(None, min_length=1)
+    field: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_key(self) -> Sticky:
+        if (self.header is None) == (self.field is None):
+            raise ValueError(
+                "give exactly one of header: (a request header) or field: (a body key)"
+            )
+        return self
+
+
+class Health(StrictModel):
+    interval_s: float = Field(2.0, gt=0)
+    eject_after_failures: int = Field(3, ge=1)
+    restore_after_successes: int = Field(2, ge=1)
+
+
+class Shadow(StrictModel):
+    backend: str | None = None
+    share: float = Field(0.0, ge=0, le=1)
+
+
+class RouterConfig(StrictModel):
+    version: Literal[1]
+    listen: Listener = Listener()
+    admin: AdminListener = AdminListener()
+    backends: list[BackendConfig] = Field(min_length=1)
+    sticky: Sticky | None = None
+    health: Health = Health()
+    shadow: Shadow | None = None
+
+    @model_validator(mode="after")
+    def _names(self) -> RouterConfig:
+        names = [b.name for b in self.backends]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"backend name {name!r} is used twice; names must be unique")
+        if self.shadow and self.shadow.backend and self.shadow.backend not in names:
+            hint = did_you_mean(self.shadow.backend, names) or f"one of {names}"
+            raise ValueError(f"shadow.backend {self.shadow.backend!r} is not a backend ({hint})")
+        same = (self.listen.host, self.listen.port) == (self.admin.host, self.admin.port)
+        if same and self.admin.port != 0:
+            raise ValueError("admin must listen on another port than listen (it is bound apart)")
+        return self
+
+
+def load_router_config(path: str | Path) -> RouterConfig:
+    """Read and validate a router config; SpecError names the file, the field and the fix."""
+    file = Path(path)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError([SpecProblem(str(file), None, "", f"cannot read: {exc}")]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise SpecError([SpecProblem(str(file), line, "", f"invalid YAML: {exc}")]) from None
+    return parse_router_config(data, str(file))
+
+
+def parse_router_config(data: Any, filename: str = "<router config>") -> RouterConfig:
+    if not isinstance(data, dict):
+        problem = SpecProblem(filename, None, "", "a router config is a mapping (version: 1, ...)")
+        raise SpecError([problem])
+    try:
+        return RouterConfig.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(
+            [_problem(e, filename, data) for e in exc.errors(include_url=False)]
+        ) from None
+
+
+def _problem(error: Any, filename: str, data: Any) -> SpecProblem:
+    loc = [part for part in error["loc"] if not (isinstance(part, str) and "[" in part)]
+    dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    message, hint = error["msg"].removeprefix("Value error, "), None
+    if error["type"] == "extra_forbidden":
+        message, hint = "unknown key", did_you_mean(str(loc[-1]), _keys_at(loc[:-1]))
+    elif error["type"] == "missing":
+        hint = f"add '{loc[-1]}:'"
+    return SpecProblem(filename, None, dotted, message, hint)
+
+
+def _keys_at(loc: list[Any]) -> list[str]:
+    """The keys the config accepts at `loc` (for 'did you mean')."""
+    model: Any = RouterConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation
+        members = getattr(annotation, "__args__", (annotation,))
+        model = next((m for m in members if hasattr(m, "model_fields")), None)
+        if model is None:
+            return []
+    return list(model.model_fields)

@@ -1,0 +1,221 @@
+"""The router's client-facing APIs parsed into one canonical request.
+
+Three shapes come in: OpenAI `/v1/completions` and `/v1/chat/completions`, and Triton's
+`/v2/models/M/generate[_stream]` as clients of either Triton backend write it: sampling at the top
+(the TensorRT-LLM ensemble's inputs), in `parameters`, or as the `sampling_parameters` JSON string
+(the vLLM backend). What comes out is a `CanonicalRequest`: a prompt (and the chat messages),
+`max_tokens`, whether the length is exact, sampling by vLLM's names (`PORTABLE_SAMPLING`), and how
+the client wants its answer. A field the router cannot carry to every backend is refused (400)
+rather than dropped: the answer must not depend on which backend took the request.
+
+Exact length: `ignore_eos` (vLLM's way, usually with `min_tokens == max_tokens`) or `end_id: -1`
+(the ensemble's), with no stop string, becomes `exact_length`, which `bench.dialects` turns into
+each backend's own form.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from crossfade.bench.dialects import PORTABLE_SAMPLING, chat_prompt
+from crossfade.bench.protocol import BenchRequest
+
+Api = Literal["completions", "chat", "triton"]
+DEFAULT_MAX_TOKENS = 16  # OpenAI's and vLLM's default
+
+# Fields accepted only at their no-op values: anything else changes the answer in a way the
+# router does not translate.
+_OPENAI_NOOPS: dict[str, tuple[Any, ...]] = {
+    "n": (1,),
+    "echo": (False,),
+    "logprobs": (None, False),
+    "best_of": (None, 1),
+}
+_OPENAI_IGNORED = frozenset({"model", "user", "stream", "stream_options", "max_tokens"})
+_TRITON_RENAMES = {"min_length": "min_tokens", "random_seed": "seed", "stop_words": "stop"}
+_TRITON_NOOPS: dict[str, tuple[Any, ...]] = {
+    "exclude_input_in_output": (True,),
+    "beam_width": (1,),
+    "num_return_sequences": (1,),
+    "return_log_probs": (False,),
+    "return_context_logits": (False,),
+    "return_generation_logits": (False,),
+}
+_LISTS = frozenset({"stop", "stop_words", "bad_words"})
+_TRITON_FLAGS = ("return_finish_reason", "return_num_input_tokens", "return_num_output_tokens")
+_TRITON_IGNORED = frozenset({"text_input", "stream", "parameters", "sampling_parameters"})
+_TRITON_IGNORED |= {"id", "pad_id", "end_id", "max_tokens", *_TRITON_FLAGS}
+
+
+class FrontError(Exception):
+    """A request the router refuses, with the HTTP status to answer."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ReplyOptions:
+    """What the client asked to see in its answer, beyond the text."""
+
+    include_usage: bool = False  # OpenAI: a usage chunk before [DONE]
+    continuous_usage: bool = False  # OpenAI: usage in every chunk
+    flags: frozenset[str] = frozenset()  # Triton: the return_* flags that were true
+
+
+@dataclass(frozen=True)
+class CanonicalRequest:
+    api: Api
+    model: str  # as the client named it; answers echo it
+    prompt: str  # chat requests: their transcript, for backends that take text
+    max_tokens: int
+    exact_length: bool
+    stream: bool  # the client wants a stream
+    sampling: Mapping[str, Any] = field(default_factory=dict)
+    messages: tuple[Mapping[str, str], ...] | None = None
+    reply: ReplyOptions = ReplyOptions()
+
+    def bench_request(self) -> BenchRequest:
+        """The request for `bench.dialects`; upstream is always streamed (TTFT, ITL measured)."""
+        return BenchRequest(0, self.prompt, 0, self.max_tokens, stream=True)
+
+
+def parse_openai(body: Any, api: Api) -> CanonicalRequest:
+    """A `/v1/completions` (api "completions") or `/v1/chat/completions` ("chat") body."""
+    data = _object(body)
+    if api == "chat":
+        messages = _messages(data.get("messages"))
+        prompt = chat_prompt(messages)
+        known = {"messages", "max_completion_tokens"}
+    else:
+        messages, prompt, known = None, _one_text(data.get("prompt"), "prompt"), {"prompt"}
+    _check_noops(data, _OPENAI_NOOPS)
+    unknown = set(data) - known - _OPENAI_IGNORED - set(_OPENAI_NOOPS) - PORTABLE_SAMPLING
+    _refuse_unknown(unknown)
+    limit = data.get("max_completion_tokens", data.get("max_tokens", DEFAULT_MAX_TOKENS))
+    stream = _bool(data.get("stream", False), "stream")
+    options = data.get("stream_options") or {}
+    if not isinstance(options, dict):
+        raise FrontError("stream_options must be an object")
+    reply = ReplyOptions(
+        include_usage=stream and bool(options.get("include_usage")),
+        continuous_usage=stream and bool(options.get("continuous_usage_stats")),
+    )
+    sampling = {k: v for k, v in data.items() if k in PORTABLE_SAMPLING}
+    model = str(data.get("model") or "")
+    return _canonical(api, model, prompt, limit, stream, sampling, messages, reply)
+
+
+def parse_triton(body: Any, model: str, *, stream: bool) -> CanonicalRequest:
+    """A Triton generate body for `model` (`/generate_stream`: stream, `/generate`: one JSON)."""
+    data = {key: _scalar(key, value) for key, value in _object(body).items()}
+    fields = dict(data)
+    parameters = data.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise FrontError("parameters must be an object")
+    fields.update({k: _scalar(k, v) for k, v in parameters.items()})
+    if isinstance(data.get("sampling_parameters"), str):
+        try:
+            fields.update(_object(json.loads(data["sampling_parameters"])))
+        except ValueError as exc:
+            raise FrontError(f"sampling_parameters is not JSON: {exc}") from None
+    for old, new in _TRITON_RENAMES.items():
+        if old in fields:
+            fields[new] = fields.pop(old)
+    end_id = fields.get("end_id")
+    if end_id is not None and end_id != -1:
+        raise FrontError("end_id other than -1 has no equivalent on vLLM; leave it out")
+    if end_id == -1:
+        fields["ignore_eos"] = True
+    _check_noops(fields, _TRITON_NOOPS)
+    unknown = set(fields) - _TRITON_IGNORED - set(_TRITON_NOOPS) - PORTABLE_SAMPLING
+    _refuse_unknown(unknown)
+    prompt = _one_text(data.get("text_input"), "text_input")
+    sampling = {k: v for k, v in fields.items() if k in PORTABLE_SAMPLING}
+    flags = frozenset(f for f in _TRITON_FLAGS if fields.get(f) is True)
+    limit = fields.get("max_tokens", DEFAULT_MAX_TOKENS)
+    reply = ReplyOptions(flags=flags)
+    return _canonical("triton", model, prompt, limit, stream, sampling, None, reply)
+
+
+def _canonical(
+    api: Api,
+    model: str,
+    prompt: str,
+    limit: Any,
+    stream: bool,
+    sampling: dict[str, Any],
+    messages: tuple[Mapping[str, str], ...] | None,
+    reply: ReplyOptions,
+) -> CanonicalRequest:
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise FrontError(f"max_tokens must be a whole number of at least 1, got {limit!r}")
+    # ignore_eos with no stop string runs to the cap: the exact length, whatever min_tokens is
+    exact = sampling.get("ignore_eos") is True and "stop" not in sampling
+    if exact:  # the dialects write each backend's own exact-length form
+        sampling = {k: v for k, v in sampling.items() if k not in ("ignore_eos", "min_tokens")}
+    return CanonicalRequest(api, model, prompt, limit, exact, stream, sampling, messages, reply)
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise FrontError("the request body must be a JSON object")
+    return body
+
+
+def _scalar(name: str, value: Any) -> Any:
+    """Triton's JSON takes a one-element list for a [1]-shaped input; the value is inside.
+    Stop strings stay a list."""
+    if name in _LISTS or not isinstance(value, list) or len(value) != 1:
+        return value
+    return value[0]
+
+
+def _one_text(value: Any, name: str) -> str:
+    value = _scalar(name, value)
+    if not isinstance(value, str):
+        raise FrontError(f"{name} must be one string (the router sends one prompt per request)")
+    return value
+
+
+def _bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise FrontError(f"{name} must be true or false")
+    return value
+
+
+def _messages(value: Any) -> tuple[Mapping[str, str], ...]:
+    if not isinstance(value, list) or not value:
+        raise FrontError("messages must be a non-empty list")
+    messages = []
+    for index, message in enumerate(value):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise FrontError(f"messages[{index}] must be an object with a role")
+        content = message.get("content")
+        if isinstance(content, list):  # content parts: text only
+            if any(not isinstance(p, dict) or p.get("type") != "text" for p in content):
+                raise FrontError(f"messages[{index}]: only text content parts are routed")
+            content = "".join(str(p.get("text", "")) for p in content)
+        if not isinstance(content, str):
+            raise FrontError(f"messages[{index}].content must be text")
+        messages.append({"role": message["role"], "content": content})
+    return tuple(messages)
+
+
+def _check_noops(data: Mapping[str, Any], noops: Mapping[str, tuple[Any, ...]]) -> None:
+    for name, allowed in noops.items():
+        if name in data and data[name] not in allowed:
+            raise FrontError(f"{name}={data[name]!r} is not supported by the router")
+
+
+def _refuse_unknown(unknown: set[str]) -> None:
+    if unknown:
+        accepted = ", ".join(sorted(PORTABLE_SAMPLING))
+        raise FrontError(
+            f"field {sorted(unknown)[0]!r} is not translated to every backend; sampling fields "
+            f"the router carries: {accepted}"
+        )

@@ -1,0 +1,189 @@
+"""One backend as the router reaches it: its dialect's payload (from `bench.dialects`), the bench's
+measured HTTP exchange (`http1` keep-alive pool, `exchange.post_and_record`), and `relay`, which
+hands each parsed event to a sink as it arrives.
+
+Every upstream request is streamed, whatever the client asked: the router measures TTFT and ITL
+from the reads' own timestamps (`perf_counter_ns` in `data_received`, as the bench does), and a
+non-streamed answer is assembled by the sink. The record this fills is a bench `RequestRecord`,
+so its metrics are the bench's definitions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import dataclass
+from time import perf_counter_ns
+from typing import Protocol
+from urllib.parse import quote
+
+import aiohttp
+
+from crossfade.bench.clients.exchange import EventCallback, post_and_record
+from crossfade.bench.clients.http1 import Http1Pool
+from crossfade.bench.clients.triton_http import min_tokens_input_name
+from crossfade.bench.dialects import (
+    ParsedEvent,
+    openai_chat_payload,
+    openai_completions_payload,
+    parse_openai_chat_event,
+    parse_openai_completions_event,
+    parse_triton_trtllm_event,
+    parse_triton_vllm_event,
+    triton_trtllm_payload,
+    triton_vllm_payload,
+    trtllm_sampling_inputs,
+)
+from crossfade.bench.protocol import ErrorKind, RequestRecord
+from crossfade.bench.targets import TargetSpec
+from crossfade.rollout.router.front import CanonicalRequest
+
+PROBE_TIMEOUT_S = 5.0
+
+
+@dataclass(slots=True)
+class Piece:
+    """Output of one upstream event: its text and the tokens the tally counted for it."""
+
+    text: str
+    tokens: int
+
+
+class Sink(Protocol):
+    """Where relayed output goes: the client's response, or nowhere (shadow)."""
+
+    async def take(self, pieces: list[Piece], record: RequestRecord) -> None: ...
+
+
+class Upstream:
+    def __init__(self, spec: TargetSpec) -> None:
+        self.spec = spec
+        self.pool = Http1Pool(spec.host, spec.port)
+        self.min_tokens_input = "min_tokens"
+        dialect = spec.dialect
+        if spec.transport == "triton-http":
+            model_path = f"/v2/models/{quote(spec.model, safe='')}"
+            self.path = f"{model_path}/generate_stream"
+            self.parse = parse_triton_vllm_event if dialect == "vllm" else parse_triton_trtllm_event
+            self.probe_paths = ["/v2/health/ready", f"{model_path}/ready"]
+        else:
+            endpoint = "chat/completions" if dialect == "chat" else "completions"
+            self.path = f"{spec.base_path}/{endpoint}"
+            chat = dialect == "chat"
+            self.parse = parse_openai_chat_event if chat else parse_openai_completions_event
+            self.probe_paths = [f"{spec.base_path.removesuffix('/v1')}/health"]
+        self.clean_end_is_final = dialect == "trtllm"  # no final event: the body's end is
+
+    async def start(self, session: aiohttp.ClientSession) -> None:
+        """Learn what an ensemble calls `min_tokens` (old repositories: `min_length`); best
+        effort, as the bench client does: a backend that is down keeps the default."""
+        if self.spec.dialect != "trtllm":
+            return
+        url = f"http://{self.spec.address}/v2/models/{quote(self.spec.model, safe='')}"
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError, AttributeError):
+            async with asyncio.timeout(PROBE_TIMEOUT_S), session.get(url) as response:
+                metadata = await response.json()
+            names = {str(item.get("name")) for item in metadata.get("inputs", [])}
+            self.min_tokens_input = min_tokens_input_name(names)
+
+    def payload(self, request: CanonicalRequest) -> bytes:
+        bench, exact, sampling = request.bench_request(), request.exact_length, request.sampling
+        dialect = self.spec.dialect
+        if dialect == "vllm":
+            body = triton_vllm_payload(bench, sampling=sampling, exact_length=exact)
+        elif dialect == "trtllm":
+            name = self.min_tokens_input
+            extra = trtllm_sampling_inputs(sampling, min_tokens_input=name)
+            body = triton_trtllm_payload(
+                bench, min_tokens_input=name, extra=extra, exact_length=exact
+            )
+        elif dialect == "chat":
+            model = self.spec.model
+            body = openai_chat_payload(
+                bench, model, extra=sampling, exact_length=exact, messages=request.messages
+            )
+        else:
+            body = openai_completions_payload(
+                bench, self.spec.model, extra=sampling, exact_length=exact
+            )
+        return json.dumps(body).encode()
+
+    async def send(
+        self,
+        request: CanonicalRequest,
+        record: RequestRecord,
+        on_event: EventCallback,
+    ) -> None:
+        await post_and_record(
+            self.pool,
+            self.path,
+            self.payload(request),
+            record,
+            stream=True,
+            parse=self.parse,
+            clean_end_is_final=self.clean_end_is_final,
+            timeout_s=None,
+            on_event=on_event,
+            verify_length=request.exact_length,
+        )
+
+    async def probe(self, session: aiohttp.ClientSession, timeout_s: float) -> bool:
+        """Ready: every probe path answers 200 (Triton: the server, then this model)."""
+        try:
+            async with asyncio.timeout(min(timeout_s, PROBE_TIMEOUT_S)):
+                for path in self.probe_paths:
+                    async with session.get(f"http://{self.spec.address}{path}") as response:
+                        await response.read()
+                        if response.status != 200:
+                            return False
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            return False
+        return True
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+async def relay(
+    upstream: Upstream, request: CanonicalRequest, record: RequestRecord, sink: Sink
+) -> None:
+    """Send `request` upstream and pass its output to `sink` as it arrives; fills `record`.
+
+    The events are counted inside the connection's reads; this coroutine wakes for each batch
+    and awaits the sink (the client's socket) outside them. A sink that raises ConnectionError
+    (the client left) cancels the upstream request, recorded as CANCELLED."""
+    pending: list[Piece] = []
+    wake = asyncio.Event()
+    chunks_seen = 0
+
+    def on_event(event: ParsedEvent, now_ns: int) -> None:
+        nonlocal chunks_seen
+        new_chunk = len(record.chunk_tokens) > chunks_seen
+        tokens = record.chunk_tokens[-1] if new_chunk else 0
+        chunks_seen = len(record.chunk_tokens)
+        if event.text or tokens:
+            pending.append(Piece(event.text, tokens))
+            wake.set()
+
+    task = asyncio.ensure_future(upstream.send(request, record, on_event))
+    task.add_done_callback(lambda _: wake.set())
+    try:
+        while True:
+            await wake.wait()
+            wake.clear()
+            if pending:
+                batch = pending[:]
+                pending.clear()
+                await sink.take(batch, record)
+            if task.done() and not pending:
+                task.result()  # never raises but to pass on a bug
+                break
+    except ConnectionError as exc:  # the client went away: stop the backend's work too
+        record.fail(ErrorKind.CANCELLED, f"the client went away: {exc}", perf_counter_ns())
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        if not task.done():
+            task.cancel()

@@ -1,0 +1,165 @@
+"""Helpers for router tests on real sockets: a router on free ports, admin calls, SSE reading,
+Prometheus samples, and a scripted Triton backend whose behaviour each test sets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
+
+from crossfade.rollout.router.config import parse_router_config
+from crossfade.rollout.router.server import Router
+
+TOKEN = "test-admin-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@asynccontextmanager
+async def running_router(config: dict[str, Any], seed: int = 1) -> AsyncIterator[Router]:
+    data = {"version": 1, "listen": {"port": 0}, "admin": {"port": 0}, **config}
+    router = Router(parse_router_config(data), TOKEN, rng=random.Random(seed))
+    await router.start()
+    try:
+        yield router
+    finally:
+        await router.stop()
+
+
+def base(router: Router) -> str:
+    return f"http://127.0.0.1:{router.data_port}"
+
+
+async def admin(
+    session: aiohttp.ClientSession,
+    router: Router,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
+    url = f"http://127.0.0.1:{router.admin_port}{path}"
+    async with session.request(
+        method, url, json=body, headers=AUTH if headers is None else headers
+    ) as r:
+        return r.status, await r.json()
+
+
+async def post_sse(
+    session: aiohttp.ClientSession, url: str, body: Any, headers: dict[str, str] | None = None
+) -> tuple[int, list[Any]]:
+    """(status, each `data:` payload parsed as JSON, or the string "[DONE]")."""
+    async with session.post(url, json=body, headers=headers) as response:
+        raw = await response.read()
+    if not response.content_type.startswith("text/event-stream"):
+        return response.status, [json.loads(raw)]
+    events: list[Any] = []
+    for line in raw.decode().splitlines():
+        if line.startswith("data: "):
+            data = line[6:]
+            events.append(data if data == "[DONE]" else json.loads(data))
+    return response.status, events
+
+
+async def samples(
+    session: aiohttp.ClientSession, router: Router
+) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of /metrics by (sample name, labels)."""
+    async with session.get(f"{base(router)}/metrics") as response:
+        text = await response.text()
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return found
+
+
+def sample(
+    found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> float:
+    return found.get((name, frozenset(labels.items())), 0.0)
+
+
+def completion(max_tokens: int = 4, stream: bool = True, **extra: Any) -> dict[str, Any]:
+    """An OpenAI completions body asking for exactly `max_tokens` (vLLM's way)."""
+    n = max_tokens
+    body = {"model": "any", "prompt": "hello", "max_tokens": n, "min_tokens": n}
+    body |= {"ignore_eos": True, "stream": stream, **extra}
+    if stream:
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+@dataclass
+class ScriptedTriton:
+    """An in-process Triton generate_stream server speaking the vLLM or TensorRT-LLM dialect.
+
+    `mode`: "ok", "inband_error" (200 then an error event), "status:N" (an HTTP error),
+    "break:K" (K events, then the connection is cut). `ready` drives its readiness answers.
+    """
+
+    dialect: str = "vllm"
+    mode: str = "ok"
+    ready: bool = True
+    itl_s: float = 0.002
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    port: int = 0
+
+    async def generate_stream(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.bodies.append(body)
+        if self.mode.startswith("status:"):
+            status = int(self.mode.split(":")[1])
+            return web.json_response({"error": f"scripted {status}"}, status=status)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        if self.mode == "inband_error":
+            await response.write(b'data: {"error": "scripted in-band error"}\n\n')
+            return response
+        limit = int(body.get("max_tokens") or body.get("parameters", {}).get("max_tokens"))
+        cut = int(self.mode.split(":")[1]) if self.mode.startswith("break:") else None
+        for position in range(limit):
+            if cut is not None and position == cut:
+                assert request.transport is not None
+                request.transport.abort()  # the backend dies mid-stream
+                return response
+            event: dict[str, Any] = {"text_output": f" t{position}", "num_output_tokens": 1}
+            if position == 0:
+                event["num_input_tokens"] = 3
+            if self.dialect == "vllm":
+                event["finish_reason"] = "length" if position == limit - 1 else "None"
+            await response.write(f"data: {json.dumps(event)}\n\n".encode())
+            await asyncio.sleep(self.itl_s)
+        return response
+
+    async def readiness(self, request: web.Request) -> web.Response:
+        return web.json_response({}, status=200 if self.ready else 503)
+
+    def target(self, model: str = "m") -> str:
+        scheme = "triton-vllm" if self.dialect == "vllm" else "triton-trtllm"
+        return f"{scheme}://127.0.0.1:{self.port}/{model}"
+
+
+@asynccontextmanager
+async def scripted_triton(dialect: str = "vllm") -> AsyncIterator[ScriptedTriton]:
+    server = ScriptedTriton(dialect)
+    app = web.Application()
+    app.router.add_post("/v2/models/{model}/generate_stream", server.generate_stream)
+    app.router.add_get("/v2/health/ready", server.readiness)
+    app.router.add_get("/v2/models/{model}/ready", server.readiness)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server.port = runner.addresses[0][1]
+    try:
+        yield server
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,129 @@
+"""Client requests in each front API -> one canonical request; refusals name the field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from crossfade.rollout.router.front import FrontError, parse_openai, parse_triton
+
+EXACT_VLLM = {"max_tokens": 8, "min_tokens": 8, "ignore_eos": True}
+
+
+def test_openai_completions_exact_length_and_sampling() -> None:
+    body = {"model": "m", "prompt": "hi", **EXACT_VLLM, "temperature": 0.5, "stream": True}
+    body["stream_options"] = {"include_usage": True, "continuous_usage_stats": True}
+    request = parse_openai(body, "completions")
+    assert (request.prompt, request.max_tokens, request.exact_length) == ("hi", 8, True)
+    assert dict(request.sampling) == {"temperature": 0.5}  # the exact length is not sampling
+    assert request.stream
+    assert request.reply.include_usage
+    assert request.reply.continuous_usage
+    assert request.messages is None
+
+
+def test_openai_max_tokens_alone_is_a_cap_with_the_default_of_16() -> None:
+    capped = parse_openai({"prompt": "hi", "max_tokens": 5, "min_tokens": 2}, "completions")
+    assert not capped.exact_length
+    assert dict(capped.sampling) == {"min_tokens": 2}
+    assert parse_openai({"prompt": ["hi"]}, "completions").max_tokens == 16
+
+
+def test_ignore_eos_with_a_stop_string_is_not_an_exact_length() -> None:
+    body = {"prompt": "hi", **EXACT_VLLM, "stop": ["\n"]}
+    request = parse_openai(body, "completions")
+    assert not request.exact_length
+    assert request.sampling["ignore_eos"] is True
+
+
+def test_chat_messages_become_a_transcript_and_stay_whole_for_chat_backends() -> None:
+    messages = [
+        {"role": "system", "content": "be brief"},
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "hel"}, {"type": "text", "text": "lo"}],
+        },
+    ]
+    request = parse_openai({"messages": messages, "max_completion_tokens": 4}, "chat")
+    assert request.prompt == "system: be brief\nuser: hello\nassistant:"
+    assert request.messages == (
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hello"},
+    )
+    assert request.max_tokens == 4
+    assert not request.stream
+
+
+@pytest.mark.parametrize(
+    ("body", "api", "names"),
+    [
+        ({"prompt": "hi", "logit_bias": {}}, "completions", "logit_bias"),
+        ({"prompt": "hi", "n": 2}, "completions", "n=2"),
+        ({"prompt": ["a", "b"]}, "completions", "prompt"),
+        ({"prompt": "hi", "max_tokens": 0}, "completions", "max_tokens"),
+        ({"prompt": "hi", "stream": "yes"}, "completions", "stream"),
+        ({"messages": []}, "chat", "messages"),
+        ({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "chat", "text"),
+        ([1, 2], "completions", "JSON object"),
+    ],
+)
+def test_openai_refusals_name_the_field(body: Any, api: Any, names: str) -> None:
+    with pytest.raises(FrontError, match=names) as caught:
+        parse_openai(body, api)
+    assert caught.value.status == 400
+
+
+def test_triton_vllm_style_parameters_and_flags() -> None:
+    body = {
+        "text_input": "hi",
+        "stream": True,
+        "parameters": {**EXACT_VLLM, "top_p": 0.9},
+        "exclude_input_in_output": True,
+        "return_finish_reason": True,
+        "return_num_output_tokens": True,
+        "return_num_input_tokens": False,
+    }
+    request = parse_triton(body, "vllm_model", stream=True)
+    assert (request.api, request.model, request.max_tokens, request.exact_length) == (
+        "triton", "vllm_model", 8, True,
+    )  # fmt: skip
+    assert dict(request.sampling) == {"top_p": 0.9}
+    assert request.reply.flags == {"return_finish_reason", "return_num_output_tokens"}
+
+
+def test_triton_vllm_sampling_parameters_string() -> None:
+    body = {"text_input": ["hi"], "sampling_parameters": json.dumps({**EXACT_VLLM, "seed": 3})}
+    request = parse_triton(body, "m", stream=False)
+    assert request.exact_length
+    assert dict(request.sampling) == {"seed": 3}
+    assert not request.stream
+
+
+def test_triton_trtllm_style_inputs_with_old_names() -> None:
+    body = {"text_input": "hi", "max_tokens": [8], "min_length": 8, "end_id": -1, "top_k": 4}
+    request = parse_triton(body, "ensemble", stream=True)
+    assert request.exact_length
+    assert dict(request.sampling) == {"top_k": 4}
+    capped = parse_triton(
+        {"text_input": "hi", "max_tokens": 8, "stop_words": ["x"]}, "e", stream=True
+    )
+    assert not capped.exact_length
+    assert dict(capped.sampling) == {"stop": ["x"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        ({"text_input": "hi", "end_id": 2}, "end_id"),
+        ({"text_input": "hi", "beam_width": 2}, "beam_width"),
+        ({"text_input": "hi", "exclude_input_in_output": False}, "exclude_input_in_output"),
+        ({"text_input": "hi", "bad_words": ["x"]}, "bad_words"),
+        ({"text_input": "hi", "sampling_parameters": "{"}, "not JSON"),
+        ({"max_tokens": 4}, "text_input"),
+    ],
+)
+def test_triton_refusals_name_the_field(body: Any, names: str) -> None:
+    with pytest.raises(FrontError, match=names):
+        parse_triton(body, "m", stream=True)
