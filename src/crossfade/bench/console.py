@@ -66,14 +66,18 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value / 1e6:.2f}"
 
 
-def summary_table(result: dict[str, Any]) -> Group:
-    """The result as tables: latency distributions, throughput, failures, verification."""
-    summary, run = result["summary"], result["run"]
+def summary_title(result: dict[str, Any]) -> str:
     # Escaped: rich would read "[concurrency@6]" as a style tag and drop it.
     title = escape(f"{result['name']}  [{result['config']['plan_label']}]")
     if result.get("emulated"):
-        title += f"  {EMULATED_MARK}"
-    latency = Table(title=title, title_justify="left")
+        title += f"\n{EMULATED_MARK}"  # its own line: a wrapped title must not split the mark
+    return title
+
+
+def summary_table(result: dict[str, Any]) -> Group:
+    """The result as tables: latency distributions, throughput, failures, verification."""
+    summary, run = result["summary"], result["run"]
+    latency = Table(title=summary_title(result), title_justify="left")
     latency.add_column("ms")
     for column in ("mean", "std", "p50", "p90", "p95", "p99", "p99.9", "n"):
         latency.add_column(column, justify="right")
