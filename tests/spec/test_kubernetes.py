@@ -77,7 +77,7 @@ CASES: list[tuple[str, Change, str, str]] = [
     ("bare tag", _delete("kubernetes.triton_image"), "kubernetes.triton_image", "bare tag"),
     (
         "two registries",
-        _set("vllm.image", "nvcr.io/nvidia/tritonserver:25.12-vllm-python-py3"),
+        _set("vllm.image", "registry.example/nvidia/tritonserver:25.12-vllm-python-py3"),
         "kubernetes.triton_image",
         "already names an image",
     ),

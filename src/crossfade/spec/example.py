@@ -47,7 +47,7 @@ vllm:                               # remove this section to serve with TensorRT
 
 # kubernetes:                       # crossfade render k8s crossfade.yaml -o k8s
 #   namespace: llm
-#   triton_image: nvcr.io/nvidia/tritonserver   # completed by the image tags above
+#   triton_image: registry.example/nvidia/tritonserver   # completed by the image tags above
 #   crossfade_image: registry.example/crossfade:0.1.0   # runs bench pods and engine stamps
 #   image_pull_secrets: [ngc-registry]
 #   storage:                        # existing PersistentVolumeClaims

@@ -243,8 +243,9 @@ class KubernetesSection(StrictModel):
     )
     triton_image: ImageName | None = Field(
         default=None,
-        description="Triton image without its tag, e.g. nvcr.io/nvidia/tritonserver; the tag is "
-        "tensorrtllm.image / vllm.image. Leave out when those are full image references.",
+        description="Triton image without its tag, e.g. registry.example/nvidia/tritonserver; "
+        "the tag is tensorrtllm.image / vllm.image. Leave out when those are full image "
+        "references.",
     )
     crossfade_image: ImageName | None = Field(
         default=None,

@@ -77,7 +77,7 @@ def _images(
                 (
                     "triton_image",
                     f"'{backend.image}' is a bare tag: set kubernetes.triton_image to the image "
-                    "it belongs to (e.g. nvcr.io/nvidia/tritonserver)",
+                    "it belongs to (e.g. registry.example/nvidia/tritonserver)",
                 )
             )
     return problems[:1]

@@ -201,7 +201,7 @@ spec:
       restartPolicy: Never
       containers:
       - name: build
-        image: nvcr.io/nvidia/tritonserver:25.01-trtllm-python-py3
+        image: registry.example/nvidia/tritonserver:25.01-trtllm-python-py3
         resources:
           limits: {nvidia.com/gpu: 1}
 """

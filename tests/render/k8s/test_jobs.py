@@ -61,7 +61,7 @@ def test_the_stamp_follows_the_build_with_its_gpu_and_image() -> None:
     pod = job["spec"]["template"]["spec"]
     (build,) = pod["initContainers"]  # init containers finish before the stamp starts
     (stamp,) = pod["containers"]
-    assert stamp["image"] == "ghcr.io/example/crossfade:0.1.0"
+    assert stamp["image"] == "registry.example/crossfade:0.1.0"
     assert "nvidia.com/gpu" not in str(stamp.get("resources"))
     assert "> /handoff/gpu" in build["command"][2]
     command = stamp["command"][2]
@@ -267,6 +267,6 @@ def test_build_hands_its_gpu_name_to_the_stamp(tmp_path: Path) -> None:
         "engine",
         "stamp",
         "/engines/llama-3-8b-instruct/bf16-tp1",
-        "--image=nvcr.io/nvidia/tritonserver:25.12-trtllm-python-py3",
+        "--image=registry.example/nvidia/tritonserver:25.12-trtllm-python-py3",
         "--gpu=NVIDIA H100 80GB HBM3",
     ]

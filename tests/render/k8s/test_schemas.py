@@ -70,7 +70,7 @@ def test_variants_validate_too() -> None:
         for backend in ("tensorrtllm", "vllm"):
             section = data[backend]
             assert isinstance(section, dict)
-            section["image"] = f"nvcr.io/nvidia/tritonserver:{section['image']}"
+            section["image"] = f"registry.example/nvidia/tritonserver:{section['image']}"
 
     for manifest in objects(spec_with(change)):
         if manifest["kind"] not in UNCHECKED_KINDS:
