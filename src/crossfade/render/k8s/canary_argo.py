@@ -38,7 +38,7 @@ from crossfade.render.k8s.common import (
     seconds,
 )
 from crossfade.render.k8s.promql import Gate
-from crossfade.render.k8s.traffic import GATEWAY_API, ISTIO_API, RETRY_ON, ROUTE_NAME
+from crossfade.render.k8s.traffic import ISTIO_API, RETRY_ON, ROUTE_NAME, route_manifest
 from crossfade.render.k8s.workloads import PORTS
 
 ROLLOUTS_API = "argoproj.io/v1alpha1"
@@ -245,12 +245,7 @@ def http_route(setup: CanarySetup) -> Manifest:
     """Replaces the HTTPRoute of `crossfade render k8s`; the plugin edits its weights."""
     ctx = setup.ctx
     traffic = ctx.k8s.traffic
-    gateway = traffic.gateway if traffic is not None else None
     assert traffic is not None  # checked with the router
-    assert gateway is not None
-    parent: dict[str, Any] = {"name": gateway.name}
-    if gateway.namespace is not None:
-        parent["namespace"] = gateway.namespace
     rule = {
         "name": ROUTE_NAME,
         "backendRefs": [
@@ -259,13 +254,4 @@ def http_route(setup: CanarySetup) -> Manifest:
         ],
         "timeouts": {"request": seconds(traffic.timeout_s)},
     }
-    spec: dict[str, Any] = {"parentRefs": [parent]}
-    if traffic.hostnames:
-        spec["hostnames"] = list(traffic.hostnames)
-    spec["rules"] = [rule]
-    return {
-        "apiVersion": GATEWAY_API,
-        "kind": "HTTPRoute",
-        "metadata": metadata(ctx, ctx.name, app_labels(ctx)),
-        "spec": spec,
-    }
+    return route_manifest(ctx, traffic, rule)

@@ -129,6 +129,11 @@ def http_route(ctx: Context, traffic: Traffic, channel: Channel) -> Manifest:
     rule["timeouts"] = timeouts
     if channel == "experimental" and traffic.retries.attempts > 0:
         rule["retry"] = {"codes": RETRY_CODES, "attempts": traffic.retries.attempts}
+    return route_manifest(ctx, traffic, rule)
+
+
+def route_manifest(ctx: Context, traffic: Traffic, rule: dict[str, Any]) -> Manifest:
+    """The app's HTTPRoute on the spec's Gateway with one rule (also the canary's route)."""
     gateway = traffic.gateway
     assert gateway is not None  # the spec check requires it for gateway-api
     parent: dict[str, Any] = {"name": gateway.name}
