@@ -1,33 +1,38 @@
 """A canary in the lab: vLLM on Triton (incumbent) to the emulated TensorRT-LLM ensemble
-(candidate) through crossfade's router, with real load. A healthy candidate is promoted; one
-slowed mid-run (the emulator's timing changed through its override file) or one that starts
-failing is rolled back within one evaluation interval, and the journal says why."""
+(candidate), run as users run it: `crossfade route CONFIG --plan PLAN` in its own process, with
+real client load through its data port. A healthy candidate is promoted; one slowed mid-run (the
+emulator's timing changed through its override file) or one that starts failing is rolled back
+within one evaluation interval, and the journal says why."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import random
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from crossfade.rollout.canary.controller import MonotonicClock, run_canary
-from crossfade.rollout.canary.journal import Journal, read_journal
-from crossfade.rollout.canary.machine import Action, CanaryMachine, Decision, Phase
-from crossfade.rollout.canary.plan import RouterAccess, StepTiming
-from crossfade.rollout.canary.router_admin import AdminApiDriver
-from crossfade.rollout.router.config import parse_router_config
-from crossfade.rollout.router.server import Router
+from crossfade.rollout.canary.journal import read_journal
 from tests.lab.conftest import LabEndpoints
-from tests.rollout.canary.fakes import TOKEN, make_plan
-from tests.rollout.canary.test_real_router import client_load, plan_gates
+from tests.rollout.canary.fakes import TOKEN
+from tests.rollout.canary.test_real_router import client_load
 
 INTERVAL_S = 0.5
 MIN_SAMPLES = 6
+# Not fewer: vLLM on these CPUs often sends a short answer's tokens in one or two chunks, and
+# with 8 tokens its ITL p95 fell to about 0 ms in some intervals, a ratio no candidate passes.
+OUTPUT_TOKENS = 16
+FINAL_ACTIONS = ("promote", "rollback", "pause")
 Disturb = Callable[[], None]
+Record = dict[str, Any]
 
 
 @pytest.fixture
@@ -40,79 +45,100 @@ def overrides(lab: LabEndpoints) -> Iterator[Path]:
     time.sleep(1.5)  # the emulator polls the file about once a second
 
 
-def run(
-    lab: LabEndpoints,
-    journal: Path,
-    disturb: Disturb | None = None,
-    seen: list[float] | None = None,
-) -> list[Decision]:
-    """The canary's decisions; `seen` gets the monotonic time each one was reported."""
+def write_files(lab: LabEndpoints, folder: Path) -> tuple[Path, Path]:
     urls = {target.name: target.url for target in lab.status.targets()}
-    config = parse_router_config(
-        {
-            "version": 1,
-            "listen": {"port": 0},
-            "admin": {"port": 0},
-            "backends": [
-                {"name": "incumbent", "target": urls["vllm-triton"], "weight": 100},
-                {"name": "candidate", "target": urls["trtllm-emulated-ensemble"], "weight": 0},
-            ],
-        }
+    config = {
+        "version": 1,
+        "listen": {"port": 0},
+        "admin": {"port": 0, "token_env": "CANARY_TEST_TOKEN"},
+        "backends": [
+            {"name": "incumbent", "target": urls["vllm-triton"], "weight": 100},
+            {"name": "candidate", "target": urls["trtllm-emulated-ensemble"], "weight": 0},
+        ],
+    }
+    plan = {
+        "version": 1,
+        "incumbent": "incumbent",
+        "candidate": "candidate",
+        "steps": ["shadow", 50, 100],
+        "step": {
+            "min_duration_s": 2, "min_samples": 20, "max_duration_s": 6, "interval_s": INTERVAL_S
+        },
+        # Loose ratios: two CPUs run vLLM, Triton, the router and the clients at once.
+        "gates": {
+            "ttft_p95_ratio_max": 2.5, "itl_p95_ratio_max": 2.5, "error_rate_delta_max": 0.05,
+            "length_mismatch_delta_max": 0.05, "min_samples": MIN_SAMPLES,
+        },
+        "on_unclear": "extend",
+        "journal": "journal.jsonl",
+    }  # fmt: skip
+    config_path, plan_path = folder / "router.yaml", folder / "plan.yaml"
+    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    plan_path.write_text(yaml.safe_dump(plan), encoding="utf-8")
+    return config_path, plan_path
+
+
+def decisions(journal: Path) -> list[Record]:
+    return [r for r in read_journal(journal) if r["kind"] == "decision"]
+
+
+def run(
+    lab: LabEndpoints, folder: Path, disturb: Disturb | None = None
+) -> tuple[list[Record], str, int]:
+    """The journal's decisions, the router's output and its exit status. `disturb` is called
+    once the candidate's first weighted step has started (clients see it from then on)."""
+    config, plan = write_files(lab, folder)
+    journal = folder / "journal.jsonl"
+    command = [sys.executable, "-m", "crossfade", "route", str(config), "--plan", str(plan)]
+    env = os.environ | {"CANARY_TEST_TOKEN": TOKEN}
+    router = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    decisions: list[Decision] = []
-    disturbed: list[bool] = []
+    assert router.stdout is not None
+    lines = []
+    for line in router.stdout:  # the first line names the data port
+        lines.append(line)
+        if "serving on" in line:
+            break
+    else:
+        pytest.fail(f"the router did not start: {''.join(lines)}")
+    port = int(lines[-1].rsplit(":", 1)[1])
 
-    def report(decision: Decision) -> None:
-        decisions.append(decision)
-        if seen is not None:
-            seen.append(time.monotonic())
-        # Disturb the candidate once its first weighted step has started: clients see it.
-        if disturb is not None and decision.after.step == 1 and not disturbed:
-            disturbed.append(True)
-            disturb()
-
-    async def main() -> None:
-        router = Router(config, TOKEN, rng=random.Random(5))
-        await router.start()
+    async def drive(pending: list[Disturb]) -> None:
         done = asyncio.Event()
         # Enough clients that a slowed candidate still finishes requests to judge it by.
-        load = asyncio.create_task(client_load(router.data_port, done, concurrency=8))
+        load = asyncio.create_task(client_load(port, done, concurrency=8, tokens=OUTPUT_TOKENS))
+        deadline = time.monotonic() + 90
         try:
-            url = f"http://127.0.0.1:{router.admin_port}"
-            plan = make_plan(
-                str(journal),
-                router=RouterAccess(admin_url=url, token_env="CANARY_TEST_TOKEN"),
-                steps=["shadow", 50, 100],
-                step=StepTiming(
-                    min_duration_s=2, min_samples=20, max_duration_s=6, interval_s=INTERVAL_S
-                ),
-                gates=plan_gates().model_copy(update={"min_samples": MIN_SAMPLES}),
-                on_unclear="extend",
-            )
-            machine, clock = CanaryMachine(plan), MonotonicClock()
-            log = Journal(plan.journal, plan)
-            log.start(clock.now())
-            async with AdminApiDriver(url, TOKEN, "CANARY_TEST_TOKEN") as driver:
-                await run_canary(machine, driver, clock, log, report)
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+                seen = decisions(journal)
+                if pending and any(d["after"]["step"] == 1 for d in seen):
+                    pending.pop()()
+                if seen and seen[-1]["action"] in FINAL_ACTIONS:
+                    return
+            pytest.fail("the canary did not end within 90 s")
         finally:
             done.set()
             assert await load > 0
-            await router.stop()
 
-    asyncio.run(main())
-    return decisions
+    try:
+        asyncio.run(drive([disturb] if disturb else []))
+    finally:
+        router.send_signal(signal.SIGTERM)
+        output, _ = router.communicate(timeout=30)
+    return decisions(journal), "".join(lines) + output, router.returncode
 
 
 def test_a_healthy_emulated_candidate_is_promoted(
     lab: LabEndpoints, overrides: Path, tmp_path: Path
 ) -> None:
-    decisions = run(lab, tmp_path / "journal.jsonl")
-    assert decisions[-1].after.phase is Phase.PROMOTED, decisions[-1].reason
-    steps = [d.after.step for d in decisions if d.action.value == "set_traffic"]
-    assert steps == [0, 1, 2]
-    entries = read_journal(tmp_path / "journal.jsonl")
-    assert entries[-1]["action"] == "promote"
-    assert all(e.get("reason") for e in entries[1:])  # every step says why
+    made, output, status = run(lab, tmp_path)
+    assert made[-1]["action"] == "promote", made[-1]["reason"]
+    assert status == 0, output
+    assert [d["after"]["step"] for d in made if d["action"] == "set_traffic"] == [0, 1, 2]
+    assert all(d["reason"] for d in made)  # every step says why
+    assert "canary promoted" in output
 
 
 @pytest.mark.parametrize(
@@ -127,35 +153,33 @@ def test_a_candidate_that_degrades_mid_run_is_rolled_back_within_an_interval(
     lab: LabEndpoints, overrides: Path, tmp_path: Path, change: dict[str, float], gate: str
 ) -> None:
     disturbed_at: list[float] = []
-    seen: list[float] = []
 
     def disturb() -> None:
         overrides.write_text(json.dumps(change), encoding="utf-8")
-        disturbed_at.append(time.monotonic())
+        disturbed_at.append(time.time())
 
-    decisions = run(lab, tmp_path / "journal.jsonl", disturb, seen)
-    last = decisions[-1]
+    made, output, status = run(lab, tmp_path, disturb)
+    last = made[-1]
     assert disturbed_at, "the canary ended before its first weighted step"
-    assert last.after.phase is Phase.ROLLED_BACK, last.reason
-    assert last.before.step == 1  # the step during which the candidate degraded
-    assert gate in last.reason or "ejected" in last.reason, last.reason
+    assert last["action"] == "rollback", last["reason"]
+    assert status == 1, output
+    assert last["before"]["step"] == 1  # the step during which the candidate degraded
+    assert gate in last["reason"] or "ejected" in last["reason"], last["reason"]
     # Within one evaluation interval: the first evaluation whose last interval holds a
     # degraded candidate request (an error, or a TTFT the slowed emulator cannot beat) and
     # enough incumbent requests to compare with is the rollback itself. (Degraded requests
     # show only after the emulator re-read its file, about once a second, and finished.)
-    after = [d for t, d in zip(seen, decisions, strict=True) if t >= disturbed_at[0]]
+    after = [d for d in made if d["at"] >= disturbed_at[0]]
 
-    def degraded(d: Decision) -> bool:
+    def degraded(d: Record) -> bool:
         # Judgeable: gates compare both sides in the same window, so the incumbent needs its
         # samples too (vLLM on these shared CPUs sometimes finishes fewer in one interval).
-        if d.recent is None or d.recent.incumbent.requests < MIN_SAMPLES:
+        recent = d["recent"]
+        if recent is None or recent["incumbent"]["requests"] < MIN_SAMPLES:
             return False
-        recent = d.recent.candidate
-        return recent.errors > 0 or (recent.ttft_p95_ms or 0) > 250
+        candidate = recent["candidate"]
+        return candidate["errors"] > 0 or (candidate["ttft_p95_ms"] or 0) > 250
 
-    first = next(d for d in after if degraded(d) or d.action is Action.ROLLBACK)
-    assert first is last, [(d.action, d.reason) for d in after]
-    assert seen[-1] - disturbed_at[0] < 8.0
-    entries = read_journal(tmp_path / "journal.jsonl")
-    assert entries[-1]["action"] == "rollback"
-    assert entries[-1]["reason"] == last.reason
+    first = next(d for d in after if degraded(d) or d["action"] == "rollback")
+    assert first is last, [(d["action"], d["reason"]) for d in after]
+    assert last["at"] - disturbed_at[0] < 8.0

@@ -1,11 +1,12 @@
 """The router in front of the lab's two Triton backends: clients that know one request shape get
-exact answers from both; and a backend killed mid-run.
+exact answers from both; and the vLLM-on-Triton model killed mid-run.
 
-The lab runs vLLM-on-Triton and the TensorRT-LLM ensemble in ONE tritonserver, without
-`--model-control-mode=explicit` (lab/triton_server.py), so neither can be taken away alone and
-the session's lab must stay up for the other tests. The failover test therefore kills a backend
-of its own: a ground-truth streaming server (its own process) plays the first-priority backend,
-the lab's ensemble the other one, and the victim is SIGKILLed while streams are running.
+Both models run in one tritonserver. The kill is of the processes that serve vLLM on Triton
+(its python-backend stub and the vLLM engine under it), SIGKILLed while streams are running;
+the ensemble in the same server carries on. Triton leaves the killed model's open streams
+silent and answers its new requests with "Stub process ... is not healthy" (HTTP 400), while
+its ready endpoint still says 200. Afterwards the model is loaded again (the lab runs Triton
+with explicit model control) for the tests that follow.
 """
 
 from __future__ import annotations
@@ -14,18 +15,20 @@ import asyncio
 import os
 import signal
 import time
+import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
+import pytest
 
 from crossfade.bench.protocol import BenchRequest, ErrorKind, RequestRecord
 from crossfade.bench.targets import make_client, parse_target
-from crossfade.lab.processes import stop
 from crossfade.lab.settings import LabSettings
 from crossfade.rollout.router.server import Router
-from tests.bench.conftest import free_port, start_groundtruth
+from tests.lab.http import post_sse
 from tests.rollout.router.harness import admin, running_router, sample, samples
 
 N = 16
@@ -96,31 +99,77 @@ def test_one_request_shape_gets_exact_answers_from_both_triton_backends(lab: Lab
     asyncio.run(go())
 
 
-def test_killing_a_backend_mid_run_fails_only_started_streams(lab: Lab, tmp_path: Path) -> None:
+def model_processes(settings: LabSettings, model: str) -> list[int]:
+    """The pids of `model`'s python-backend stub in the lab's Triton, and of its children (the
+    vLLM engine core)."""
+    marker = f"/{model}/1/model.py"
+    stubs, parents = [], {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            parents[int(entry.name)] = int(
+                (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            )
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        if any(marker in part.decode(errors="replace") for part in command) and any(
+            str(settings.repos) in part.decode(errors="replace") for part in command
+        ):
+            stubs.append(int(entry.name))
+    return stubs + [pid for pid, parent in parents.items() if parent in stubs]
+
+
+@pytest.fixture
+def vllm_model_reloaded_after(lab: Lab) -> Iterator[None]:
+    """Load vllm_model again after the test (its stub was killed), and check it answers."""
+    yield
     s = lab.settings
-    victim = start_groundtruth(tmp_path, free_port(), ttft_ms=5, itl_ms=40)  # ~1 s streams
+    # Triton still lists the killed model as READY, so a load alone would change nothing: an
+    # unload first (it stays UNLOADING, its silent requests never end), then a load, which
+    # returns once a new stub and engine are up.
+    for action in ("unload", "load"):
+        url = f"http://{s.host}:{s.http_port}/v2/repository/models/vllm_model/{action}"
+        request = urllib.request.Request(url, b"{}", {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=300) as response:
+            assert response.status == 200
+    generate = f"http://{s.host}:{s.http_port}/v2/models/vllm_model/generate_stream"
+    status, events = post_sse(generate, {"text_input": PROMPT, "stream": True}, timeout=120)
+    assert status == 200, events
+
+
+@pytest.mark.usefixtures("vllm_model_reloaded_after")
+def test_killing_vllm_on_triton_mid_run_fails_only_started_streams(lab: Lab) -> None:
+    s = lab.settings
+    triton = f"{s.host}:{s.http_port}"
     config = {
         "backends": [
-            {"name": "victim", "target": victim.target, "weight": 1},
+            {"name": "vllm-triton", "target": f"triton-vllm://{triton}/vllm_model", "weight": 1},
             {
                 "name": "trtllm-ensemble",
-                "target": f"triton-trtllm://{s.host}:{s.http_port}/ensemble",
+                "target": f"triton-trtllm://{triton}/ensemble",
                 "weight": 0,
             },
         ],
         "health": {"interval_s": 0.5, "eject_after_failures": 3, "restore_after_successes": 2},
+        # The killed model's open streams go silent: this is how long the router waits.
+        "timeouts": {"first_token_s": 5, "idle_s": 3},
     }
+    tokens = 64  # streams long enough that some are in flight at the kill
     records: list[tuple[float, RequestRecord]] = []  # (monotonic start, record)
+    killed_at: list[float] = []
 
-    async def loop(url: str, until: float) -> None:
+    async def loop(url: str, delay: float, until: float) -> None:
         client = make_client(parse_target(url), request_timeout_s=30)
         await client.start()
+        await asyncio.sleep(delay)  # staggered: some streams are always midway
         try:
             index = 0
             while time.monotonic() < until:
-                record = RequestRecord(index, 0, 24, scheduled_ns=0)
+                record = RequestRecord(index, 0, tokens, scheduled_ns=0)
                 started = time.monotonic()
-                await client.send(BenchRequest(index, f"{PROMPT} {index}", 10, 24), record)
+                await client.send(BenchRequest(index, f"{PROMPT} {index}", 10, tokens), record)
                 records.append((started, record))
                 index += 1
         finally:
@@ -130,38 +179,39 @@ def test_killing_a_backend_mid_run_fails_only_started_streams(lab: Lab, tmp_path
         async with running_router(config) as router, aiohttp.ClientSession() as session:
             urls = client_urls(router)
             start = time.monotonic()
-            loops = [asyncio.ensure_future(loop(urls[i % 4], start + 5.0)) for i in range(8)]
-            await asyncio.sleep(1.5)
-            os.killpg(victim.process.pid, signal.SIGKILL)  # mid-run, streams in flight
+            loops = [
+                asyncio.ensure_future(loop(urls[i % 4], i * 0.15, start + 8.0)) for i in range(8)
+            ]
+            await asyncio.sleep(2.5)
+            for pid in victims:  # mid-run, streams in flight
+                os.kill(pid, signal.SIGKILL)
             killed_at.append(time.monotonic())
             await asyncio.gather(*loops)
             return await samples(session, router)
 
-    killed_at: list[float] = []
-    try:
-        found = asyncio.run(go())
-    finally:
-        stop(victim.process, grace_s=1)
+    victims = model_processes(s, "vllm_model")
+    assert victims, "found no process serving vllm_model"
+    found = asyncio.run(go())
     failed = [r for _, r in records if not r.ok]
     not_started = [r for r in failed if not r.chunk_ns]
     assert not_started == []  # zero failures among requests that had not started streaming
-    assert failed, "no stream was in flight when the victim died"
+    assert failed, "no stream was in flight when vLLM on Triton died"
     for record in failed:  # reported failed in-band, not silently cut
         assert record.error_kind == ErrorKind.STREAM_ERROR, (record.error_kind, record.error)
-        assert "victim failed mid-stream" in (record.error or "")
+        assert "vllm-triton failed mid-stream" in (record.error or ""), record.error
     after_kill = [r for t, r in records if t > killed_at[0]]
     assert len(after_kill) >= 8
-    assert all(r.ok and r.server_output_tokens == 24 for r in after_kill)
-    assert sample(found, "crossfade_router_client_failures_total", reason="midstream") == len(
-        failed
-    )
-    assert sample(found, "crossfade_router_backend_healthy", backend="victim") == 0
+    assert all(r.ok and r.server_output_tokens == tokens for r in after_kill)
+    midstream = sample(found, "crossfade_router_client_failures_total", reason="midstream")
+    assert midstream == len(failed)
     served_after = sample(
         found, "crossfade_router_requests_total", backend="trtllm-ensemble", outcome="ok"
     )
     assert served_after >= len(after_kill)
     fallbacks = sample(
-        found, "crossfade_router_fallbacks_total", **{"from": "victim", "to": "trtllm-ensemble"}
+        found,
+        "crossfade_router_fallbacks_total",
+        **{"from": "vllm-triton", "to": "trtllm-ensemble"},
     )
     print(
         f"router failover: {len(records)} requests, {len(failed)} streams failed mid-stream, "

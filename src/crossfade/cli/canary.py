@@ -59,14 +59,18 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from crossfade.rollout.canary.controller import MonotonicClock, run_canary
     from crossfade.rollout.canary.errors import CanaryError
-    from crossfade.rollout.canary.journal import Journal, resume
     from crossfade.rollout.canary.load import load_plan
-    from crossfade.rollout.canary.machine import CanaryMachine, MachineState, Phase
-    from crossfade.rollout.canary.router_admin import AdminApiDriver
+    from crossfade.rollout.canary.machine import Phase
+    from crossfade.rollout.canary.session import drive, open_session
 
     plan = load_plan(args.plan)
+    if plan.router is None:
+        raise CanaryError(
+            f"{args.plan}: router: missing; crossfade canary needs the admin API of the router "
+            "to drive: add router: {admin_url: http://HOST:PORT, token_env: VARIABLE}, or run "
+            "the plan inside the router with crossfade route CONFIG --plan PLAN"
+        )
     token_env = plan.router.token_env
     token = os.environ.get(token_env)
     if not token:
@@ -74,26 +78,18 @@ def run(args: argparse.Namespace) -> int:
             f"{args.plan}: router.token_env names {token_env}, which is not set: export "
             f"{token_env}=<the router's admin token>"
         )
-    clock = MonotonicClock()
-    journal = Journal(plan.journal, plan)
-    state = None if args.restart else resume(plan.journal, plan)
-    if state is None:
-        journal.start(clock.now())
-    machine = CanaryMachine(plan, state or MachineState())
+    session = open_session(plan, restart=args.restart)
     console = Console(highlight=False, soft_wrap=True)  # a log: one line per decision
-
-    async def canary() -> Phase:
-        async with AdminApiDriver(plan.router.admin_url, token, token_env) as driver:
-            return await run_canary(
-                machine,
-                driver,
-                clock,
-                journal,
-                lambda decision: console.print(decision_line(plan, decision)),
-                abort="aborted by the operator (--abort)" if args.abort else None,
-            )
-
-    phase = asyncio.run(canary())
+    phase = asyncio.run(
+        drive(
+            session,
+            plan.router.admin_url,
+            token,
+            token_env,
+            lambda decision: console.print(decision_line(plan, decision)),
+            abort="aborted by the operator (--abort)" if args.abort else None,
+        )
+    )
     console.print(f"{phase}; journal: {plan.journal}")
     return 0 if phase is Phase.PROMOTED else 1
 

@@ -1,4 +1,6 @@
-"""`crossfade route CONFIG`: run the router until interrupted (or `--check` the config)."""
+"""`crossfade route CONFIG`: run the router until interrupted (or `--check` the config); with
+`--plan PLAN`, run that canary against it in the same process. Exit 0, or with a plan, the
+canary's outcome: 0 promoted, 1 rolled back, paused or not finished when the router stopped."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from crossfade.rollout.canary.session import CanarySession
     from crossfade.rollout.router.config import RouterConfig
 
 
@@ -13,6 +16,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="the router's YAML config")
     parser.add_argument(
         "--check", action="store_true", help="validate the config, print the backends, and exit"
+    )
+    parser.add_argument(
+        "--plan",
+        metavar="PLAN",
+        help="a canary plan (see crossfade canary --help) to run against this router; its "
+        "router: section is not needed. The router keeps serving after the canary ends",
+    )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="with --plan: begin a new run even if the journal's last run ended",
     )
     parser.set_defaults(run=run)
 
@@ -36,17 +50,31 @@ def run(args: argparse.Namespace) -> int:
             f"{args.config}: admin.token_env: the environment variable {variable} is not set; "
             f"export {variable}=SECRET (the admin API refuses every call without it)"
         )
-    return _serve(config, token)
+    session = _canary_session(args.plan, args.restart) if args.plan else None
+    return _serve(config, token, session)
 
 
-def _serve(config: RouterConfig, token: str) -> int:
+def _canary_session(path: str, restart: bool) -> CanarySession:
+    from crossfade.rollout.canary.load import load_plan
+    from crossfade.rollout.canary.session import open_session
+
+    plan = load_plan(path)
+    if plan.router is not None:
+        print(f"{path}: router: not used; with --plan the canary drives this router")
+    return open_session(plan, restart=restart)
+
+
+def _serve(config: RouterConfig, token: str, session: CanarySession | None) -> int:
     import asyncio
     import signal
 
     from crossfade.errors import UsageError
     from crossfade.rollout.router.server import Router
 
+    outcome = 0 if session is None else 1
+
     async def main() -> None:
+        nonlocal outcome
         router = Router(config, token)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -62,9 +90,23 @@ def _serve(config: RouterConfig, token: str) -> int:
         listen, admin = config.listen, config.admin
         print(f"crossfade route: serving on http://{listen.host}:{router.data_port}", flush=True)
         print(f"crossfade route: admin API on http://{admin.host}:{router.admin_port}", flush=True)
+        canary = None
+        if session is not None:
+            admin_url = f"http://{_reachable(admin.host)}:{router.admin_port}"
+            canary = asyncio.create_task(_run_canary(session, admin_url, token, admin.token_env))
         try:
             await stop.wait()
         finally:
+            if canary is not None:
+                if canary.done():
+                    outcome = canary.result()
+                else:
+                    canary.cancel()
+                    print(
+                        "crossfade route: stopped before the canary ended; run the same "
+                        "command again to resume it from its journal",
+                        flush=True,
+                    )
             await router.stop()
 
     try:
@@ -73,4 +115,32 @@ def _serve(config: RouterConfig, token: str) -> int:
         asyncio.run(main())
     else:
         uvloop.run(main())
-    return 0
+    return outcome
+
+
+def _reachable(host: str) -> str:
+    """An address to reach a listener bound to `host` from this machine."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+
+
+async def _run_canary(session: CanarySession, admin_url: str, token: str, token_env: str) -> int:
+    """The canary's exit status: 0 promoted, 1 otherwise. A failure is printed, not raised:
+    the router keeps serving whatever split the canary last set."""
+    from rich.console import Console
+
+    from crossfade.cli.canary import decision_line
+    from crossfade.rollout.canary.errors import CanaryError
+    from crossfade.rollout.canary.machine import Phase
+    from crossfade.rollout.canary.session import drive
+
+    plan = session.plan
+    console = Console(highlight=False, soft_wrap=True)
+    try:
+        phase = await drive(
+            session, admin_url, token, token_env, lambda d: console.print(decision_line(plan, d))
+        )
+    except CanaryError as exc:
+        console.print(f"canary: {exc}; the router keeps its current weights", style="bold red")
+        return 1
+    console.print(f"canary {phase}; journal: {plan.journal}; the router keeps serving")
+    return 0 if phase is Phase.PROMOTED else 1

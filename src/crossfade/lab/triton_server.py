@@ -138,4 +138,8 @@ def server_command(install: TritonInstall, settings: LabSettings, backends: Path
         f"--backend-config=python,shm-region-prefix-name={settings.shm_prefix}",
         "--allow-metrics=true",
         "--log-verbose=0",
+        # Every model at start, as by default, but each can be unloaded and loaded again on its
+        # own (POST /v2/repository/models/NAME/unload|load): one target can fail alone.
+        "--model-control-mode=explicit",
+        "--load-model=*",
     ]

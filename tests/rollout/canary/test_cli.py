@@ -116,3 +116,18 @@ def test_a_bad_plan_is_bad_input(
     plan.write_text(plan.read_text().replace("steps: [shadow, 50, 100]", "steps: [50, 20]"))
     assert main(["canary", str(plan)]) == 2
     assert f"{plan}:5: steps: percentages must increase" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("token")
+def test_a_plan_without_router_says_how_to_run_it(
+    tmp_path: Path, router: FakeRouterAdmin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = write_plan(tmp_path, router)
+    plan.write_text(
+        "".join(line for line in plan.read_text().splitlines(True) if "router" not in line)
+    )
+    assert main(["canary", str(plan)]) == 2
+    err = capsys.readouterr().err
+    assert f"{plan}: router: missing" in err
+    assert "crossfade route CONFIG --plan PLAN" in err
+    assert not (tmp_path / "canary.jsonl").exists()

@@ -41,11 +41,13 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Grou
             stop(server.process, grace_s=5)
 
 
-async def client_load(port: int, done: asyncio.Event, concurrency: int = 3) -> int:
+async def client_load(
+    port: int, done: asyncio.Event, concurrency: int = 3, tokens: int = TOKENS
+) -> int:
     """Streamed completions through the router's data port until `done`; how many finished."""
     # An exact length (ignore_eos): the router then reports the requested one, to check.
     body = {
-        "model": "any", "prompt": "hello", "max_tokens": TOKENS, "min_tokens": TOKENS,
+        "model": "any", "prompt": "hello", "max_tokens": tokens, "min_tokens": tokens,
         "ignore_eos": True, "stream": True, "stream_options": {"include_usage": True},
     }  # fmt: skip
     finished = 0

@@ -102,7 +102,9 @@ class ScriptedTriton:
     """An in-process Triton generate_stream server speaking the vLLM or TensorRT-LLM dialect.
 
     `mode`: "ok", "inband_error" (200 then an error event), "status:N" (an HTTP error),
-    "break:K" (K events, then the connection is cut). `ready` drives its readiness answers.
+    "break:K" (K events, then the connection is cut), "hang:K" (K events, then silence with
+    the connection left open, as Triton does when a model's stub process is killed). `ready`
+    drives its readiness answers.
     """
 
     dialect: str = "vllm"
@@ -124,8 +126,10 @@ class ScriptedTriton:
             await response.write(b'data: {"error": "scripted in-band error"}\n\n')
             return response
         limit = int(body.get("max_tokens") or body.get("parameters", {}).get("max_tokens"))
-        cut = int(self.mode.split(":")[1]) if self.mode.startswith("break:") else None
+        cut = int(self.mode.split(":")[1]) if self.mode.startswith(("break:", "hang:")) else None
         for position in range(limit):
+            if cut is not None and position == cut and self.mode.startswith("hang:"):
+                await asyncio.sleep(3600)  # cancelled when the router gives up and disconnects
             if cut is not None and position == cut:
                 assert request.transport is not None
                 request.transport.abort()  # the backend dies mid-stream

@@ -111,3 +111,23 @@ def test_outcome_classification(
 ) -> None:
     assert counts_against(kind, status) is against
     assert may_fall_back(kind, status) is fall_back
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "backend_fault"),
+    [
+        # What Triton answered in the lab for a killed stub, a dead engine, an unloaded model:
+        (400, "HTTP 400: Stub process 'vllm_model_0_0' is not healthy.", True),
+        (400, "HTTP 400: Error generating stream: EngineCore encountered an issue. See", True),
+        (404, "HTTP 404: Request for unknown model: 'vllm_model' has no available versions", True),
+        # ... and for a request of the client's own making: not the backend's fault.
+        (400, "HTTP 400: Unable to parse 'text_input'", False),
+        (429, "HTTP 429: Stub process 'x' is not healthy.", None),
+    ],
+)
+def test_a_4xx_that_tells_of_a_dead_triton_model_is_the_backends_failure(
+    status: int, error: str, backend_fault: bool | None
+) -> None:
+    against = counts_against(ErrorKind.HTTP_STATUS, status, error)
+    assert against is (True if backend_fault else None)
+    assert may_fall_back(ErrorKind.HTTP_STATUS, status, error) is (backend_fault is not False)

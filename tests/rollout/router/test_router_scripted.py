@@ -131,6 +131,35 @@ def test_a_stream_cut_after_the_first_byte_fails_in_band_and_is_not_retried() ->
     asyncio.run(go())
 
 
+def test_a_silent_backend_times_out_before_its_first_token_and_after() -> None:
+    """Silent before any output: the next backend answers. Silent after some: the client's
+    stream fails in-band. Both count against the silent backend."""
+
+    async def go() -> None:
+        async with scripted_triton("vllm") as a, scripted_triton("trtllm") as b:
+            config = pair_config(a, b, timeouts={"first_token_s": 0.3, "idle_s": 0.3})
+            async with running_router(config) as router, aiohttp.ClientSession() as s:
+                url = f"{base(router)}/v2/models/m/generate_stream"
+                a.mode = "hang:0"
+                status, events = await post_sse(s, url, {"text_input": "hi", "max_tokens": 3})
+                assert status == 200
+                assert "".join(e["text_output"] for e in events) == " t0 t1 t2"  # from b
+                a.mode = "hang:2"
+                status, events = await post_sse(s, url, {"text_input": "hi", "max_tokens": 5})
+                assert [e.get("text_output") for e in events[:2]] == [" t0", " t1"]
+                assert "no more output for 0.3 s (the router's timeouts.idle_s)" in (
+                    events[-1]["error"]
+                )
+                found = await samples(s, router)
+                _, listing = await admin(s, router, "GET", "/admin/backends")
+        assert len(b.bodies) == 1
+        assert sample(found, "crossfade_router_errors_total", backend="a", kind="timeout") == 2
+        assert sample(found, "crossfade_router_fallbacks_total", **{"from": "a", "to": "b"}) == 1
+        assert listing["backends"][0]["consecutive_failures"] == 2
+
+    asyncio.run(go())
+
+
 def test_passive_ejection_and_return_after_good_probes() -> None:
     async def go() -> None:
         async with scripted_triton("vllm") as a, scripted_triton("trtllm") as b:

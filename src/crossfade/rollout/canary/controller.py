@@ -82,7 +82,9 @@ async def run_canary(
         next_at = max(next_at + interval, clock.now())
         cursor, observations = await _fetch(driver, cursor)
         candidate = await driver.status(plan.candidate)
-        decision = machine.observe(clock.now(), observations, candidate)
+        # The gates' bootstrap takes tens of ms on a long window: off the loop, so a router
+        # sharing it (`crossfade route --plan`) keeps forwarding, and measuring, meanwhile.
+        decision = await asyncio.to_thread(machine.observe, clock.now(), observations, candidate)
         cursor = await _apply(decision, driver, journal, report, cursor)
     return machine.state.phase
 

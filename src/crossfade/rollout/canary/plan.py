@@ -123,7 +123,9 @@ class CanaryPlan(StrictModel):
     """A canary from `incumbent` to `candidate` through `steps`; see the module docstring."""
 
     version: Literal[1]
-    router: RouterAccess
+    # Needed by `crossfade canary`, which drives a router it did not start; `crossfade route
+    # --plan` drives its own, and `render canary` none.
+    router: RouterAccess | None = None
     incumbent: str = Field(min_length=1)
     candidate: str = Field(min_length=1)
     steps: list[Step] = Field(min_length=1)

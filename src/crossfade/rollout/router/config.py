@@ -9,6 +9,7 @@
     sticky: {header: x-session-id}  # or {field: user}: a top-level field of the JSON body
     health: {interval_s: 2.0, eject_after_failures: 3, restore_after_successes: 2}
     shadow: {backend: trtllm-ensemble, share: 0.0}
+    timeouts: {first_token_s: 60, idle_s: 30}
 
 Port 0 asks for any free port (the router reports the one it got).
 """
@@ -88,6 +89,18 @@ class Shadow(StrictModel):
     share: float = Field(0.0, ge=0, le=1)
 
 
+class Timeouts(StrictModel):
+    """How long an upstream may stay silent. A backend whose process died can leave its streams
+    open with nothing more to come (Triton does, when a python-backend stub is killed)."""
+
+    first_token_s: float = Field(
+        60.0, gt=0, description="from sending to the first token; then the next backend is tried"
+    )
+    idle_s: float = Field(
+        30.0, gt=0, description="between tokens; then the stream fails in-band for the client"
+    )
+
+
 class RouterConfig(StrictModel):
     version: Literal[1]
     listen: Listener = Listener()
@@ -96,6 +109,7 @@ class RouterConfig(StrictModel):
     sticky: Sticky | None = None
     health: Health = Health()
     shadow: Shadow | None = None
+    timeouts: Timeouts = Timeouts()
 
     @model_validator(mode="after")
     def _names(self) -> RouterConfig:

@@ -3,8 +3,9 @@ injected clock. Pure: no I/O, no sleeping; the router's loop asks `probe_due()` 
 
 - Passive ejection: `eject_after_failures` consecutive failed requests (or failed probes) take
   the backend out of rotation. A failure is the backend's fault (`counts_against`): no
-  connection, a 5xx, an in-band error, a broken or timed-out stream. A 429 is back-pressure and a
-  4xx the client's error: neither says the backend is down. An ejection schedules a probe at once.
+  connection, a 5xx, an in-band error, a broken or timed-out stream, and the 4xx answers Triton
+  gives for a dead model (`BACKEND_FAULT_TEXTS`). A 429 is back-pressure and any other 4xx the
+  client's error: neither says the backend is down. An ejection schedules a probe at once.
 - Return: `restore_after_successes` consecutive good probes bring it back; requests alone never
   do (only panic traffic reaches an unhealthy backend).
 - The admin API's eject and restore sit above this: `reset()` is what restore does here.
@@ -22,6 +23,20 @@ _BACKEND_FAULTS = frozenset(
     | {ErrorKind.OTHER}
 )
 
+# Triton answers some failures of the backend itself with a 4xx, so the text tells them apart
+# from the request's own faults (checked in the lab: a killed vLLM stub, a dead vLLM engine, an
+# unloaded model).
+BACKEND_FAULT_TEXTS = (
+    "is not healthy",  # python backend: "Stub process 'vllm_model_0_0' is not healthy." (400)
+    "EngineCore encountered an issue",  # vLLM's EngineDeadError (400)
+    "EngineDeadError",
+    "Request for unknown model",  # "...: 'vllm_model' has no available versions" (404)
+)
+
+
+def _backend_fault_text(error: str | None) -> bool:
+    return error is not None and any(text in error for text in BACKEND_FAULT_TEXTS)
+
 
 @dataclass(frozen=True, slots=True)
 class HealthPolicy:
@@ -30,26 +45,33 @@ class HealthPolicy:
     restore_after_successes: int = 2
 
 
-def counts_against(kind: ErrorKind | None, status: int | None) -> bool | None:
+def counts_against(
+    kind: ErrorKind | None, status: int | None, error: str | None = None
+) -> bool | None:
     """True: the backend failed; False: it served; None: the outcome says nothing of its health
-    (a 429, a 4xx, a client that left, an answer of the wrong length)."""
+    (a 429, a 4xx, a client that left, an answer of the wrong length). A 4xx whose text is one
+    of BACKEND_FAULT_TEXTS is the backend's failure."""
     if kind is None:
         return False
     if kind in _BACKEND_FAULTS:
         return True
-    if kind == ErrorKind.HTTP_STATUS and status is not None and status >= 500:
-        return True
-    return None
+    backend_status = status is not None and (
+        status >= 500 or (status != 429 and _backend_fault_text(error))
+    )
+    return True if kind == ErrorKind.HTTP_STATUS and backend_status else None
 
 
-def may_fall_back(kind: ErrorKind | None, status: int | None) -> bool:
+def may_fall_back(kind: ErrorKind | None, status: int | None, error: str | None = None) -> bool:
     """Whether an attempt that sent nothing to the client yet may go to the next backend: no
-    connection, a 429 or 5xx, an in-band error, or a break before any output was passed on.
-    A 4xx other than 429 is the request's fault and would fail anywhere."""
+    connection, a 429 or 5xx, a backend's failure told as a 4xx (BACKEND_FAULT_TEXTS), an
+    in-band error, a timeout, or a break before any output was passed on. Any other 4xx is the
+    request's fault and would fail anywhere."""
     if kind is None:
         return False
     if kind == ErrorKind.HTTP_STATUS:
-        return status is not None and (status == 429 or status >= 500)
+        if status is None:
+            return False
+        return status == 429 or status >= 500 or _backend_fault_text(error)
     return kind in _BACKEND_FAULTS
 
 

@@ -223,7 +223,7 @@ class Router:
                     f"backend {name} failed mid-stream: {record.error}"
                 )
             failures.append(f"{name}: {record.error}")
-            if not may_fall_back(kind, status):
+            if not may_fall_back(kind, status, record.error):
                 self.metrics.client_failures.labels("rejected").inc()
                 return sink.refuse(f"backend {name}: {record.error}", status or 502)
             if position + 1 < len(order):
@@ -236,8 +236,8 @@ class Router:
         self, name: str, request: CanonicalRequest, sink: Collector, *, shadow: bool
     ) -> tuple[RequestRecord, Observation]:
         record = RequestRecord(0, 0, request.max_tokens, scheduled_ns=perf_counter_ns())
-        await relay(self.upstreams[name], request, record, sink)
-        verdict = counts_against(record.error_kind, record.http_status)
+        await relay(self.upstreams[name], request, record, sink, self.config.timeouts)
+        verdict = counts_against(record.error_kind, record.http_status, record.error)
         if verdict is not None:
             self.state.get(name).health.request_done(failed=verdict)
         self.metrics.attempt(name, record, shadow=shadow)

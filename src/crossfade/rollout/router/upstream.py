@@ -37,6 +37,7 @@ from crossfade.bench.dialects import (
 )
 from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.bench.targets import TargetSpec
+from crossfade.rollout.router.config import Timeouts
 from crossfade.rollout.router.front import CanonicalRequest
 
 PROBE_TIMEOUT_S = 5.0
@@ -66,7 +67,9 @@ class Upstream:
             model_path = f"/v2/models/{quote(spec.model, safe='')}"
             self.path = f"{model_path}/generate_stream"
             self.parse = parse_triton_vllm_event if dialect == "vllm" else parse_triton_trtllm_event
-            self.probe_paths = ["/v2/health/ready", f"{model_path}/ready"]
+            # The model's own readiness, not the server's: with strict readiness a server holding
+            # several models is unready when any one is, and its other backends are still fine.
+            self.probe_paths = [f"{model_path}/ready"]
         else:
             endpoint = "chat/completions" if dialect == "chat" else "completions"
             self.path = f"{spec.base_path}/{endpoint}"
@@ -129,7 +132,7 @@ class Upstream:
         )
 
     async def probe(self, session: aiohttp.ClientSession, timeout_s: float) -> bool:
-        """Ready: every probe path answers 200 (Triton: the server, then this model)."""
+        """Ready: every probe path answers 200."""
         try:
             async with asyncio.timeout(min(timeout_s, PROBE_TIMEOUT_S)):
                 for path in self.probe_paths:
@@ -146,13 +149,18 @@ class Upstream:
 
 
 async def relay(
-    upstream: Upstream, request: CanonicalRequest, record: RequestRecord, sink: Sink
+    upstream: Upstream,
+    request: CanonicalRequest,
+    record: RequestRecord,
+    sink: Sink,
+    timeouts: Timeouts,
 ) -> None:
     """Send `request` upstream and pass its output to `sink` as it arrives; fills `record`.
 
     The events are counted inside the connection's reads; this coroutine wakes for each batch
     and awaits the sink (the client's socket) outside them. A sink that raises ConnectionError
-    (the client left) cancels the upstream request, recorded as CANCELLED."""
+    (the client left) cancels the upstream request, recorded as CANCELLED. No output within
+    `timeouts.first_token_s`, or none for `timeouts.idle_s` after some, cancels it as TIMEOUT."""
     pending: list[Piece] = []
     wake = asyncio.Event()
     chunks_seen = 0
@@ -168,10 +176,25 @@ async def relay(
 
     task = asyncio.ensure_future(upstream.send(request, record, on_event))
     task.add_done_callback(lambda _: wake.set())
+    output = False
     try:
         while True:
-            await wake.wait()
+            limit, name = (
+                (timeouts.idle_s, "idle_s") if output else (timeouts.first_token_s, "first_token_s")
+            )
+            try:
+                async with asyncio.timeout(limit):
+                    await wake.wait()
+            except TimeoutError:
+                what = "no more output" if output else "no output"
+                message = f"{what} for {limit:g} s (the router's timeouts.{name})"
+                record.fail(ErrorKind.TIMEOUT, message, perf_counter_ns())
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                break
             wake.clear()
+            output = output or bool(pending)
             if pending:
                 batch = pending[:]
                 pending.clear()
