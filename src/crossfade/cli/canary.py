@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from crossfade.rollout.canary.machine import Decision
-    from crossfade.rollout.canary.plan import CanaryPlan
+    from crossfade.spec.canary_plan import CanaryPlan
 
 EXAMPLE = """\
 plan:
@@ -60,9 +60,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from crossfade.rollout.canary.errors import CanaryError
-    from crossfade.rollout.canary.load import load_plan
     from crossfade.rollout.canary.machine import Phase
     from crossfade.rollout.canary.session import drive, open_session
+    from crossfade.spec.canary_plan import load_plan
 
     plan = load_plan(args.plan)
     if plan.router is None:
@@ -110,7 +110,7 @@ def decision_line(plan: CanaryPlan, decision: Decision) -> Text:
 
     from rich.text import Text
 
-    from crossfade.rollout.canary.plan import step_label
+    from crossfade.spec.canary_plan import step_label
 
     step = decision.after.step if decision.after.step is not None else decision.before.step
     where = "-" if step is None else f"{step + 1}/{len(plan.steps)} {step_label(plan.steps[step])}"

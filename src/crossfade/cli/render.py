@@ -220,7 +220,7 @@ def run_canary(args: argparse.Namespace) -> int:
     from crossfade.errors import UsageError
     from crossfade.render.k8s.canary import DEFAULT_PROMETHEUS, build_setup, render_canary
     from crossfade.render.k8s.manifests import as_stream
-    from crossfade.rollout.canary.load import load_plan
+    from crossfade.spec.canary_plan import load_plan
     from crossfade.spec.load import load_spec
 
     spec = load_spec(args.spec)

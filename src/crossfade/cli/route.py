@@ -55,8 +55,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _canary_session(path: str, restart: bool) -> CanarySession:
-    from crossfade.rollout.canary.load import load_plan
     from crossfade.rollout.canary.session import open_session
+    from crossfade.spec.canary_plan import load_plan
 
     plan = load_plan(path)
     if plan.router is not None:

@@ -17,7 +17,7 @@ from crossfade.findings import Finding
 from crossfade.lint.k8s import K8sOptions
 from crossfade.lint.runner import lint_paths
 from crossfade.render.k8s.canary import build_setup
-from crossfade.rollout.canary.load import parse_plan
+from crossfade.spec.canary_plan import parse_plan
 from tests.render.k8s.support import CRDS, ROOT, SPEC_8B, SPEC_70B, documents, spec_with
 
 REFERENCE = ROOT / ".." / "shared" / "reference" / "triton-backends.md"

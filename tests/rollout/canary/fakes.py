@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from aiohttp import web
 
-from crossfade.rollout.canary.plan import CanaryPlan, Gates, RouterAccess, StepTiming
+from crossfade.spec.canary_plan import CanaryPlan, Gates, RouterAccess, StepTiming
 
 TOKEN = "test-admin-token"
 

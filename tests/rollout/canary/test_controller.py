@@ -19,8 +19,8 @@ from crossfade.rollout.canary.controller import run_canary
 from crossfade.rollout.canary.errors import CanaryError
 from crossfade.rollout.canary.journal import Journal, read_journal, resume
 from crossfade.rollout.canary.machine import CanaryMachine, Decision, MachineState, Phase
-from crossfade.rollout.canary.plan import CanaryPlan
 from crossfade.rollout.canary.router_admin import AdminApiDriver
+from crossfade.spec.canary_plan import CanaryPlan
 from tests.bench.conftest import free_port
 from tests.rollout.canary.fakes import TOKEN, FakeClock, FakeRouterAdmin, Profile, make_plan
 

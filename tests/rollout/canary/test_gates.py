@@ -9,7 +9,7 @@ from crossfade.bench.metrics import percentiles
 from crossfade.rollout.canary import gates as gates_module
 from crossfade.rollout.canary.gates import Verdict, evaluate_window
 from crossfade.rollout.canary.observation import Observation
-from crossfade.rollout.canary.plan import Gates, Slo
+from crossfade.spec.canary_plan import Gates, Slo
 from tests.rollout.canary.fakes import Profile
 from tests.rollout.canary.observations import observations, window
 

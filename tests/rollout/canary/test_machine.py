@@ -18,7 +18,7 @@ from crossfade.rollout.canary.machine import (
     Traffic,
 )
 from crossfade.rollout.canary.observation import BackendStatus, Observation
-from crossfade.rollout.canary.plan import Gates, Slo
+from crossfade.spec.canary_plan import Gates, Slo
 from tests.rollout.canary.fakes import Profile, make_plan
 from tests.rollout.canary.observations import observations, window
 

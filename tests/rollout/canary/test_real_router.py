@@ -17,10 +17,10 @@ from crossfade.lab.processes import stop
 from crossfade.rollout.canary.controller import MonotonicClock, run_canary
 from crossfade.rollout.canary.journal import Journal, read_journal
 from crossfade.rollout.canary.machine import CanaryMachine, Decision, Phase
-from crossfade.rollout.canary.plan import Gates, RouterAccess, StepTiming
 from crossfade.rollout.canary.router_admin import AdminApiDriver
 from crossfade.rollout.router.config import parse_router_config
 from crossfade.rollout.router.server import Router
+from crossfade.spec.canary_plan import Gates, RouterAccess, StepTiming
 from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
 from tests.rollout.canary.fakes import TOKEN, make_plan
 

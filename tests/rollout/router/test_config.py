@@ -78,6 +78,6 @@ def test_route_check_validates_without_serving(
     assert main(["route", str(good), "--check"]) == 0
     assert "vllm-triton: triton-vllm://" in capsys.readouterr().out
     assert main(["route", str(bad)]) == 2
-    assert "bad.yaml: backends" in capsys.readouterr().err
+    assert "bad.yaml:2: backends" in capsys.readouterr().err  # located: file, line, field
     assert main(["route", str(good)]) == 2  # no token: refused before listening
     assert "CROSSFADE_ADMIN_TOKEN is not set" in capsys.readouterr().err

@@ -147,8 +147,9 @@ def test_a_silent_backend_times_out_before_its_first_token_and_after() -> None:
                 a.mode = "hang:2"
                 status, events = await post_sse(s, url, {"text_input": "hi", "max_tokens": 5})
                 assert [e.get("text_output") for e in events[:2]] == [" t0", " t1"]
-                assert "no more output for 0.3 s (the router's timeouts.idle_s)" in (
-                    events[-1]["error"]
+                assert (
+                    "no more output for 0.3 s (the router's timeouts.idle_s)"
+                    in (events[-1]["error"])
                 )
                 found = await samples(s, router)
                 _, listing = await admin(s, router, "GET", "/admin/backends")

@@ -33,7 +33,7 @@ from crossfade.render.tree import RenderedTree
 from crossfade.spec.models import Spec
 
 if TYPE_CHECKING:
-    from crossfade.rollout.canary.plan import CanaryPlan
+    from crossfade.spec.canary_plan import CanaryPlan
 
 DEFAULT_PROMETHEUS = "http://prometheus-operated.monitoring.svc.cluster.local:9090"
 INCUMBENT_FOLDER = "incumbent"

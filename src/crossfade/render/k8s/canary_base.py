@@ -28,7 +28,7 @@ from crossfade.render.k8s.workloads import serving_objects
 
 if TYPE_CHECKING:
     # A type only: render reads the plan model and never runs the canary controller.
-    from crossfade.rollout.canary.plan import CanaryPlan
+    from crossfade.spec.canary_plan import CanaryPlan
 
 Driver = Literal["argo", "flagger"]
 Router = Literal["istio", "gateway"]

@@ -3,16 +3,13 @@
 CrossfadeError
 ├── SpecError
 │   └── PlanError      a plan file that cannot be read or does not validate
+│                      (crossfade.spec.canary_plan, with the plan's models)
 └── CanaryError        the router cannot be reached or refuses, or the journal forbids a run
 """
 
 from __future__ import annotations
 
-from crossfade.errors import CrossfadeError, SpecError
-
-
-class PlanError(SpecError):
-    """A canary plan that cannot be read or does not validate."""
+from crossfade.errors import CrossfadeError
 
 
 class CanaryError(CrossfadeError):

@@ -26,8 +26,8 @@ from pydantic import ValidationError
 from crossfade.rollout.canary.errors import CanaryError
 from crossfade.rollout.canary.gates import WindowReport
 from crossfade.rollout.canary.machine import FINAL, Decision, MachineState, Phase, Traffic
-from crossfade.rollout.canary.plan import CanaryPlan, step_label
 from crossfade.spec.base import StrictModel
+from crossfade.spec.canary_plan import CanaryPlan, step_label
 
 
 class _State(StrictModel):

@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from crossfade.rollout.canary.gates import Verdict, WindowReport, evaluate_window
 from crossfade.rollout.canary.observation import BackendStatus, Observation
-from crossfade.rollout.canary.plan import CanaryPlan, step_label
+from crossfade.spec.canary_plan import CanaryPlan, step_label
 
 
 class Phase(StrEnum):

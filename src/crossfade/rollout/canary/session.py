@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from crossfade.rollout.canary.controller import MonotonicClock, run_canary
 from crossfade.rollout.canary.journal import Journal, resume
 from crossfade.rollout.canary.machine import CanaryMachine, Decision, MachineState, Phase
-from crossfade.rollout.canary.plan import CanaryPlan
 from crossfade.rollout.canary.router_admin import AdminApiDriver
+from crossfade.spec.canary_plan import CanaryPlan
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from crossfade.bench.targets import TargetSpec, parse_target
 from crossfade.errors import SpecError, SpecProblem, UsageError
 from crossfade.spec.base import StrictModel
+from crossfade.spec.located import Lines, compose, read_text, validate_located
 from crossfade.spec.suggest import did_you_mean
 
 
@@ -127,51 +127,16 @@ class RouterConfig(StrictModel):
 
 
 def load_router_config(path: str | Path) -> RouterConfig:
-    """Read and validate a router config; SpecError names the file, the field and the fix."""
-    file = Path(path)
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError([SpecProblem(str(file), None, "", f"cannot read: {exc}")]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise SpecError([SpecProblem(str(file), line, "", f"invalid YAML: {exc}")]) from None
-    return parse_router_config(data, str(file))
+    """Read and validate a router config; SpecError names the file, the line, the field and
+    the fix."""
+    data, lines = compose(read_text(path), str(path))
+    return parse_router_config(data, str(path), lines)
 
 
-def parse_router_config(data: Any, filename: str = "<router config>") -> RouterConfig:
+def parse_router_config(
+    data: Any, filename: str = "<router config>", lines: Lines | None = None
+) -> RouterConfig:
     if not isinstance(data, dict):
-        problem = SpecProblem(filename, None, "", "a router config is a mapping (version: 1, ...)")
+        problem = SpecProblem(filename, 1, "", "a router config is a mapping (version: 1, ...)")
         raise SpecError([problem])
-    try:
-        return RouterConfig.model_validate(data)
-    except ValidationError as exc:
-        raise SpecError(
-            [_problem(e, filename, data) for e in exc.errors(include_url=False)]
-        ) from None
-
-
-def _problem(error: Any, filename: str, data: Any) -> SpecProblem:
-    loc = [part for part in error["loc"] if not (isinstance(part, str) and "[" in part)]
-    dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-    message, hint = error["msg"].removeprefix("Value error, "), None
-    if error["type"] == "extra_forbidden":
-        message, hint = "unknown key", did_you_mean(str(loc[-1]), _keys_at(loc[:-1]))
-    elif error["type"] == "missing":
-        hint = f"add '{loc[-1]}:'"
-    return SpecProblem(filename, None, dotted, message, hint)
-
-
-def _keys_at(loc: list[Any]) -> list[str]:
-    """The keys the config accepts at `loc` (for 'did you mean')."""
-    model: Any = RouterConfig
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        annotation = model.model_fields[part].annotation
-        members = getattr(annotation, "__args__", (annotation,))
-        model = next((m for m in members if hasattr(m, "model_fields")), None)
-        if model is None:
-            return []
-    return list(model.model_fields)
+    return validate_located(data, lines or {}, RouterConfig, filename)

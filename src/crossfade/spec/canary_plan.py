@@ -21,6 +21,9 @@ journal: canary.jsonl
 A step is `shadow` (the candidate gets no client traffic but a copy of every request) or the
 candidate's percentage of client traffic. At 100 the incumbent gets the copies instead, so the
 last step is still compared with the incumbent in the same window.
+
+It lives with the other YAML models because both `crossfade.rollout.canary` (which runs it) and
+`crossfade.render.k8s` (which renders it for Argo Rollouts or Flagger) read it.
 """
 
 from __future__ import annotations
@@ -31,9 +34,16 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from crossfade.errors import SpecError
 from crossfade.spec.base import StrictModel
+from crossfade.spec.located import parse_located, read_text
 
 SHADOW = "shadow"
+NOT_A_MAPPING = "a plan is a mapping of keys; start from the example in `crossfade canary --help`"
+
+
+class PlanError(SpecError):
+    """A canary plan that cannot be read or does not validate."""
 
 
 def _step(value: object) -> object:
@@ -156,3 +166,17 @@ class CanaryPlan(StrictModel):
 
 def step_label(step: Step) -> str:
     return SHADOW if step == SHADOW else f"{step}%"
+
+
+def load_plan(path: str | Path) -> CanaryPlan:
+    """The plan at `path`, its problems located; a relative `journal` is taken from the plan's
+    folder."""
+    file = Path(path)
+    plan = parse_plan(read_text(file, PlanError), str(file))
+    if not plan.journal.is_absolute():
+        plan = plan.model_copy(update={"journal": file.parent / plan.journal})
+    return plan
+
+
+def parse_plan(text: str, filename: str = "<plan>") -> CanaryPlan:
+    return parse_located(text, CanaryPlan, filename, NOT_A_MAPPING, PlanError)

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from crossfade.cli.canary import EXAMPLE
-from crossfade.rollout.canary.errors import PlanError
-from crossfade.rollout.canary.load import load_plan, parse_plan
+from crossfade.spec.canary_plan import PlanError, load_plan, parse_plan
 
 VALID = """\
 version: 1

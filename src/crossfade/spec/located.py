@@ -1,0 +1,192 @@
+"""YAML files read into pydantic models with every problem located: the file, the line, the
+field path (``tensorrtllm.instances.bls``), the problem and, for a misspelled key, the nearest
+valid one. The spec, the router config and the canary plan are all read this way.
+
+The YAML is composed first, so each key and item keeps its line; duplicate keys, which YAML
+would silently merge, are problems too. Then pydantic's errors are mapped back onto the lines.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TypeVar, Union
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from crossfade.errors import SpecError, SpecProblem
+from crossfade.spec.suggest import did_you_mean
+
+PathKey = tuple[str | int, ...]
+Lines = dict[PathKey, int]
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def read_text(path: str | Path, error: type[SpecError] = SpecError) -> str:
+    file = Path(path)
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error([SpecProblem(str(file), None, "", "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error([SpecProblem(str(file), None, "", f"cannot read: {exc}")]) from None
+
+
+def parse_located(
+    text: str,
+    model: type[Model],
+    filename: str,
+    not_a_mapping: str,
+    error: type[SpecError] = SpecError,
+) -> Model:
+    """`text` as a `model`; `not_a_mapping` is the problem when the document is not a mapping."""
+    data, lines = compose(text, filename, error)
+    if not isinstance(data, dict):
+        raise error([SpecProblem(filename, 1, "", not_a_mapping)])
+    return validate_located(data, lines, model, filename, error)
+
+
+def validate_located(
+    data: Any,
+    lines: Lines,
+    model: type[Model],
+    filename: str,
+    error: type[SpecError] = SpecError,
+) -> Model:
+    """`data` as a `model`, its problems placed on `lines` (which may be empty: no lines)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [locate(e, model, filename, lines) for e in exc.errors(include_url=False)]
+        raise error(problems) from None
+
+
+def compose(text: str, filename: str, error: type[SpecError] = SpecError) -> tuple[Any, Lines]:
+    """The document's data and the line of every key and item in it."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        message = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise error([SpecProblem(filename, line, "", f"invalid YAML: {message}")]) from None
+    except yaml.YAMLError as exc:
+        raise error([SpecProblem(filename, None, "", f"invalid YAML: {exc}")]) from None
+    if root is None:
+        raise error([SpecProblem(filename, None, "", "the file is empty")])
+    lines: Lines = {}
+    problems = list(_index_lines(root, (), lines, filename))
+    if problems:
+        raise error(problems)
+    return yaml.SafeLoader(text).get_single_data(), lines
+
+
+def _index_lines(
+    node: yaml.Node, path: PathKey, lines: Lines, filename: str
+) -> Iterator[SpecProblem]:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                yield SpecProblem(
+                    filename,
+                    line,
+                    dotted((*path, key)),
+                    f"duplicate key (first at line {seen[key]})",
+                    "keep one; YAML would silently use the last",
+                )
+            seen[key] = line
+            yield from _index_lines(value_node, (*path, key), lines, filename)
+            lines[(*path, key)] = line
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _index_lines(item, (*path, index), lines, filename)
+
+
+def locate(error: Any, model: type[BaseModel], filename: str, lines: Lines) -> SpecProblem:
+    """One pydantic error as a located problem with its fix, where one is known."""
+    loc: PathKey = tuple(part for part in error["loc"] if not _is_union_tag(part))
+    ctx = error.get("ctx") or {}
+    hint: str | None = ctx.get("hint") or None
+    kind = error["type"]
+    if kind == "bad_key":  # a model's own check of a free-form mapping's keys
+        loc = (*loc, ctx["key"])
+    elif kind == "extra_forbidden":
+        hint = did_you_mean(str(loc[-1]), allowed_keys(model, loc[:-1]))
+    elif kind == "missing":
+        hint = f"add '{loc[-1]}:'"
+    message = error["msg"]
+    if kind == "value_error":
+        message = message.removeprefix("Value error, ")
+    elif kind == "extra_forbidden":
+        message = "unknown key"
+    elif kind not in ("bad_key", "missing"):
+        message = f"{message} (got {_short(error.get('input'))})"
+    return SpecProblem(filename, _line_of(loc, lines), dotted(loc), message, hint)
+
+
+def allowed_keys(model: type[BaseModel], loc: PathKey) -> list[str]:
+    """The keys `model` accepts at `loc`, found by walking the models' annotations."""
+    target: Any = model
+    for part in loc:
+        target = _unwrap(target)
+        if _is_model(target):
+            field = target.model_fields.get(str(part))
+            if field is None:
+                return []
+            target = field.annotation
+        else:  # a list or mapping: the item's type
+            args = typing.get_args(target)
+            target = args[-1] if args else None
+    target = _unwrap(target)
+    return list(target.model_fields) if _is_model(target) else []
+
+
+def dotted(loc: PathKey) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _is_union_tag(part: str | int) -> bool:
+    # pydantic names the union member it tried ("list[...]", "function-after[...]", "int").
+    return isinstance(part, str) and (
+        "[" in part or part in {"str", "int", "float", "bool", "constrained-int"}
+    )
+
+
+def _line_of(loc: PathKey, lines: Lines) -> int | None:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional/Annotated wrappers down to the model or container inside; a union of
+    several members keeps the first model among them (`Literal['shadow'] | int` has none)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return _unwrap(members[0])
+        return next((m for m in members if _is_model(m)), annotation)
+    return annotation
