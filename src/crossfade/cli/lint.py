@@ -16,6 +16,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument(
+        "--fail-on",
+        choices=("warning", "error"),
+        default="warning",
+        help="the least severe finding that makes the exit status 1 (default: warning); with "
+        "error, warnings are printed but exit 0",
+    )
+    parser.add_argument(
         "--image", metavar="TAG", help="Triton container tag the engines will be served by"
     )
     parser.add_argument("--gpu", metavar="NAME", help="GPU the engines will be served on")
@@ -72,4 +79,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"    fix: {finding.hint}")
         errors = sum(1 for f in findings if f.severity == "error")
         print(f"{len(findings)} finding(s): {errors} error(s), {len(findings) - errors} warning(s)")
-    return 1 if findings else 0
+    failing = (
+        findings if args.fail_on == "warning" else [f for f in findings if f.severity == "error"]
+    )
+    return 1 if failing else 0

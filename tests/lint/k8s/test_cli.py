@@ -109,3 +109,20 @@ def test_manifests_and_model_repositories_in_one_run(manifests: Path, rendered: 
     plant(config, "decoupled: true", "decoupled: false")
     found = {(code, file) for code, file, _ in located(lint(rendered, manifests))}
     assert found == {("k8s-weights-sum", str(istio)), ("vllm-not-decoupled", str(config))}
+
+
+def test_fail_on_error_lets_warnings_pass(
+    manifests: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the CRDs, custom resources are unchecked: warnings, exit 1 by default, 0 with
+    --fail-on error; an error still exits 1."""
+    assert main(["lint", str(manifests)]) == 1
+    out = capsys.readouterr().out
+    assert "warning k8s-no-schema" in out
+    assert " 0 error(s)" in out
+    assert main(["lint", str(manifests), "--fail-on", "error"]) == 0
+    deployments = manifests / "deployments.yaml"
+    plant(deployments, "            nvidia.com/gpu: 2\n", "            nvidia.com/gpu: 1\n")
+    engine = make_engine(tmp_path, tp=2)
+    argv = ["lint", str(manifests), "--engine", str(engine), "--fail-on", "error"]
+    assert main(argv) == 1
