@@ -126,3 +126,30 @@ def test_errors_read_back_as_errors_in_each_dialect() -> None:
     triton = reply_for(parse_triton({"text_input": "p"}, "m", stream=True))
     event = SseParser().feed(triton.error_event("gone", 502))[0]
     assert parse_triton_vllm_event(json.loads(event.data)).error == "gone"
+
+
+def test_the_per_token_fast_path_writes_the_same_bytes_as_the_whole_event() -> None:
+    """Events built from their fixed start (per answer) plus the encoded text (per token) are
+    byte for byte what encoding each whole event gives, for every reply shape."""
+    from crossfade.rollout.router.replies import OpenAIReply, TritonReply, sse
+
+    texts = ["Hel", 'a "quoted" \\ back\nslash', "naïve ☃ 😀", "", "\x00\x1f"]
+    flags = {"return_num_output_tokens": True, "return_num_input_tokens": True}
+    for request in (
+        parse_openai(openai_body(), "completions"),
+        parse_openai(openai_body(stream_options={"continuous_usage_stats": True}), "completions"),
+        parse_openai({"messages": [{"role": "user", "content": "m"}], "stream": True}, "chat"),
+        parse_triton({"text_input": "p", "max_tokens": TOTAL, **flags}, "vllm_model", stream=True),
+        parse_triton({"text_input": "p", "max_tokens": TOTAL}, "ensemble", stream=True),
+    ):
+        reply = reply_for(request)
+        for position, text in enumerate(texts):
+            fast = reply.event(text, 1, position + 1, 5)
+            if isinstance(reply, OpenAIReply):
+                reply._first = position == 0  # the slow path's own state, replayed
+                slow = reply._chunk(text, None, position + 1, 5)
+                reply._first = False
+            else:
+                assert isinstance(reply, TritonReply)
+                slow = sse({**reply.head, "text_output": text, **reply._counts(1, 5)})
+            assert fast == slow, (request.api, text)

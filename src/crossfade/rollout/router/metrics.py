@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from crossfade.bench.metrics import NS_PER_S, itl_ns, ttft_ns
+from crossfade.bench.metrics import NS_PER_S, ttft_ns
 from crossfade.bench.protocol import RequestRecord
 from crossfade.rollout.router.state import BackendState
 
@@ -75,7 +75,11 @@ class RouterMetrics:
         self.ejected.labels(name).set_function(lambda: float(backend.ejected))
         self.weight.labels(name).set_function(lambda: backend.weight)
 
-    def attempt(self, backend: str, record: RequestRecord, *, shadow: bool) -> None:
+    def attempt(
+        self, backend: str, record: RequestRecord, itl_ms: list[float], *, shadow: bool
+    ) -> None:
+        """Count one finished attempt; `itl_ms` are its per-token ITLs as its observation
+        holds them (computed once per attempt)."""
         kind = record.error_kind
         if kind is None:
             outcome = "ok"
@@ -92,8 +96,8 @@ class RouterMetrics:
         if (ttft := ttft_ns(record)) is not None:
             self.ttft.labels(backend).observe(ttft / NS_PER_S)
         itl = self.itl.labels(backend)
-        for value in itl_ns(record).tolist():
-            itl.observe(value / NS_PER_S)
+        for value in itl_ms:
+            itl.observe(value / 1000.0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -16,6 +16,7 @@ sees a failed request, never a stream that merely stopped.
 from __future__ import annotations
 
 import json
+import json.encoder
 import time
 import uuid
 from typing import Any, Protocol
@@ -25,6 +26,16 @@ from crossfade.rollout.router.front import Api, CanonicalRequest
 
 def sse(payload: Any) -> bytes:
     return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+
+
+def _open_object(head: dict[str, Any]) -> bytes:
+    """`data: ` and the JSON of `head` without its closing brace: the fixed start of every
+    event of one answer, encoded once. Per token only the text is encoded, and the bytes are
+    the same as `sse()` of the whole event (tests/rollout/router/test_replies.py)."""
+    return b"data: " + json.dumps(head, separators=(",", ":")).encode()[:-1]
+
+
+_text = json.encoder.encode_basestring_ascii  # what json.dumps does to a str, in C
 
 
 DONE = b"data: [DONE]\n\n"
@@ -72,6 +83,13 @@ class OpenAIReply:
             "model": request.model,
         }
         self._first = True
+        start = _open_object(self.head)
+        if self.chat:
+            self._before_text = start + b',"choices":[{"index":0,"delta":{"content":'
+            self._after_text = b'},"logprobs":null,"finish_reason":null}]'
+        else:
+            self._before_text = start + b',"choices":[{"index":0,"text":'
+            self._after_text = b',"logprobs":null,"finish_reason":null}]'
 
     def _usage(self, total: int, input_tokens: int | None) -> dict[str, Any]:
         prompt = input_tokens
@@ -97,7 +115,20 @@ class OpenAIReply:
         return sse(chunk)
 
     def event(self, text: str, tokens: int, total: int, input_tokens: int | None) -> bytes:
-        return self._chunk(text, None, total, input_tokens)
+        if (self.chat and self._first) or not (text or not self.chat):
+            return self._chunk(text, None, total, input_tokens)
+        # The common case, from the fixed start: only the text and the counts are encoded.
+        out = self._before_text + _text(text).encode() + self._after_text
+        if not self.request.reply.continuous_usage:
+            return out + b"}\n\n"
+        prompt = b"null" if input_tokens is None else b"%d" % input_tokens
+        both = b"null" if input_tokens is None else b"%d" % (input_tokens + total)
+        usage = b'"prompt_tokens":%s,"completion_tokens":%d,"total_tokens":%s' % (
+            prompt,
+            total,
+            both,
+        )
+        return out + b',"usage":{' + usage + b"}}\n\n"
 
     def finish(self, total: int, input_tokens: int | None) -> bytes:
         reason = finish_reason(self.request, total)
@@ -128,6 +159,9 @@ class TritonReply:
         self.request = request
         self.flags = request.reply.flags
         self.head = {"model_name": request.model, "model_version": "1"}
+        self._before_text = _open_object(self.head) + b',"text_output":'
+        self._output_count = "return_num_output_tokens" in self.flags
+        self._input_count = "return_num_input_tokens" in self.flags
 
     def _counts(self, tokens: int, input_tokens: int | None) -> dict[str, Any]:
         counts: dict[str, Any] = {}
@@ -138,7 +172,12 @@ class TritonReply:
         return counts
 
     def event(self, text: str, tokens: int, total: int, input_tokens: int | None) -> bytes:
-        return sse({**self.head, "text_output": text, **self._counts(tokens, input_tokens)})
+        out = self._before_text + _text(text).encode()
+        if self._output_count:
+            out += b',"num_output_tokens":%d' % tokens
+        if self._input_count and input_tokens is not None:
+            out += b',"num_input_tokens":%d' % input_tokens
+        return out + b"}\n\n"
 
     def finish(self, total: int, input_tokens: int | None) -> bytes:
         if "return_finish_reason" not in self.flags:

@@ -240,8 +240,8 @@ class Router:
         verdict = counts_against(record.error_kind, record.http_status, record.error)
         if verdict is not None:
             self.state.get(name).health.request_done(failed=verdict)
-        self.metrics.attempt(name, record, shadow=shadow)
         observation = observe(record, name, shadow=shadow, exact_length=request.exact_length)
+        self.metrics.attempt(name, record, observation.itl_ms, shadow=shadow)
         return record, self.observations.add(observation)
 
     # --- shadow ----------------------------------------------------------------------------

@@ -164,37 +164,44 @@ async def relay(
     pending: list[Piece] = []
     wake = asyncio.Event()
     chunks_seen = 0
+    loop = asyncio.get_running_loop()
+    # One timer per request, re-armed only when it fires (not on every event): the per-token
+    # path pays one float store for the timeouts.
+    last_output: float | None = None
+    timed_out: list[str] = []
 
     def on_event(event: ParsedEvent, now_ns: int) -> None:
-        nonlocal chunks_seen
+        nonlocal chunks_seen, last_output
         new_chunk = len(record.chunk_tokens) > chunks_seen
         tokens = record.chunk_tokens[-1] if new_chunk else 0
         chunks_seen = len(record.chunk_tokens)
         if event.text or tokens:
             pending.append(Piece(event.text, tokens))
+            last_output = loop.time()
             wake.set()
 
+    def watchdog() -> None:
+        if last_output is None:
+            limit, name, what = timeouts.first_token_s, "first_token_s", "no output"
+            silent_since = started
+        else:
+            limit, name, what = timeouts.idle_s, "idle_s", "no more output"
+            silent_since = last_output
+        due = silent_since + limit
+        if loop.time() < due:
+            timer[0] = loop.call_at(due, watchdog)
+            return
+        timed_out.append(f"{what} for {limit:g} s (the router's timeouts.{name})")
+        wake.set()
+
+    started = loop.time()
+    timer = [loop.call_at(started + timeouts.first_token_s, watchdog)]
     task = asyncio.ensure_future(upstream.send(request, record, on_event))
     task.add_done_callback(lambda _: wake.set())
-    output = False
     try:
         while True:
-            limit, name = (
-                (timeouts.idle_s, "idle_s") if output else (timeouts.first_token_s, "first_token_s")
-            )
-            try:
-                async with asyncio.timeout(limit):
-                    await wake.wait()
-            except TimeoutError:
-                what = "no more output" if output else "no output"
-                message = f"{what} for {limit:g} s (the router's timeouts.{name})"
-                record.fail(ErrorKind.TIMEOUT, message, perf_counter_ns())
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-                break
+            await wake.wait()
             wake.clear()
-            output = output or bool(pending)
             if pending:
                 batch = pending[:]
                 pending.clear()
@@ -202,11 +209,18 @@ async def relay(
             if task.done() and not pending:
                 task.result()  # never raises but to pass on a bug
                 break
+            if timed_out:
+                record.fail(ErrorKind.TIMEOUT, timed_out[0], perf_counter_ns())
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                break
     except ConnectionError as exc:  # the client went away: stop the backend's work too
         record.fail(ErrorKind.CANCELLED, f"the client went away: {exc}", perf_counter_ns())
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
     finally:
+        timer[0].cancel()
         if not task.done():
             task.cancel()
