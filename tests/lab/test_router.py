@@ -1,12 +1,13 @@
 """The router in front of the lab's two Triton backends: clients that know one request shape get
-exact answers from both; and the vLLM-on-Triton model killed mid-run.
+exact answers from both; and the vLLM engine behind vLLM-on-Triton killed mid-run.
 
-Both models run in one tritonserver. The kill is of the processes that serve vLLM on Triton
-(its python-backend stub and the vLLM engine under it), SIGKILLed while streams are running;
-the ensemble in the same server carries on. Triton leaves the killed model's open streams
-silent and answers its new requests with "Stub process ... is not healthy" (HTTP 400), while
-its ready endpoint still says 200. Afterwards the model is loaded again (the lab runs Triton
-with explicit model control) for the tests that follow.
+Both models run in one tritonserver. The kill is of the vLLM engine-core process that serves
+`vllm_model` (SIGKILL, streams in flight); the ensemble in the same server carries on. Triton
+then ends that model's open streams with an in-band error and answers its new requests with
+HTTP 400 "EngineCore encountered an issue", while its ready endpoint still says 200. (Killing
+the model's python-backend stub instead was tried: Triton left its streams silent, and later
+aborted on a shared-memory lock the stub had held, taking the whole server down.) Afterwards the
+model is unloaded and loaded again (the lab runs Triton with explicit model control).
 """
 
 from __future__ import annotations
@@ -99,9 +100,9 @@ def test_one_request_shape_gets_exact_answers_from_both_triton_backends(lab: Lab
     asyncio.run(go())
 
 
-def model_processes(settings: LabSettings, model: str) -> list[int]:
-    """The pids of `model`'s python-backend stub in the lab's Triton, and of its children (the
-    vLLM engine core)."""
+def engine_processes(settings: LabSettings, model: str) -> list[int]:
+    """The pids of the children of `model`'s python-backend stub in the lab's Triton: the vLLM
+    engine core."""
     marker = f"/{model}/1/model.py"
     stubs, parents = [], {}
     for entry in Path("/proc").iterdir():
@@ -118,17 +119,16 @@ def model_processes(settings: LabSettings, model: str) -> list[int]:
             str(settings.repos) in part.decode(errors="replace") for part in command
         ):
             stubs.append(int(entry.name))
-    return stubs + [pid for pid, parent in parents.items() if parent in stubs]
+    return [pid for pid, parent in parents.items() if parent in stubs]
 
 
 @pytest.fixture
 def vllm_model_reloaded_after(lab: Lab) -> Iterator[None]:
-    """Load vllm_model again after the test (its stub was killed), and check it answers."""
+    """Load vllm_model again after the test (its engine was killed), and check it answers."""
     yield
     s = lab.settings
-    # Triton still lists the killed model as READY, so a load alone would change nothing: an
-    # unload first (it stays UNLOADING, its silent requests never end), then a load, which
-    # returns once a new stub and engine are up.
+    # Triton still lists the broken model as READY, so a load alone would change nothing: an
+    # unload first, then a load, which returns once a new stub and engine are up.
     for action in ("unload", "load"):
         url = f"http://{s.host}:{s.http_port}/v2/repository/models/vllm_model/{action}"
         request = urllib.request.Request(url, b"{}", {"Content-Type": "application/json"})
@@ -153,7 +153,7 @@ def test_killing_vllm_on_triton_mid_run_fails_only_started_streams(lab: Lab) -> 
             },
         ],
         "health": {"interval_s": 0.5, "eject_after_failures": 3, "restore_after_successes": 2},
-        # The killed model's open streams go silent: this is how long the router waits.
+        # Should a stream go silent instead of failing, the router gives up after this long.
         "timeouts": {"first_token_s": 5, "idle_s": 3},
     }
     tokens = 64  # streams long enough that some are in flight at the kill
@@ -189,8 +189,8 @@ def test_killing_vllm_on_triton_mid_run_fails_only_started_streams(lab: Lab) -> 
             await asyncio.gather(*loops)
             return await samples(session, router)
 
-    victims = model_processes(s, "vllm_model")
-    assert victims, "found no process serving vllm_model"
+    victims = engine_processes(s, "vllm_model")
+    assert victims, "found no vLLM engine serving vllm_model"
     found = asyncio.run(go())
     failed = [r for _, r in records if not r.ok]
     not_started = [r for r in failed if not r.chunk_ns]
