@@ -81,6 +81,8 @@ def test_the_example_in_the_help_is_a_valid_plan() -> None:
          r"plan\.yaml:6: step: max_duration_s \(30\) is below min_duration_s \(60\)"),
         ("  interval_s: 10", "  interval_s: 90",
          r"plan\.yaml:6: step: interval_s \(90\) is longer than min_duration_s"),
+        ("  interval_s: 10", "  interval_s: 10\n  settle_s: 60",
+         r"plan\.yaml:6: step: settle_s \(60\) is not shorter than min_duration_s \(60\)"),
         ("  itl_p95_ratio_max: 1.25", "  itl_p95_ratio_mx: 1.25",
          r"plan\.yaml:13: gates\.itl_p95_ratio_mx: unknown key \(did you mean 'itl_p95_ratio_max'"),
         ("  error_rate_delta_max: 0.01", "  error_rate_delta_max: 2",

@@ -21,7 +21,7 @@ plan:
   incumbent: vllm-triton          # backend names in the router's config
   candidate: trtllm-ensemble
   steps: [shadow, 5, 20, 50, 100] # shadow: a copy of every request; N: N% of client traffic
-  step: {min_duration_s: 60, min_samples: 200, max_duration_s: 300, interval_s: 10}
+  step: {min_duration_s: 60, min_samples: 200, max_duration_s: 300, interval_s: 10, settle_s: 5}
   gates:                          # candidate vs incumbent, same window
     ttft_p95_ratio_max: 1.25
     itl_p95_ratio_max: 1.25

@@ -6,7 +6,7 @@ router: {admin_url: "http://127.0.0.1:18801", token_env: CROSSFADE_ADMIN_TOKEN}
 incumbent: vllm-triton
 candidate: trtllm-ensemble
 steps: [shadow, 5, 20, 50, 100]
-step: {min_duration_s: 60, min_samples: 200, max_duration_s: 300, interval_s: 10}
+step: {min_duration_s: 60, min_samples: 200, max_duration_s: 300, interval_s: 10, settle_s: 5}
 gates:
   ttft_p95_ratio_max: 1.25
   itl_p95_ratio_max: 1.25
@@ -82,6 +82,12 @@ class StepTiming(StrictModel):
     max_duration_s: float = Field(gt=0)
     interval_s: float = Field(gt=0, description="the evaluation interval")
     max_extensions: int = Field(default=1, ge=0, description="with on_unclear: extend")
+    settle_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="requests that finish this soon after a traffic change are not evidence: "
+        "the backends are still taking up the new split (Argo Rollouts calls it initialDelay)",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> StepTiming:
@@ -89,6 +95,11 @@ class StepTiming(StrictModel):
             raise ValueError(
                 f"max_duration_s ({self.max_duration_s:g}) is below min_duration_s "
                 f"({self.min_duration_s:g}); raise it"
+            )
+        if self.settle_s >= self.min_duration_s:
+            raise ValueError(
+                f"settle_s ({self.settle_s:g}) is not shorter than min_duration_s "
+                f"({self.min_duration_s:g}): a step would be judged on nothing"
             )
         if self.interval_s > self.min_duration_s:
             raise ValueError(

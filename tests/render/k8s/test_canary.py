@@ -174,6 +174,18 @@ def test_argo_measures_every_interval_until_the_unclear_budget(tmp_path: Path) -
                 assert (metric["failureLimit"], metric["consecutiveSuccessLimit"]) == (0, 1)
 
 
+def test_argo_waits_settle_s_before_the_first_measurement(tmp_path: Path) -> None:
+    assert render(SPEC_8B, write_plan(tmp_path), tmp_path / "none", "argo") == 0
+    for template in of_kind(tmp_path / "none", "AnalysisTemplate"):
+        assert all("initialDelay" not in m for m in template["spec"]["metrics"])
+    text = PLAN.replace("interval_s: 15}", "interval_s: 15, settle_s: 20}")
+    assert render(SPEC_8B, write_plan(tmp_path, text), tmp_path / "settle", "argo") == 0
+    templates = of_kind(tmp_path / "settle", "AnalysisTemplate")
+    assert templates
+    for template in templates:
+        assert all(m["initialDelay"] == "20s" for m in template["spec"]["metrics"])
+
+
 def test_flagger_analysis_follows_the_plan(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert render(SPEC_8B, write_plan(tmp_path), out, "flagger") == 0

@@ -278,3 +278,22 @@ def test_a_whole_run_with_a_fake_clock() -> None:
     assert actions.count(Action.SET_TRAFFIC) == 5  # start, then four steps passed
     assert actions.count(Action.HOLD) == 5 * 5  # 5 s .. 25 s of each step
     assert now == T0 + 5 * 30
+
+
+def test_requests_that_finish_while_a_step_settles_are_not_evidence() -> None:
+    """With step.settle_s, what finished in the first seconds after a traffic change (a slow
+    candidate's cold start, requests of the old split) is left out of both windows."""
+    timing = PLAN.step.model_copy(update={"settle_s": 5.0})
+    plan = PLAN.model_copy(update={"step": timing})
+    early = [o.model_copy(update={"end_unix": T0 + 4.9}) for o in window(300, 300, SLOW_ITL)]
+    machine = at_step(1, plan)
+    held = machine.observe(T0 + 5, early)
+    assert held.action is Action.HOLD  # no rollback: the slow requests settled out
+    assert held.window is not None
+    assert held.window.candidate.requests == 0
+    later = [
+        o.model_copy(update={"end_unix": T0 + 5.0}) for o in window(300, 300, SLOW_ITL, seed=1)
+    ]
+    failed = machine.observe(T0 + 10, later)
+    assert failed.action is Action.ROLLBACK  # from settle_s on, they count
+    assert "itl_p95_ratio" in failed.reason

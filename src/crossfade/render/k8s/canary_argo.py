@@ -171,8 +171,10 @@ def _metric(setup: CanarySetup, gate: Gate) -> dict[str, Any]:
     count = measurements(setup)
     # An empty result (too few samples) or NaN meets neither condition: Inconclusive.
     seen = "len(result) > 0 && !isNaN(result[0])"
+    settle = setup.plan.step.settle_s
     return {
         "name": gate.name,
+        **({"initialDelay": seconds(settle)} if settle else {}),
         "interval": seconds(setup.plan.step.interval_s),
         "count": count,
         "failureLimit": 0,

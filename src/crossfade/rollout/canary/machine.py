@@ -10,7 +10,8 @@ Each evaluation holds the gates to two windows: the whole step so far (which mus
 step to pass) and the last interval's observations (which can only fail it, so a candidate that
 degrades mid-step is rolled back on the first evaluation after, not diluted by its good past).
 A step passes once it has run `min_duration_s`, has `min_samples` requests on each side and
-every gate of the step window passes. The machine does no IO and reads no clock: the caller
+every gate of the step window passes. Requests that finished within `settle_s` of the step's
+start are left out of both windows. The machine does no IO and reads no clock: the caller
 passes `now` and the new observations (see `controller.py`), which is what makes every
 transition testable with a fake clock.
 """
@@ -136,6 +137,10 @@ class CanaryMachine:
         assert state.step is not None
         assert state.step_started_at is not None
         assert state.deadline is not None
+        settle = plan.step.settle_s
+        if settle:  # finished while the backends were still taking up this step's split
+            settled = state.step_started_at + settle
+            observations = [o for o in observations if o.end_unix >= settled]
         self._window.extend(observations)
         window = self._evaluate(self._window)
         recent = self._evaluate(observations) if observations else None
