@@ -112,6 +112,20 @@ def wait_port(port: int, process: subprocess.Popen[bytes], name: str) -> None:
 
 
 @contextlib.contextmanager
+def serving(
+    command: list[str], port: int, name: str, env: dict[str, str] | None = None
+) -> Iterator[int]:
+    """Run `command` until the block ends; yields its pid once it listens on `port`."""
+    process = subprocess.Popen(command, env=os.environ | (env or {}), stdout=subprocess.DEVNULL)
+    try:
+        wait_port(port, process, name)
+        yield process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
 def nginx(upstream: str, folder: Path) -> Iterator[tuple[str, int]]:
     """nginx proxying to `upstream`; yields its address and pid."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -121,13 +135,8 @@ def nginx(upstream: str, folder: Path) -> Iterator[tuple[str, int]]:
     folder.mkdir(parents=True, exist_ok=True)
     conf = folder / "nginx.conf"
     conf.write_text(NGINX_CONF.format(folder=folder, upstream=upstream, port=port))
-    process = subprocess.Popen([binary, "-c", str(conf), "-p", str(folder)])
-    try:
-        wait_port(port, process, "nginx")
-        yield f"127.0.0.1:{port}", process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serving([binary, "-c", str(conf), "-p", str(folder)], port, "nginx") as pid:
+        yield f"127.0.0.1:{port}", pid
 
 
 @contextlib.contextmanager
@@ -150,15 +159,9 @@ def router(upstream: str, folder: Path) -> Iterator[tuple[str, int]]:
             }
         )
     )
-    env = os.environ | {"ROUTER_BENCH_TOKEN": TOKEN}
     command = [sys.executable, "-m", "crossfade", "route", str(config)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    try:
-        wait_port(port, process, "crossfade route")
-        yield f"127.0.0.1:{port}", process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serving(command, port, "crossfade route", {"ROUTER_BENCH_TOKEN": TOKEN}) as pid:
+        yield f"127.0.0.1:{port}", pid
 
 
 def latency(address: str, server: str, log: Path) -> dict[str, Any]:
