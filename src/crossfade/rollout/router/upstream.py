@@ -166,36 +166,36 @@ async def relay(
     chunks_seen = 0
     loop = asyncio.get_running_loop()
     # One timer per request, re-armed only when it fires (not on every event): the per-token
-    # path pays one float store for the timeouts.
-    last_output: float | None = None
+    # path only keeps the event's own timestamp for the timeouts.
+    last_output_ns: int | None = None
     timed_out: list[str] = []
 
     def on_event(event: ParsedEvent, now_ns: int) -> None:
-        nonlocal chunks_seen, last_output
+        nonlocal chunks_seen, last_output_ns
         new_chunk = len(record.chunk_tokens) > chunks_seen
         tokens = record.chunk_tokens[-1] if new_chunk else 0
         chunks_seen = len(record.chunk_tokens)
         if event.text or tokens:
             pending.append(Piece(event.text, tokens))
-            last_output = loop.time()
+            last_output_ns = now_ns
             wake.set()
 
     def watchdog() -> None:
-        if last_output is None:
+        if last_output_ns is None:
             limit, name, what = timeouts.first_token_s, "first_token_s", "no output"
-            silent_since = started
+            silent_since_ns = started_ns
         else:
             limit, name, what = timeouts.idle_s, "idle_s", "no more output"
-            silent_since = last_output
-        due = silent_since + limit
-        if loop.time() < due:
-            timer[0] = loop.call_at(due, watchdog)
+            silent_since_ns = last_output_ns
+        left_s = (silent_since_ns - perf_counter_ns()) / 1e9 + limit
+        if left_s > 0:
+            timer[0] = loop.call_later(left_s, watchdog)
             return
         timed_out.append(f"{what} for {limit:g} s (the router's timeouts.{name})")
         wake.set()
 
-    started = loop.time()
-    timer = [loop.call_at(started + timeouts.first_token_s, watchdog)]
+    started_ns = perf_counter_ns()
+    timer = [loop.call_later(timeouts.first_token_s, watchdog)]
     task = asyncio.ensure_future(upstream.send(request, record, on_event))
     task.add_done_callback(lambda _: wake.set())
     try:
@@ -211,16 +211,18 @@ async def relay(
                 break
             if timed_out:
                 record.fail(ErrorKind.TIMEOUT, timed_out[0], perf_counter_ns())
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await _cancel(task)
                 break
     except ConnectionError as exc:  # the client went away: stop the backend's work too
         record.fail(ErrorKind.CANCELLED, f"the client went away: {exc}", perf_counter_ns())
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await _cancel(task)
     finally:
         timer[0].cancel()
         if not task.done():
             task.cancel()
+
+
+async def _cancel(task: asyncio.Future[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
