@@ -97,17 +97,17 @@ def _serve(config: RouterConfig, token: str, session: CanarySession | None) -> i
         try:
             await stop.wait()
         finally:
-            if canary is not None:
-                if canary.done():
-                    outcome = canary.result()
-                else:
-                    canary.cancel()
-                    print(
-                        "crossfade route: stopped before the canary ended; run the same "
-                        "command again to resume it from its journal",
-                        flush=True,
-                    )
+            unfinished = canary is not None and not canary.done()
+            if canary is not None and unfinished:
+                canary.cancel()
+                print(
+                    "crossfade route: stopped before the canary ended; run the same "
+                    "command again to resume it from its journal",
+                    flush=True,
+                )
             await router.stop()
+            if canary is not None and not unfinished:
+                outcome = canary.result()  # a bug in the canary is raised here, after the stop
 
     try:
         import uvloop
