@@ -8,12 +8,16 @@ streaming server (crossfade.bench.groundtruth, its own process): direct, through
 server. nginx runs one worker (master_process off, like the router's one process), HTTP/1.1
 keep-alive to the upstream, `proxy_buffering off` and `proxy_request_buffering off`.
 
-1. Added latency, 64 concurrent streams (closed loop, crossfade's measured client, 32 tokens,
-   50 ms TTFT and 10 ms ITL at the server), the paths alternating `--repeats` times. The ground
-   truth logs when each request arrived and when each token was written, on the same monotonic
-   clock as the client, so per request: added TTFT = client TTFT - server TTFT, and per token:
-   delay = client arrival - server write. A proxy's added latency is its path's figure minus
-   the direct path's in the same round (the client's own share cancels out).
+1. Added latency at 64 concurrent streams (crossfade's measured client, 32 tokens, 50 ms TTFT
+   and 10 ms ITL at the server), the paths alternating `--repeats` times, two ways:
+   - closed loop, 64 streams: every answer takes the same 360 ms, so the 64 streams move in
+     lock-step, and each proxy gets its requests (and its tokens) in bursts of up to 64 at once;
+   - open loop, Poisson arrivals at 64 / 0.36 s = 178/s: 64 streams in flight on average
+     (Little's law), arriving at random as real clients do.
+   The ground truth logs when each request arrived and when each token was written, on the same
+   monotonic clock as the client, so per request: added TTFT = client TTFT - server TTFT, and
+   per token: delay = client arrival - server write. A proxy's added latency is its path's
+   figure minus the direct path's in the same round (the client's own share cancels out).
 2. Saturation: wrk (C, one thread, 256 connections) posting streamed completions of 16 tokens
    to a second ground-truth server that answers at once (0 ms TTFT and ITL), `--seconds` per
    path: requests/s, and each proxy's CPU per request from /proc.
@@ -42,9 +46,17 @@ from typing import Any
 
 import numpy as np
 
+from crossfade.bench.arrivals import poisson
 from crossfade.bench.calibration import flush_log, groundtruth_server, join, run_level
+from crossfade.bench.plan import LoadPlan
+from crossfade.bench.protocol import BenchRequest, RequestRecord
+from crossfade.bench.runner import run_load
+from crossfade.bench.targets import make_client, parse_target
 
 STREAMS, TOKENS, REQUESTS = 64, 32, 384
+ANSWER_S = 0.050 + (TOKENS - 1) * 0.010  # the ground truth's time for one answer
+POISSON_RATE = STREAMS / ANSWER_S  # 64 in flight on average
+POISSON_REQUESTS = 768
 SATURATION_CONNECTIONS, SATURATION_TOKENS = 256, 16
 TOKEN = "router-overhead-benchmark"
 NGINX_CONF = """\
@@ -164,12 +176,30 @@ def router(upstream: str, folder: Path) -> Iterator[tuple[str, int]]:
         yield f"127.0.0.1:{port}", pid
 
 
-def latency(address: str, server: str, log: Path) -> dict[str, Any]:
-    """One closed-loop run through `address`; added TTFT and per-token delay, in ms."""
+async def run_poisson(address: str, seed: int) -> tuple[list[RequestRecord], dict[int, str]]:
+    """Open loop: Poisson arrivals at POISSON_RATE; the first STREAMS requests are warm-up."""
+    prompts = {i: f"poisson {seed} {i}" for i in range(POISSON_REQUESTS)}
+    workload = [BenchRequest(i, p, 2, TOKENS) for i, p in prompts.items()]
+    plan = LoadPlan(rate=POISSON_RATE, requests=POISSON_REQUESTS, warmup_requests=STREAMS)
+    client = make_client(parse_target(f"openai://{address}/v1?model=gt"), concurrency=STREAMS)
+    await client.start()
+    try:
+        outcome = await run_load(client, workload, plan, poisson(POISSON_RATE, seed))
+    finally:
+        await client.close()
+    return [r for r in outcome.records if r.scheduled_ns >= outcome.measure_start_ns], prompts
+
+
+def latency(address: str, server: str, log: Path, arrivals: str, seed: int) -> dict[str, Any]:
+    """One run through `address` ("closed" loop or "poisson" open loop); added TTFT and
+    per-token delay, in ms."""
     import uvloop
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        records, prompts = runner.run(run_level(address, STREAMS, TOKENS, REQUESTS))
+        if arrivals == "closed":
+            records, prompts = runner.run(run_level(address, STREAMS, TOKENS, REQUESTS))
+        else:
+            records, prompts = runner.run(run_poisson(address, seed))
     pairs, unmatched = join(records, prompts, flush_log(server, log))
     added, delays, failed = [], [], 0
     for record, entry in pairs:
@@ -250,10 +280,16 @@ def run(folder: Path, repeats: int, seconds: float) -> dict[str, Any]:
     ):
         addresses = {"direct": server, "nginx": via_nginx, "router": via_router}
         for path in paths:  # warm-up: connections, pools, first-use costs
-            latency(addresses[path], server, log)
+            latency(addresses[path], server, log, "closed", 0)
         for repeat in range(repeats):
             order = paths[repeat % 3 :] + paths[: repeat % 3]
-            rounds.append({path: latency(addresses[path], server, log) for path in order})
+            rounds.append(
+                {
+                    f"{arrivals}:{path}": latency(addresses[path], server, log, arrivals, repeat)
+                    for arrivals in ("closed", "poisson")
+                    for path in order
+                }
+            )
     fast_log = folder / "saturation.log"
     saturated: dict[str, Any] = {}
     with groundtruth_server(0.0, 0.0, fast_log) as server:
@@ -269,26 +305,38 @@ def run(folder: Path, repeats: int, seconds: float) -> dict[str, Any]:
 
 def added(rounds: list[dict[str, Any]], path: str, metric: str, q: str) -> float:
     """Median over rounds of the path's figure minus the direct path's in the same round."""
-    return float(statistics.median(r[path][metric][q] - r["direct"][metric][q] for r in rounds))
+    arrivals = path.split(":")[0]
+    return float(
+        statistics.median(r[path][metric][q] - r[f"{arrivals}:direct"][metric][q] for r in rounds)
+    )
 
 
 def print_results(results: dict[str, Any]) -> None:
     rounds = results["rounds"]
     print(f"added latency at {STREAMS} concurrent streams ({len(rounds)} rounds, median), ms:")
-    print(f"{'':8} {'TTFT p50':>9} {'TTFT p99':>9} {'token p50':>10} {'token p99':>10} failed")
-    for path in ("nginx", "router"):
-        failed = sum(r[path]["failed"] for r in rounds)
-        cells = [
-            added(rounds, path, metric, q)
-            for metric in ("added_ttft_ms", "token_delay_ms")
-            for q in ("p50", "p99")
-        ]
-        print(f"{path:8} " + " ".join(f"{c:9.3f} " for c in cells) + f" {failed}")
-    direct = rounds[-1]["direct"]
-    print(
-        f"(direct path itself: client-measured TTFT - server TTFT p50 "
-        f"{direct['added_ttft_ms']['p50']:.3f} ms; proxies' figures are net of it)"
-    )
+    header = f"{'TTFT p50':>9} {'TTFT p99':>9} {'token p50':>10} {'token p99':>10} failed"
+    print(f"{'':34} {header}")
+    labels = {
+        "closed": f"closed loop, {STREAMS} in lock-step",
+        "poisson": f"Poisson {POISSON_RATE:.0f}/s ({STREAMS} mean)",
+    }
+    for arrivals in ("closed", "poisson"):
+        for proxy in ("nginx", "router"):
+            path = f"{arrivals}:{proxy}"
+            failed = sum(r[path]["failed"] for r in rounds)
+            cells = [
+                added(rounds, path, metric, q)
+                for metric in ("added_ttft_ms", "token_delay_ms")
+                for q in ("p50", "p99")
+            ]
+            name = f"{proxy:7}{labels[arrivals]}"
+            print(f"{name:34} " + " ".join(f"{c:9.3f} " for c in cells) + f" {failed}")
+    for arrivals in ("closed", "poisson"):
+        direct = rounds[-1][f"{arrivals}:direct"]
+        print(
+            f"({arrivals}, direct path itself: client-measured TTFT - server TTFT p50 "
+            f"{direct['added_ttft_ms']['p50']:.3f} ms; proxies' figures are net of it)"
+        )
     sat = results["saturation"]
     print(f"\nsaturation, wrk {SATURATION_CONNECTIONS} connections, {SATURATION_TOKENS} tokens:")
     for path in ("direct", "nginx", "router"):

@@ -3,8 +3,8 @@ stream) by the rules in `crossfade.bench.clients`, with the error taxonomy of `E
 
 `RecordingHandler` receives the response inside the connection's reads (see `http1`), so each
 event is parsed and counted in the read that brought it, timestamped with that read's arrival.
-An `on_event` callback sees each good event right after it is counted: the router forwards it
-from there.
+An `on_event` callback sees each good event right after it is counted, and `on_read_end` is
+called once the read's events are all in: the router forwards them from there.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class RecordingHandler:
         "_clean_end",
         "_ok",
         "_on_event",
+        "_on_read_end",
         "_parse",
         "_sse",
         "_stream",
@@ -60,9 +61,11 @@ class RecordingHandler:
         stream: bool,
         clean_end_is_final: bool,
         on_event: EventCallback | None = None,
+        on_read_end: Callable[[], None] | None = None,
     ) -> None:
         self.tally = tally
         self._on_event = on_event
+        self._on_read_end = on_read_end
         self.responses = 0  # events the dialect parsed
         self._parse = parse
         self._stream = stream
@@ -104,6 +107,10 @@ class RecordingHandler:
             return
         record.fail(ErrorKind.TRUNCATED, "the stream ended without its final response", now_ns)
 
+    def on_read_end(self) -> None:
+        if self._on_read_end is not None:
+            self._on_read_end()
+
     def _take(self, events: list[SseEvent], now_ns: int) -> None:
         tally = self.tally
         for sse in events:
@@ -141,19 +148,28 @@ async def post_and_record(
     clean_end_is_final: bool,
     timeout_s: float | None,
     on_event: EventCallback | None = None,
+    on_read_end: Callable[[], None] | None = None,
     verify_length: bool = True,
 ) -> None:
     """POST `body` to `path` and record the answer; never raises except to pass on
     cancellation. `verify_length=False`: the requested length was a cap, not a promise."""
     tally = ResponseTally(record)
     handler = RecordingHandler(
-        tally, parse, stream=stream, clean_end_is_final=clean_end_is_final, on_event=on_event
+        tally,
+        parse,
+        stream=stream,
+        clean_end_is_final=clean_end_is_final,
+        on_event=on_event,
+        on_read_end=on_read_end,
     )
     payload = pool.request_bytes("POST", path, body)
     record.sent_ns = perf_counter_ns()
     try:
-        async with asyncio.timeout(timeout_s):
+        if timeout_s is None:  # the router's case: it keeps its own watchdog
             broken = await pool.exchange(payload, handler)
+        else:
+            async with asyncio.timeout(timeout_s):
+                broken = await pool.exchange(payload, handler)
         if broken is not None and not tally.final:  # a break after the final response loses nothing
             kind = ErrorKind.TRUNCATED if broken.response_started else ErrorKind.CONNECT
             cause = broken.error

@@ -39,6 +39,10 @@ class ResponseHandler(Protocol):
 
     def on_complete(self, now_ns: int) -> None: ...
 
+    def on_read_end(self) -> None:
+        """Every callback of one read has run and the response goes on: a proxy writes what
+        the read brought in one go."""
+
 
 @dataclass(frozen=True, slots=True)
 class Broken:
@@ -76,6 +80,9 @@ class Http1Connection(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             self._finish(Broken(exc, True))
             self.close()
+            return
+        if self._handler is not None:
+            self._handler.on_read_end()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.reusable = False

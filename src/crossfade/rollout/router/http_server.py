@@ -1,0 +1,277 @@
+"""The router's client-facing HTTP/1.1 server: asyncio protocols, requests parsed by httptools
+(llhttp), responses written straight to the socket.
+
+Why not aiohttp's server here: on the path every token takes, a response write through
+`StreamResponse.write` costs a task wake and tens of microseconds of Python per token, and at 64
+streams that time queued new requests behind token work (benchmarks/router_overhead.py). Here a
+relayed event goes from the upstream connection's read to this socket in the same call, with no
+task switch. The admin API, off that path, stays on aiohttp.
+
+One request per connection at a time; requests a client pipelined meanwhile wait and are
+answered in order. Reading goes on while a request is answered, so a client that leaves is
+noticed at once, not at the next write; only a client with MAX_PIPELINED requests waiting is
+no longer read from until they are answered. A `Responder` writes one response, whole
+(`send`) or as a chunked stream (`start_stream`, `write`, `end`). When the client goes away,
+`on_gone` is called once, so whoever is producing the answer can stop.
+
+Writes are not awaited: a streamed answer is at most `max_tokens` events, so what a slow reader
+leaves in the socket's buffer is bounded by the answer itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from time import perf_counter_ns
+from typing import Any, cast
+
+import httptools
+
+MAX_BODY = 64 * 1024 * 1024
+MAX_PIPELINED = 8
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+JSON = b"application/json; charset=utf-8"
+SSE = b"text/event-stream"
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    method: str
+    path: str  # without the query string
+    query: str
+    headers: dict[str, str]  # names in lower case; a repeated header keeps its last value
+    body: bytes
+    received_ns: int  # the read that completed it
+
+
+# A handler answers through the responder: at once (returns None) or later (returns an
+# awaitable, run as the request's task).
+Handler = Callable[[HttpRequest, "Responder"], Awaitable[None] | None]
+
+
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b"Unknown"
+
+
+class Responder:
+    """One response on its connection."""
+
+    __slots__ = ("_connection", "_head", "_keep_alive", "ended", "on_gone", "started")
+
+    def __init__(self, connection: HttpServerConnection, keep_alive: bool) -> None:
+        self._connection = connection
+        self._keep_alive = keep_alive
+        self.started = False  # the head was written: the status can no longer change
+        self.ended = False
+        self._head = b""  # a stream's head, written with its first chunk
+        self.on_gone: Callable[[], None] | None = None
+
+    @property
+    def gone(self) -> bool:
+        """The client closed the connection (or it broke)."""
+        return self._connection.transport is None
+
+    def send(self, status: int, body: bytes, content_type: bytes = JSON) -> None:
+        """A whole response."""
+        assert not self.started, "the response was already started"
+        self.started = True
+        head = self._head_bytes(status, content_type, b"Content-Length: %d\r\n" % len(body))
+        self._finish(head + body)
+
+    def send_json(self, status: int, payload: Any) -> None:
+        self.send(status, json.dumps(payload).encode())
+
+    def start_stream(self, status: int = 200, content_type: bytes = SSE) -> None:
+        """The head of a chunked response (sent with the first chunk); its body follows by
+        `write` and `end`."""
+        assert not self.started, "the response was already started"
+        self.started = True
+        extra = b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n"
+        self._head = self._head_bytes(status, content_type, extra)
+
+    def write(self, data: bytes) -> None:
+        if data:
+            self._write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def end(self, data: bytes = b"") -> None:
+        """The last of a stream (with `data` in the same write) and its terminating chunk."""
+        last = b"%x\r\n%s\r\n0\r\n\r\n" % (len(data), data) if data else b"0\r\n\r\n"
+        self._finish(last)
+
+    def _head_bytes(self, status: int, content_type: bytes, extra: bytes) -> bytes:
+        close = b"" if self._keep_alive else b"Connection: close\r\n"
+        return b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s%s\r\n" % (
+            status,
+            _reason(status),
+            content_type,
+            extra,
+            close,
+        )
+
+    def _write(self, data: bytes) -> None:
+        transport = self._connection.transport
+        if transport is not None and not self.ended:
+            if self._head:
+                data, self._head = self._head + data, b""
+            transport.write(data)
+
+    def _finish(self, data: bytes) -> None:
+        if self.ended:
+            return
+        self._write(data)
+        self.ended = True
+        self._connection.response_ended(self, self._keep_alive)
+
+
+class HttpServerConnection(asyncio.Protocol):
+    """One client connection."""
+
+    def __init__(self, handler: Handler, tasks: set[asyncio.Task[Any]]) -> None:
+        self._handler = handler
+        self._tasks = tasks  # the server's: cancelled when it stops
+        self._parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self._read_ns = 0
+        self._url = b""
+        self._headers: dict[str, str] = {}
+        self._body: list[bytes] = []
+        self._size = 0
+        self._waiting: deque[tuple[HttpRequest, bool]] = deque()
+        self._current: Responder | None = None
+
+    # --- asyncio.Protocol ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        self._read_ns = perf_counter_ns()
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._refuse(400, "protocol upgrades are not supported")
+        except httptools.HttpParserError as exc:  # httptools wraps a callback's exception
+            if isinstance(exc.__context__, _TooLarge):
+                self._refuse(413, f"the request body is larger than {MAX_BODY} bytes")
+            else:
+                self._refuse(400, f"malformed HTTP request: {exc}")
+        else:
+            self._next()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self._waiting.clear()
+        current = self._current
+        if current is not None and not current.ended and current.on_gone is not None:
+            current.on_gone()
+
+    # --- httptools callbacks ------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._url, self._headers, self._body, self._size = b"", {}, [], 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        if self._headers.get("expect", "").lower() == "100-continue" and self.transport:
+            self.transport.write(CONTINUE)  # curl waits a second for this before a large body
+
+    def on_body(self, body: bytes) -> None:
+        self._size += len(body)
+        if self._size > MAX_BODY:
+            raise _TooLarge
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        url = httptools.parse_url(self._url)
+        request = HttpRequest(
+            method=self._parser.get_method().decode(),
+            path=url.path.decode("utf-8", errors="replace"),
+            query=(url.query or b"").decode("utf-8", errors="replace"),
+            headers=self._headers,
+            body=b"".join(self._body),
+            received_ns=self._read_ns,
+        )
+        self._waiting.append((request, self._parser.should_keep_alive()))
+        if len(self._waiting) >= MAX_PIPELINED and self.transport is not None:
+            self.transport.pause_reading()
+
+    # --- answering ----------------------------------------------------------------------
+
+    def _next(self) -> None:
+        """Start answering the next waiting request, if none is being answered."""
+        while self._current is None and self._waiting and self.transport is not None:
+            request, keep_alive = self._waiting.popleft()
+            responder = Responder(self, keep_alive)
+            self._current = responder
+            try:
+                pending = self._handler(request, responder)
+            except Exception:
+                _LOG.exception("the router failed on %s %s", request.method, request.path)
+                self._fail(responder)
+                continue
+            if pending is not None:
+                task = asyncio.ensure_future(pending)
+                self._tasks.add(task)
+                task.add_done_callback(functools.partial(self._handled, responder))
+
+    def _handled(self, responder: Responder, task: asyncio.Future[None]) -> None:
+        self._tasks.discard(cast(asyncio.Task[Any], task))
+        if task.cancelled():  # the server is stopping
+            if not responder.ended:
+                self._close()
+            return
+        error = task.exception()
+        if error is not None:
+            _LOG.error("the router failed on a request", exc_info=error)
+            self._fail(responder)
+        elif not responder.ended and not responder.gone:  # a handler that forgot to answer
+            self._fail(responder)
+
+    def response_ended(self, responder: Responder, keep_alive: bool) -> None:
+        if responder is not self._current:
+            return
+        self._current = None
+        if not keep_alive:
+            self._close()
+        elif self.transport is not None:
+            self._next()
+            if self.transport is not None and len(self._waiting) < MAX_PIPELINED:
+                self.transport.resume_reading()  # a no-op unless it was paused
+
+    def _fail(self, responder: Responder) -> None:
+        if responder.started:
+            self._close()  # a stream cut by the router: closing says it is incomplete
+            responder.ended = True
+            self._current = None
+        else:
+            responder.send_json(500, {"error": "the router failed on this request"})
+
+    def _refuse(self, status: int, message: str) -> None:
+        """Bad HTTP: answer (unless a response is under way) and close."""
+        self._waiting.clear()
+        if self.transport is not None and self._current is None:
+            Responder(self, keep_alive=False).send_json(status, {"error": message})
+        self._close()
+
+    def _close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+class _TooLarge(Exception):
+    pass

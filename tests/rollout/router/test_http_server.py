@@ -1,0 +1,197 @@
+"""The router's HTTP/1.1 server on real sockets: raw bytes in, the bytes it writes checked, and
+aiohttp's client reading what it streams."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import pytest
+
+from crossfade.rollout.router import http_server
+from crossfade.rollout.router.http_server import HttpRequest, HttpServerConnection, Responder
+
+Handler = Callable[[HttpRequest, Responder], Awaitable[None] | None]
+
+
+@asynccontextmanager
+async def serving(handler: Handler) -> AsyncIterator[int]:
+    tasks: set[asyncio.Task[Any]] = set()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: HttpServerConnection(handler, tasks), "127.0.0.1", 0)
+    try:
+        yield int(server.sockets[0].getsockname()[1])
+    finally:
+        server.close()
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def exchange(port: int, data: bytes) -> bytes:
+    """Send raw bytes; read until the server closes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(data)
+    await writer.drain()
+    received = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    return received
+
+
+def echo(request: HttpRequest, responder: Responder) -> None:
+    responder.send_json(200, {"path": request.path, "query": request.query, "n": len(request.body)})
+
+
+def post(path: str, body: bytes, *headers: str) -> bytes:
+    extra = "".join(f"{h}\r\n" for h in headers)
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
+    return head.encode() + body
+
+
+def test_pipelined_requests_on_one_connection_are_answered_in_order() -> None:
+    async def go() -> bytes:
+        async with serving(echo) as port:
+            both = post("/one?a=1", b"12") + post("/two", b"345", "Connection: close")
+            return await exchange(port, both)
+
+    received = asyncio.run(go())
+    first, second = received.split(b"HTTP/1.1 ")[1:]
+    assert first.startswith(b"200 OK\r\n")
+    assert b'"path": "/one", "query": "a=1", "n": 2' in first
+    assert b"Connection: close" not in first
+    assert b'"path": "/two", "query": "", "n": 3' in second
+    assert b"Connection: close\r\n" in second  # and the server closed: read() returned
+
+
+def test_a_client_expecting_100_continue_gets_it_before_sending_the_body() -> None:
+    async def go() -> bytes:
+        async with serving(echo) as port:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                post("/x", b"", "Expect: 100-continue").replace(b"Length: 0", b"Length: 4")
+            )
+            interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            writer.write(b"body")
+            answer = await asyncio.wait_for(reader.readuntil(b"}"), 5)
+            writer.close()
+            return interim + answer
+
+    received = asyncio.run(go())
+    assert received.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK")
+    assert b'"n": 4' in received
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "text"),
+    [
+        (b"GARBAGE\r\n\r\n", b"400", b"malformed HTTP request"),
+        (post("/x", b"0123456789"), b"413", b"larger than 8 bytes"),
+    ],
+)
+def test_bad_http_is_refused_and_the_connection_closed(
+    monkeypatch: pytest.MonkeyPatch, data: bytes, status: bytes, text: bytes
+) -> None:
+    monkeypatch.setattr(http_server, "MAX_BODY", 8)
+    seen: list[HttpRequest] = []
+
+    def handler(request: HttpRequest, responder: Responder) -> None:
+        seen.append(request)
+        echo(request, responder)
+
+    async def go() -> bytes:
+        async with serving(handler) as port:
+            return await exchange(port, data)
+
+    received = asyncio.run(go())
+    assert received.startswith(b"HTTP/1.1 " + status)
+    assert text in received
+    assert b"Connection: close" in received
+    assert seen == []
+
+
+def test_a_stream_is_chunked_and_a_handler_failure_before_it_is_a_500() -> None:
+    async def stream(request: HttpRequest, responder: Responder) -> None:
+        if request.path == "/fail":
+            raise RuntimeError("a bug")
+        responder.start_stream()
+        for word in (b"data: a\n\n", b"data: b\n\n"):
+            responder.write(word)
+            await asyncio.sleep(0.01)
+        responder.end(b"data: [DONE]\n\n")
+
+    async def go() -> tuple[list[bytes], str, int]:
+        async with serving(stream) as port, aiohttp.ClientSession() as session:
+            async with session.post(f"http://127.0.0.1:{port}/s", data=b"{}") as response:
+                lines = [line async for line in response.content if line.strip()]
+                kind = response.headers["Content-Type"]
+            async with session.post(f"http://127.0.0.1:{port}/fail", data=b"{}") as response:
+                status = response.status
+        return lines, kind, status
+
+    lines, kind, status = asyncio.run(go())
+    assert lines == [b"data: a\n", b"data: b\n", b"data: [DONE]\n"]
+    assert kind == "text/event-stream"
+    assert status == 500
+
+
+def test_a_failure_mid_stream_cuts_the_connection_without_the_closing_chunk() -> None:
+    async def stream(request: HttpRequest, responder: Responder) -> None:
+        responder.start_stream()
+        responder.write(b"data: a\n\n")
+        await asyncio.sleep(0.01)
+        raise RuntimeError("a bug after the stream began")
+
+    async def go() -> bytes:
+        async with serving(stream) as port:
+            return await exchange(port, post("/s", b"{}"))
+
+    received = asyncio.run(go())
+    assert b"data: a" in received
+    assert not received.endswith(b"0\r\n\r\n")  # incomplete: the client sees a broken stream
+
+
+def test_the_producer_hears_when_the_client_leaves_mid_stream() -> None:
+    gone = asyncio.Event()
+
+    async def stream(request: HttpRequest, responder: Responder) -> None:
+        responder.on_gone = gone.set
+        responder.start_stream()
+        responder.write(b"data: a\n\n")
+        await asyncio.wait_for(gone.wait(), 5)
+        assert responder.gone
+        responder.write(b"data: late\n\n")  # dropped, no error
+        responder.end()
+
+    async def go() -> None:
+        async with serving(stream) as port:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(post("/s", b"{}"))
+            await asyncio.wait_for(reader.readuntil(b"data: a\n\n"), 5)
+            writer.close()
+            await asyncio.wait_for(gone.wait(), 5)
+
+    asyncio.run(go())
+    assert gone.is_set()
+
+
+def test_a_second_request_waits_until_the_first_is_answered() -> None:
+    order: list[str] = []
+
+    async def slow_then_fast(request: HttpRequest, responder: Responder) -> None:
+        order.append(f"start {request.path}")
+        if request.path == "/slow":
+            await asyncio.sleep(0.1)
+        order.append(f"end {request.path}")
+        responder.send(200, request.path.encode(), b"text/plain")
+
+    async def go() -> bytes:
+        async with serving(slow_then_fast) as port:
+            both = post("/slow", b"") + post("/fast", b"", "Connection: close")
+            return await exchange(port, both)
+
+    received = asyncio.run(go())
+    assert order == ["start /slow", "end /slow", "start /fast", "end /fast"]
+    assert received.index(b"/slow") < received.index(b"/fast")
