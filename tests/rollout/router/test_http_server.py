@@ -195,3 +195,29 @@ def test_a_second_request_waits_until_the_first_is_answered() -> None:
     received = asyncio.run(go())
     assert order == ["start /slow", "end /slow", "start /fast", "end /fast"]
     assert received.index(b"/slow") < received.index(b"/fast")
+
+
+def test_an_idle_connection_and_an_unfinished_request_are_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(http_server, "IDLE_TIMEOUT_S", 0.2)
+
+    async def go() -> tuple[bytes, bytes, float]:
+        async with serving(echo) as port:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(post("/kept", b"{}"))  # answered, then idle
+            started = asyncio.get_running_loop().time()
+            answered_then_closed = await asyncio.wait_for(reader.read(), 5)
+            idle_for = asyncio.get_running_loop().time() - started
+            writer.close()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(post("/slow", b"{}")[:20])  # a request that never completes
+            unfinished = await asyncio.wait_for(reader.read(), 5)
+            writer.close()
+            return answered_then_closed, unfinished, idle_for
+
+    answered_then_closed, unfinished, idle_for = asyncio.run(go())
+    assert answered_then_closed.startswith(b"HTTP/1.1 200 OK")
+    assert b"Connection: close" not in answered_then_closed  # kept alive, until idle
+    assert idle_for >= 0.2
+    assert unfinished == b""

@@ -10,9 +10,12 @@ task switch. The admin API, off that path, stays on aiohttp.
 One request per connection at a time; requests a client pipelined meanwhile wait and are
 answered in order. Reading goes on while a request is answered, so a client that leaves is
 noticed at once, not at the next write; only a client with MAX_PIPELINED requests waiting is
-no longer read from until they are answered. A `Responder` writes one response, whole
-(`send`) or as a chunked stream (`start_stream`, `write`, `end`). When the client goes away,
-`on_gone` is called once, so whoever is producing the answer can stop.
+no longer read from until they are answered. A connection that has no request under way for
+IDLE_TIMEOUT_S is closed, as is one whose request does not complete in that time.
+
+A `Responder` writes one response, whole (`send`) or as a chunked stream (`start_stream`,
+`write`, `end`). When the client goes away, `on_gone` is called once, so whoever is producing
+the answer can stop.
 
 Writes are not awaited: a streamed answer is at most `max_tokens` events, so what a slow reader
 leaves in the socket's buffer is bounded by the answer itself.
@@ -35,6 +38,7 @@ import httptools
 
 MAX_BODY = 64 * 1024 * 1024
 MAX_PIPELINED = 8
+IDLE_TIMEOUT_S = 75.0  # a connection with no request under way (or one never completed) closes
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 JSON = b"application/json; charset=utf-8"
 SSE = b"text/event-stream"
@@ -148,11 +152,13 @@ class HttpServerConnection(asyncio.Protocol):
         self._size = 0
         self._waiting: deque[tuple[HttpRequest, bool]] = deque()
         self._current: Responder | None = None
+        self._idle: asyncio.TimerHandle | None = None
 
     # --- asyncio.Protocol ---------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self._arm_idle()
 
     def data_received(self, data: bytes) -> None:
         self._read_ns = perf_counter_ns()
@@ -170,6 +176,8 @@ class HttpServerConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        if self._idle is not None:
+            self._idle.cancel()
         self._waiting.clear()
         current = self._current
         if current is not None and not current.ended and current.on_gone is not None:
@@ -197,6 +205,9 @@ class HttpServerConnection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
         url = httptools.parse_url(self._url)
         request = HttpRequest(
             method=self._parser.get_method().decode(),
@@ -252,6 +263,8 @@ class HttpServerConnection(asyncio.Protocol):
             self._next()
             if self.transport is not None and len(self._waiting) < MAX_PIPELINED:
                 self.transport.resume_reading()  # a no-op unless it was paused
+            if self._current is None:
+                self._arm_idle()
 
     def _fail(self, responder: Responder) -> None:
         if responder.started:
@@ -267,6 +280,11 @@ class HttpServerConnection(asyncio.Protocol):
         if self.transport is not None and self._current is None:
             Responder(self, keep_alive=False).send_json(status, {"error": message})
         self._close()
+
+    def _arm_idle(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+        self._idle = asyncio.get_running_loop().call_later(IDLE_TIMEOUT_S, self._close)
 
     def _close(self) -> None:
         if self.transport is not None:
