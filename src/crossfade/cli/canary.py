@@ -24,7 +24,8 @@ plan:
   step: {min_duration_s: 60, min_samples: 200, max_duration_s: 300, interval_s: 10, settle_s: 5}
   gates:                          # candidate vs incumbent, same window
     ttft_p95_ratio_max: 1.25
-    itl_p95_ratio_max: 1.25
+    itl_p95_ratio_max: 1.25       # optional: per token, pooled (0 where tokens come in bunches)
+    tpot_p95_ratio_max: 1.25      # optional: one TPOT per request, whatever the chunking
     error_rate_delta_max: 0.01
     length_mismatch_delta_max: 0.01   # optional
     slo: {ttft_p99_ms: 2000, itl_p99_ms: 150}   # optional, on the candidate

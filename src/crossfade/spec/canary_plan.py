@@ -10,6 +10,7 @@ step: {min_duration_s: 60, min_samples: 200, max_duration_s: 300, interval_s: 10
 gates:
   ttft_p95_ratio_max: 1.25
   itl_p95_ratio_max: 1.25
+  tpot_p95_ratio_max: 1.25
   error_rate_delta_max: 0.01
   length_mismatch_delta_max: 0.01
   slo: {ttft_p99_ms: 2000, itl_p99_ms: 150}
@@ -122,7 +123,18 @@ class Gates(StrictModel):
     unclear otherwise (or with fewer than `min_samples` on a side)."""
 
     ttft_p95_ratio_max: float = Field(gt=0, description="candidate TTFT p95 / incumbent's")
-    itl_p95_ratio_max: float = Field(gt=0, description="candidate ITL p95 / incumbent's")
+    itl_p95_ratio_max: float | None = Field(
+        default=None,
+        gt=0,
+        description="candidate ITL p95 / incumbent's, ITL per token as pooled over requests; "
+        "omit it where a backend sends several tokens per chunk (their ITL is then mostly 0)",
+    )
+    tpot_p95_ratio_max: float | None = Field(
+        default=None,
+        gt=0,
+        description="candidate TPOT p95 / incumbent's, one TPOT per request ((E2E - TTFT) / "
+        "(tokens - 1)): steady however a backend groups tokens into chunks",
+    )
     error_rate_delta_max: float = Field(ge=0, le=1, description="candidate - incumbent")
     length_mismatch_delta_max: float | None = Field(
         default=None,

@@ -41,6 +41,8 @@ def observations(
                 output_tokens=tokens if ok else None,
                 requested_tokens=profile.tokens,
                 end_unix=0.0,
+                # TPOT = (E2E - TTFT) / (tokens - 1): the mean of the request's ITLs
+                tpot_ms=profile.itl_ms * float(spread[1:].mean()) if ok and tokens > 1 else None,
             )
         )
     return result

@@ -207,3 +207,55 @@ def test_describe_states_value_interval_and_limit() -> None:
     assert text.startswith("ttft_p95_ratio 2 (CI ")
     assert text.endswith("past 1.5")
     assert np.isfinite(report.incumbent.ttft_p99_ms or np.nan)
+
+
+TPOT_GATES = Gates(ttft_p95_ratio_max=1.5, tpot_p95_ratio_max=1.5, error_rate_delta_max=0.02)
+
+
+def test_tpot_is_one_value_per_request_and_its_ratio_is_gated() -> None:
+    incumbent = observations("incumbent", 300)
+    slower = [
+        o.model_copy(update={"backend": "candidate", "tpot_ms": o.tpot_ms * 2.0}) for o in incumbent
+    ]
+    report = evaluate_window(incumbent + slower, "incumbent", "candidate", TPOT_GATES)
+    assert [g.name for g in report.gates] == [
+        "ttft_p95_ratio",
+        "tpot_p95_ratio",
+        "error_rate_delta",
+    ]
+    per_request = [o.tpot_ms for o in incumbent if o.tpot_ms is not None]
+    assert len(per_request) == 300  # one per successful request
+    assert report.incumbent.tpot_p95_ms == pytest.approx(percentiles(per_request, [95])[0])
+    result = gate(report, "tpot_p95_ratio")
+    assert result.value == pytest.approx(2.0)
+    assert result.verdict is Verdict.FAIL
+    same = as_candidate(incumbent)
+    passed = gate(
+        evaluate_window(incumbent + same, "incumbent", "candidate", TPOT_GATES), "tpot_p95_ratio"
+    )
+    assert passed.verdict is Verdict.PASS
+
+
+def test_tpot_holds_where_chunking_leaves_the_incumbents_itl_at_zero() -> None:
+    # The incumbent sends most of each answer in one chunk: its per-token ITL is almost all 0,
+    # so the ITL ratio cannot be judged, while each request's TPOT still is.
+    both = Gates(
+        ttft_p95_ratio_max=1.5,
+        itl_p95_ratio_max=1.5,
+        tpot_p95_ratio_max=1.5,
+        error_rate_delta_max=0.02,
+    )
+    incumbent = [
+        o.model_copy(update={"itl_ms": [0.0] * len(o.itl_ms)})
+        for o in observations("incumbent", 200)
+    ]
+    candidate = observations("candidate", 200, seed=1)
+    report = evaluate_window(incumbent + candidate, "incumbent", "candidate", both)
+    assert gate(report, "itl_p95_ratio").verdict is Verdict.UNCLEAR
+    assert gate(report, "tpot_p95_ratio").verdict is Verdict.PASS
+
+
+def test_a_plan_without_the_itl_gate_does_not_evaluate_it() -> None:
+    report = evaluate_window(window(100, 100), "incumbent", "candidate", TPOT_GATES)
+    assert "itl_p95_ratio" not in [g.name for g in report.gates]
+    assert report.incumbent.itl_p95_ms is not None  # still reported, just not gated

@@ -68,6 +68,7 @@ def plan_gates() -> Gates:
     return Gates(
         ttft_p95_ratio_max=2.5,
         itl_p95_ratio_max=2.5,
+        tpot_p95_ratio_max=2.5,
         error_rate_delta_max=0.05,
         length_mismatch_delta_max=0.05,
     )
@@ -125,12 +126,16 @@ def test_a_slower_candidate_is_rolled_back(servers: dict[str, GroundTruth], tmp_
     last = decisions[-1]
     assert last.after.phase is Phase.ROLLED_BACK
     assert last.before.step == 0  # caught in the shadow step: no client ever saw it
-    assert "ttft_p95_ratio" in last.reason or "itl_p95_ratio" in last.reason
+    assert any(f"{m}_p95_ratio" in last.reason for m in ("ttft", "itl", "tpot")), last.reason
     assert last.window is not None
     ttft = (last.window.candidate.ttft_p95_ms, last.window.incumbent.ttft_p95_ms)
     assert ttft[0] is not None
     assert ttft[1] is not None
     assert ttft[0] > ttft[1]  # 100 ms against 20 ms, plus whatever the shared CPUs add
+    tpot = (last.window.candidate.tpot_p95_ms, last.window.incumbent.tpot_p95_ms)
+    assert tpot[0] is not None
+    assert tpot[1] is not None
+    assert tpot[0] > tpot[1]  # 25 ms a token against 5
     assert read_journal(tmp_path / "j.jsonl")[-1]["action"] == "rollback"
 
 

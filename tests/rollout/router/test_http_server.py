@@ -221,3 +221,15 @@ def test_an_idle_connection_and_an_unfinished_request_are_closed(
     assert b"Connection: close" not in answered_then_closed  # kept alive, until idle
     assert idle_for >= 0.2
     assert unfinished == b""
+
+
+def test_many_requests_pipelined_in_one_write_are_all_answered() -> None:
+    # Answered at once, each ends inside the dispatch loop: no recursion per request.
+    async def go() -> bytes:
+        async with serving(echo) as port:
+            burst = b"".join(post(f"/{i}", b"") for i in range(1999))
+            return await exchange(port, burst + post("/last", b"", "Connection: close"))
+
+    received = asyncio.run(go())
+    assert received.count(b"HTTP/1.1 200 OK") == 2000
+    assert received.index(b'"/1998"') < received.index(b'"/last"')

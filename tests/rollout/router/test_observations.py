@@ -1,4 +1,5 @@
-"""Observations from the router's records (the bench's TTFT and per-token ITL), and the ring."""
+"""Observations from the router's records (the bench's TTFT, per-token ITL and TPOT), and the
+ring."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def test_a_good_attempt_has_ttft_and_one_itl_per_token_after_the_first() -> None
     assert observation.shadow
     assert observation.ttft_ms == pytest.approx(10.0)
     assert observation.itl_ms == pytest.approx([4.0, 3.0, 3.0])
+    assert observation.tpot_ms == pytest.approx((22.0 - 11.0) / 3)  # (end - first) / (4 - 1)
     assert (observation.output_tokens, observation.requested_tokens) == (4, 4)
 
 
@@ -37,6 +39,7 @@ def test_a_failure_has_no_latencies_but_keeps_what_arrived() -> None:
     observation = observe(failed, "a", shadow=False, exact_length=True)
     assert (observation.ok, observation.error_kind) == (False, "truncated")
     assert observation.ttft_ms is None
+    assert observation.tpot_ms is None
     assert observation.itl_ms == []
     assert observation.output_tokens == 1
     nothing = observe(record(), "a", shadow=False, exact_length=False)

@@ -245,9 +245,12 @@ def test_admin_api_needs_the_token_and_its_changes_take_effect(
             keys = set(page["observations"][0])
             assert keys == {
                     "seq", "backend", "shadow", "ok", "error_kind", "ttft_ms", "itl_ms",
-                    "output_tokens", "requested_tokens", "end_unix",
+                    "output_tokens", "requested_tokens", "end_unix", "tpot_ms",
                 }  # fmt: skip
-            assert len(page["observations"][0]["itl_ms"]) == 1  # 2 tokens: one ITL
+            first = page["observations"][0]
+            assert len(first["itl_ms"]) == 1  # 2 tokens: one ITL
+            # and one TPOT: (end - first token) / 1, the end being [DONE], at or after token 2
+            assert first["tpot_ms"] >= first["itl_ms"][0] > 0
             status, _ = await admin(session, router, "GET", "/admin/observations?after=x")
             assert status == 400
 

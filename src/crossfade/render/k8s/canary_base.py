@@ -142,12 +142,16 @@ def plan_gates(
     window = window_of(plan)
     gates = plan.gates
     samples = Samples(max(plan.step.min_samples, gates.min_samples), gates.min_samples)
-    limits = {
-        "ttft": gates.ttft_p95_ratio_max,
-        "itl": gates.itl_p95_ratio_max,
-        "error": gates.error_rate_delta_max,
-    }
+    limits = {"ttft": gates.ttft_p95_ratio_max, "error": gates.error_rate_delta_max}
+    if gates.itl_p95_ratio_max is not None:
+        limits["itl"] = gates.itl_p95_ratio_max
     found, notes = relative_gates(limits, sides[candidate], sides[incumbent], window, samples)
+    if gates.tpot_p95_ratio_max is not None:
+        notes.append(
+            "gate tpot_p95_ratio_max left out: TPOT is one value per request and neither "
+            "backend exports it (vllm:time_per_output_token_seconds, the ITL gate's series, "
+            "is observed per token)"
+        )
     if gates.length_mismatch_delta_max is not None:
         notes.append(
             "gate length_mismatch_delta_max left out: no exported metric holds the output "

@@ -114,11 +114,11 @@ def relative_gates(
     window: str,
     samples: Samples,
 ) -> tuple[list[Gate], list[str]]:
-    """The p95 ratios (`limits` by signal: ttft, itl) where both sides export the signal, and
-    the error-rate delta (limit under "error")."""
+    """The p95 ratios (`limits` by signal: ttft, and itl when the plan has it) where both
+    sides export the signal, and the error-rate delta (limit under "error")."""
     gates: list[Gate] = []
     notes: list[str] = []
-    for signal in ("ttft", "itl"):
+    for signal in [s for s in ("ttft", "itl") if s in limits]:
         mine, theirs = _histogram(candidate, signal), _histogram(incumbent, signal)
         if mine is None or theirs is None:
             why = "; ".join(

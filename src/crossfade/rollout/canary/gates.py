@@ -1,10 +1,10 @@
 """The canary's gates: candidate against incumbent over the observations of one window. Pure.
 
-Per backend: requests, error rate, TTFT p95/p99 (one value per successful request), ITL
-p95/p99 (the per-token values of all its successful requests, pooled, as `bench.metrics`
+Per backend: requests, error rate, TTFT and TPOT p95/p99 (one value per successful request),
+ITL p95/p99 (the per-token values of all its successful requests, pooled, as `bench.metrics`
 defines ITL) and output-length mismatches. Then each gate's verdict:
 
-- a ratio (TTFT p95, ITL p95: candidate / incumbent) or a difference (error rate, length
+- a ratio (TTFT p95, ITL p95, TPOT p95: candidate / incumbent) or a difference (error rate, length
   mismatch share: candidate - incumbent) or an absolute SLO (candidate's p99), with a
   percentile-bootstrap interval at `gates.confidence` (requests resampled on each side; ITL as
   clusters of a request's tokens, as `crossfade compare` does);
@@ -63,6 +63,8 @@ class BackendStats:
     itl_p99_ms: float | None
     length_checked: int
     length_mismatches: int
+    tpot_p95_ms: float | None = None
+    tpot_p99_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class _Arrays:
         self.ok_index = np.flatnonzero([o.ok for o in observations])
         self.ttft = np.array([o.ttft_ms for o in done if o.ttft_ms is not None], float)
         self.ttft_owner = np.flatnonzero([o.ttft_ms is not None for o in done])
+        self.tpot = np.array([o.tpot_ms for o in done if o.tpot_ms is not None], float)
+        self.tpot_owner = np.flatnonzero([o.tpot_ms is not None for o in done])
         self.itl = np.array([v for o in done for v in o.itl_ms], float)
         self.itl_owner = np.repeat(np.arange(len(done)), [len(o.itl_ms) for o in done])
         self.itl_requests = sum(1 for o in done if o.itl_ms)
@@ -121,8 +125,11 @@ class _Arrays:
         )
 
     def values(self, metric: str) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+        """A metric's values and, for each, the index of its request among the successful."""
         if metric == "ttft":
             return self.ttft, self.ttft_owner.astype(np.int64)
+        if metric == "tpot":
+            return self.tpot, self.tpot_owner.astype(np.int64)
         return self.itl, self.itl_owner.astype(np.int64)
 
 
@@ -149,12 +156,16 @@ class _Side:
         return self.all.n
 
     def samples(self, metric: str) -> int:
-        return self.all.ttft.size if metric == "ttft" else self.all.itl_requests
+        """Requests that gave the metric a value."""
+        if metric == "itl":
+            return self.all.itl_requests
+        return int(self.all.values(metric)[0].size)
 
     def stats(self) -> BackendStats:
         a = self.all
         ttft = percentiles(a.ttft, [95, 99]) if a.ttft.size else [None, None]
         itl = percentiles(a.itl, [95, 99]) if a.itl.size else [None, None]
+        tpot = percentiles(a.tpot, [95, 99]) if a.tpot.size else [None, None]
         return BackendStats(
             requests=a.n,
             errors=int(a.error.sum()),
@@ -165,6 +176,8 @@ class _Side:
             itl_p99_ms=itl[1],
             length_checked=int(a.checked.sum()),
             length_mismatches=int(a.mismatch.sum()),
+            tpot_p95_ms=tpot[0],
+            tpot_p99_ms=tpot[1],
         )
 
     def percentile(self, metric: str, q: float) -> tuple[float, FloatArray]:
@@ -210,11 +223,13 @@ def evaluate_window(
     inc = _Side([o for o in observations if o.backend == incumbent], rng)
     cand = _Side([o for o in observations if o.backend == candidate], rng)
     judge = _Judge(gates)
-    results = [
-        judge.ratio("ttft_p95_ratio", inc, cand, "ttft", gates.ttft_p95_ratio_max),
-        judge.ratio("itl_p95_ratio", inc, cand, "itl", gates.itl_p95_ratio_max),
-        judge.delta("error_rate_delta", inc, cand, "error", gates.error_rate_delta_max),
-    ]
+    results = [judge.ratio("ttft_p95_ratio", inc, cand, "ttft", gates.ttft_p95_ratio_max)]
+    if gates.itl_p95_ratio_max is not None:
+        results.append(judge.ratio("itl_p95_ratio", inc, cand, "itl", gates.itl_p95_ratio_max))
+    if gates.tpot_p95_ratio_max is not None:
+        limit = gates.tpot_p95_ratio_max
+        results.append(judge.ratio("tpot_p95_ratio", inc, cand, "tpot", limit))
+    results.append(judge.delta("error_rate_delta", inc, cand, "error", gates.error_rate_delta_max))
     if gates.length_mismatch_delta_max is not None:
         limit = gates.length_mismatch_delta_max
         results.append(judge.delta("length_mismatch_delta", inc, cand, "length", limit))
@@ -239,7 +254,7 @@ class _Judge:
         base, base_reps = inc.percentile(metric, 95)
         value, reps = cand.percentile(metric, 95)
         if base <= 0:
-            if value <= 0:  # both 0: tokens came in chunks of several on both sides
+            if value <= 0:  # both 0: whole answers (TPOT) or many-token chunks (ITL) both sides
                 return GateResult(name, Verdict.PASS, 1.0, None, None, limit, "both p95 are 0")
             return _unclear(name, limit, f"incumbent p95 is 0, candidate's {value:.3g} ms")
         with np.errstate(divide="ignore", invalid="ignore"):

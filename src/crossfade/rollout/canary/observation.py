@@ -21,6 +21,7 @@ class Observation(BaseModel):
     output_tokens: int | None = None
     requested_tokens: int | None = None
     end_unix: float
+    tpot_ms: float | None = None  # absent from routers older than the TPOT gate
 
 
 class BackendStatus(BaseModel):

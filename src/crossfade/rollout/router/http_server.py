@@ -152,6 +152,7 @@ class HttpServerConnection(asyncio.Protocol):
         self._size = 0
         self._waiting: deque[tuple[HttpRequest, bool]] = deque()
         self._current: Responder | None = None
+        self._dispatching = False
         self._idle: asyncio.TimerHandle | None = None
 
     # --- asyncio.Protocol ---------------------------------------------------------------
@@ -224,21 +225,34 @@ class HttpServerConnection(asyncio.Protocol):
     # --- answering ----------------------------------------------------------------------
 
     def _next(self) -> None:
-        """Start answering the next waiting request, if none is being answered."""
-        while self._current is None and self._waiting and self.transport is not None:
-            request, keep_alive = self._waiting.popleft()
-            responder = Responder(self, keep_alive)
-            self._current = responder
-            try:
-                pending = self._handler(request, responder)
-            except Exception:
-                _LOG.exception("the router failed on %s %s", request.method, request.path)
-                self._fail(responder)
-                continue
-            if pending is not None:
-                task = asyncio.ensure_future(pending)
-                self._tasks.add(task)
-                task.add_done_callback(functools.partial(self._handled, responder))
+        """Start answering the waiting requests, one at a time. Not re-entered: a request
+        answered at once ends inside this loop, and the loop takes the next."""
+        if self._dispatching:
+            return
+        self._dispatching = True
+        try:
+            while self._current is None and self._waiting and self.transport is not None:
+                request, keep_alive = self._waiting.popleft()
+                responder = Responder(self, keep_alive)
+                self._current = responder
+                try:
+                    pending = self._handler(request, responder)
+                except Exception:
+                    _LOG.exception("the router failed on %s %s", request.method, request.path)
+                    self._fail(responder)
+                    continue
+                if pending is not None:
+                    task = asyncio.ensure_future(pending)
+                    self._tasks.add(task)
+                    task.add_done_callback(functools.partial(self._handled, responder))
+        finally:
+            self._dispatching = False
+        if self.transport is None or self._current is not None:
+            return
+        if len(self._waiting) < MAX_PIPELINED:
+            self.transport.resume_reading()  # a no-op unless it was paused
+        if self._idle is None and not self._waiting:  # not re-armed by a request's every read
+            self._arm_idle()
 
     def _handled(self, responder: Responder, task: asyncio.Future[None]) -> None:
         self._tasks.discard(cast(asyncio.Task[Any], task))
@@ -259,12 +273,8 @@ class HttpServerConnection(asyncio.Protocol):
         self._current = None
         if not keep_alive:
             self._close()
-        elif self.transport is not None:
+        else:
             self._next()
-            if self.transport is not None and len(self._waiting) < MAX_PIPELINED:
-                self.transport.resume_reading()  # a no-op unless it was paused
-            if self._current is None:
-                self._arm_idle()
 
     def _fail(self, responder: Responder) -> None:
         if responder.started:

@@ -3,8 +3,8 @@
 Every attempt is one observation: the client-facing ones (a request that fell back gives one per
 backend it tried) and the shadow copies (`shadow: true`). Times come from the bench's metric
 definitions applied to the router's own record: TTFT from the upstream send to the first token,
-ITL per token (docs/metrics.md). A failure's timings are not latencies: its TTFT is null and its
-ITL list empty, as in a bench summary.
+ITL per token, TPOT per request (docs/metrics.md). A failure's timings are not latencies: its
+TTFT and TPOT are null and its ITL list empty, as in a bench summary.
 
 `ObservationRing` keeps the last `capacity` in order and serves them by sequence number:
 `after(seq)` returns the ones with a larger seq (exclusive) and the `next` cursor to pass back.
@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from crossfade.bench.metrics import itl_ns, ttft_ns
+from crossfade.bench.metrics import itl_ns, tpot_ns, ttft_ns
 from crossfade.bench.protocol import RequestRecord
 
 NS_PER_MS = 1e6
@@ -36,6 +36,7 @@ class Observation:
     output_tokens: int | None
     requested_tokens: int | None
     end_unix: float
+    tpot_ms: float | None = None  # None: a failure, or one token only
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,6 +50,7 @@ def observe(
     only a cap: an answer that stops earlier is then no mismatch."""
     ok = record.ok
     ttft = ttft_ns(record) if ok else None
+    tpot = tpot_ns(record) if ok else None
     if record.server_output_tokens is not None:
         tokens: int | None = record.server_output_tokens
     else:
@@ -64,6 +66,7 @@ def observe(
         output_tokens=tokens,
         requested_tokens=record.requested_output_tokens if exact_length else None,
         end_unix=time.time(),
+        tpot_ms=None if tpot is None else tpot / NS_PER_MS,
     )
 
 
