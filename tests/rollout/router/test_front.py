@@ -67,6 +67,11 @@ def test_chat_messages_become_a_transcript_and_stay_whole_for_chat_backends() ->
         ({"messages": []}, "chat", "messages"),
         ({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "chat", "text"),
         ([1, 2], "completions", "JSON object"),
+        ({"prompt": "hi", "temperature": "hot"}, "completions", "temperature must be a number"),
+        ({"prompt": "hi", "top_k": 2.5}, "completions", "top_k must be a whole number"),
+        ({"prompt": "hi", "seed": True}, "completions", "seed must be a whole number"),
+        ({"prompt": "hi", "ignore_eos": "true"}, "completions", "ignore_eos must be true or"),
+        ({"prompt": "hi", "stop": ["a", 1]}, "completions", "stop must be a string or a list"),
     ],
 )
 def test_openai_refusals_name_the_field(body: Any, api: Any, names: str) -> None:
@@ -122,8 +127,15 @@ def test_triton_trtllm_style_inputs_with_old_names() -> None:
         ({"text_input": "hi", "bad_words": ["x"]}, "bad_words"),
         ({"text_input": "hi", "sampling_parameters": "{"}, "not JSON"),
         ({"max_tokens": 4}, "text_input"),
+        ({"text_input": "hi", "parameters": {"temperature": "x"}}, "temperature must be"),
+        ({"text_input": "hi", "sampling_parameters": '{"top_p": "x"}'}, "top_p must be"),
     ],
 )
 def test_triton_refusals_name_the_field(body: Any, names: str) -> None:
     with pytest.raises(FrontError, match=names):
         parse_triton(body, "m", stream=True)
+
+
+def test_a_null_sampling_field_means_its_default() -> None:
+    request = parse_openai({"prompt": "hi", "temperature": None, "top_p": 0.5}, "completions")
+    assert dict(request.sampling) == {"top_p": 0.5}

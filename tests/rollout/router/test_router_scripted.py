@@ -226,6 +226,10 @@ def test_bad_requests_are_refused_in_the_clients_api_and_reach_no_backend() -> N
                 status, events = await post_sse(s, f"{root}/v1/chat/completions", chat)
                 assert status == 400
                 assert "'logit_bias' is not translated" in events[0]["error"]["message"]
+                # a wrong type is the client's mistake, not the backend's: refused here
+                typed = {"prompt": "x", "temperature": "hot"}
+                status, events = await post_sse(s, f"{root}/v1/completions", typed)
+                assert (status, "temperature must be a number" in str(events[0])) == (400, True)
                 triton = {"text_input": "x", "beam_width": 2}
                 status, events = await post_sse(s, f"{root}/v2/models/m/generate", triton)
                 assert (status, "beam_width" in events[0]["error"]) == (400, True)

@@ -45,6 +45,12 @@ _TRITON_NOOPS: dict[str, tuple[Any, ...]] = {
     "return_generation_logits": (False,),
 }
 _LISTS = frozenset({"stop", "stop_words", "bad_words"})
+# The JSON type of each portable sampling field. A wrong type is the client's mistake: refused
+# here, it never reaches a backend, where it would come back as an error counted against it
+# (Triton answers some with HTTP 500).
+_NUMBERS = frozenset({"temperature", "top_p", "presence_penalty", "frequency_penalty"})
+_NUMBERS |= {"repetition_penalty"}
+_INTEGERS = frozenset({"top_k", "seed", "min_tokens"})
 _TRITON_FLAGS = ("return_finish_reason", "return_num_input_tokens", "return_num_output_tokens")
 _TRITON_IGNORED = frozenset({"text_input", "stream", "parameters", "sampling_parameters"})
 _TRITON_IGNORED |= {"id", "pad_id", "end_id", "max_tokens", *_TRITON_FLAGS}
@@ -154,11 +160,28 @@ def _canonical(
 ) -> CanonicalRequest:
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise FrontError(f"max_tokens must be a whole number of at least 1, got {limit!r}")
+    sampling = {k: v for k, v in sampling.items() if v is not None}  # null: the default
+    for name, value in sampling.items():
+        _check_type(name, value)
     # ignore_eos with no stop string runs to the cap: the exact length, whatever min_tokens is
     exact = sampling.get("ignore_eos") is True and "stop" not in sampling
     if exact:  # the dialects write each backend's own exact-length form
         sampling = {k: v for k, v in sampling.items() if k not in ("ignore_eos", "min_tokens")}
     return CanonicalRequest(api, model, prompt, limit, exact, stream, sampling, messages, reply)
+
+
+def _check_type(name: str, value: Any) -> None:
+    if name in _NUMBERS:
+        ok, what = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+    elif name in _INTEGERS:
+        ok, what = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif name == "ignore_eos":
+        ok, what = isinstance(value, bool), "true or false"
+    else:  # stop
+        strings = isinstance(value, list) and all(isinstance(s, str) for s in value)
+        ok, what = isinstance(value, str) or strings, "a string or a list of strings"
+    if not ok:
+        raise FrontError(f"{name} must be {what}, got {value!r}")
 
 
 def _object(body: Any) -> dict[str, Any]:
