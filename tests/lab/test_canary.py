@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -104,6 +105,17 @@ def run(
     else:
         pytest.fail(f"the router did not start: {''.join(lines)}")
     port = int(lines[-1].rsplit(":", 1)[1])
+    later: list[str] = []  # the router's output from here on, read as it comes
+    reader = threading.Thread(target=lambda: later.extend(router.stdout or []), daemon=True)
+    reader.start()
+
+    async def ended() -> None:
+        """The journal's last word is written before the canary's task returns: stopping the
+        router then would find the canary unfinished. Its closing line says it has returned."""
+        deadline = time.monotonic() + 15
+        while not any(line.startswith("canary") for line in list(later)):
+            assert time.monotonic() < deadline, "the canary did not report its end"
+            await asyncio.sleep(0.05)
 
     async def drive(pending: list[Disturb]) -> None:
         done = asyncio.Event()
@@ -118,6 +130,7 @@ def run(
                 if pending and any(d["after"]["step"] == 1 for d in seen):
                     pending.pop()()
                 if seen and seen[-1]["action"] in FINAL_ACTIONS:
+                    await ended()
                     return
             pytest.fail("the canary did not end within 90 s")
         finally:
@@ -128,8 +141,10 @@ def run(
         asyncio.run(drive([disturb] if disturb else []))
     finally:
         router.send_signal(signal.SIGTERM)
-        output, _ = router.communicate(timeout=30)
-    return decisions(journal), "".join(lines) + output, router.returncode
+        router.wait(timeout=30)
+        reader.join(timeout=10)
+        router.stdout.close()
+    return decisions(journal), "".join(lines + later), router.returncode
 
 
 def test_a_healthy_emulated_candidate_is_promoted(
