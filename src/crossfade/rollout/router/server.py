@@ -223,8 +223,7 @@ class Router:
         status: int | None = None
         for position, name in enumerate(order):
             sink.reset()
-            record = RequestRecord(0, 0, request.max_tokens, scheduled_ns=perf_counter_ns())
-            await relay(self.upstreams[name], request, record, sink, self.config.timeouts)
+            record = await self._attempt(name, request, sink)
             done = self._answer(name, record, sink, order[position + 1 :], failures)
             observation = self._account(name, request, record, shadow=False)
             if comparison is not None:
@@ -236,6 +235,14 @@ class Router:
         self.metrics.client_failures.labels("no_backend").inc()
         last_status = status if status == 429 else 502
         sink.refuse("no backend could answer: " + "; ".join(failures), last_status)
+
+    async def _attempt(
+        self, name: str, request: CanonicalRequest, sink: Collector
+    ) -> RequestRecord:
+        """One try of backend `name`, relayed into `sink`; its record, not yet accounted for."""
+        record = RequestRecord(0, 0, request.max_tokens, scheduled_ns=perf_counter_ns())
+        await relay(self.upstreams[name], request, record, sink, self.config.timeouts)
+        return record
 
     def _answer(
         self,
@@ -295,8 +302,7 @@ class Router:
     ) -> None:
         try:
             sink = Collector()
-            record = RequestRecord(0, 0, request.max_tokens, scheduled_ns=perf_counter_ns())
-            await relay(self.upstreams[name], request, record, sink, self.config.timeouts)
+            record = await self._attempt(name, request, sink)
             observation = self._account(name, request, record, shadow=True)
             self.shadows.fill(comparison, Answer(observation, sink.text), shadow=True)
         finally:
