@@ -46,12 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from crossfade.bench.arrivals import poisson
 from crossfade.bench.calibration import flush_log, groundtruth_server, join, run_level
-from crossfade.bench.plan import LoadPlan
-from crossfade.bench.protocol import BenchRequest, RequestRecord
-from crossfade.bench.runner import run_load
-from crossfade.bench.targets import make_client, parse_target
 
 STREAMS, TOKENS, REQUESTS = 64, 32, 384
 ANSWER_S = 0.050 + (TOKENS - 1) * 0.010  # the ground truth's time for one answer
@@ -176,20 +171,6 @@ def router(upstream: str, folder: Path) -> Iterator[tuple[str, int]]:
         yield f"127.0.0.1:{port}", pid
 
 
-async def run_poisson(address: str, seed: int) -> tuple[list[RequestRecord], dict[int, str]]:
-    """Open loop: Poisson arrivals at POISSON_RATE; the first STREAMS requests are warm-up."""
-    prompts = {i: f"poisson {seed} {i}" for i in range(POISSON_REQUESTS)}
-    workload = [BenchRequest(i, p, 2, TOKENS) for i, p in prompts.items()]
-    plan = LoadPlan(rate=POISSON_RATE, requests=POISSON_REQUESTS, warmup_requests=STREAMS)
-    client = make_client(parse_target(f"openai://{address}/v1?model=gt"), concurrency=STREAMS)
-    await client.start()
-    try:
-        outcome = await run_load(client, workload, plan, poisson(POISSON_RATE, seed))
-    finally:
-        await client.close()
-    return [r for r in outcome.records if r.scheduled_ns >= outcome.measure_start_ns], prompts
-
-
 def latency(address: str, server: str, log: Path, arrivals: str, seed: int) -> dict[str, Any]:
     """One run through `address` ("closed" loop or "poisson" open loop); added TTFT and
     per-token delay, in ms."""
@@ -199,7 +180,10 @@ def latency(address: str, server: str, log: Path, arrivals: str, seed: int) -> d
         if arrivals == "closed":
             records, prompts = runner.run(run_level(address, STREAMS, TOKENS, REQUESTS))
         else:
-            records, prompts = runner.run(run_poisson(address, seed))
+            run = run_level(
+                address, STREAMS, TOKENS, POISSON_REQUESTS, poisson_rate=POISSON_RATE, seed=seed
+            )
+            records, prompts = runner.run(run)
     pairs, unmatched = join(records, prompts, flush_log(server, log))
     added, delays, failed = [], [], 0
     for record, entry in pairs:

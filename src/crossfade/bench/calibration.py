@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from crossfade.bench.arrivals import poisson
 from crossfade.bench.groundtruth import prompt_key
 from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import BenchRequest, RequestRecord
@@ -236,18 +237,31 @@ def flush_log(address: str, log: Path) -> list[LogEntry]:
 
 
 async def run_level(
-    address: str, level: int, tokens: int, requests: int
+    address: str,
+    level: int,
+    tokens: int,
+    requests: int,
+    *,
+    poisson_rate: float | None = None,
+    seed: int = 0,
 ) -> tuple[list[RequestRecord], dict[int, str]]:
-    """A closed-loop run of `requests` unique prompts at `level`; the first `level` requests
-    are warm-up (dropped) when there are at least twice as many."""
+    """A closed-loop run of `requests` unique prompts at `level`, or with `poisson_rate` an
+    open-loop one (Poisson arrivals, `level` in flight on average when the rate is level / the
+    answer's duration); the first `level` requests are warm-up (dropped) when there are at
+    least twice as many."""
     prompts = {i: f"calibration {level} {i}" for i in range(requests)}
     workload = [BenchRequest(i, p, 2, tokens) for i, p in prompts.items()]
     warmup = level if requests >= 2 * level else 0
-    plan = LoadPlan(concurrency=level, requests=requests, warmup_requests=warmup)
+    if poisson_rate is None:
+        plan = LoadPlan(concurrency=level, requests=requests, warmup_requests=warmup)
+        offsets = None
+    else:
+        plan = LoadPlan(rate=poisson_rate, requests=requests, warmup_requests=warmup, seed=seed)
+        offsets = poisson(poisson_rate, seed)
     client = make_client(parse_target(f"openai://{address}/v1?model=gt"), concurrency=level)
     await client.start()
     try:
-        outcome = await run_load(client, workload, plan)
+        outcome = await run_load(client, workload, plan, offsets)
     finally:
         await client.close()
     return [r for r in outcome.records if r.scheduled_ns >= outcome.measure_start_ns], prompts
