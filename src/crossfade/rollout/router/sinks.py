@@ -13,7 +13,6 @@ A non-streamed answer is sent whole at the end, so it never commits early.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from crossfade.bench.protocol import RequestRecord
@@ -83,9 +82,7 @@ class ClientSink(Collector):
         self.responder.on_gone = callback
 
     def take(self, text: str, tokens: int, record: RequestRecord) -> None:
-        self.input_tokens = record.server_input_tokens
-        self.parts.append(text)
-        self.total += tokens
+        super().take(text, tokens, record)
         if self.request.stream:
             self._unsent.append(self.reply.event(text, tokens, self.total, self.input_tokens))
 
@@ -102,7 +99,7 @@ class ClientSink(Collector):
         """End a good answer: the stream's closing events, or the whole body."""
         if not self.request.stream:
             body = self.reply.whole(self.text, self.total, self.input_tokens)
-            self.responder.send(200, json.dumps(body).encode())
+            self.responder.send_json(200, body)
             return
         unsent = b"".join(self._unsent)  # the last read's events, with the end in one write
         if not self.responder.started:
