@@ -9,7 +9,14 @@ import pytest
 
 from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.bench.slo import parse_slos
-from crossfade.bench.summary import Summary, check_lengths, describe, in_window, summarize
+from crossfade.bench.summary import (
+    Summary,
+    check_lengths,
+    describe,
+    error_groups,
+    in_window,
+    summarize,
+)
 from tests.bench.test_metrics import MS, make_record
 
 S = 1_000_000_000
@@ -88,6 +95,50 @@ def test_failures_are_counted_by_kind_and_kept_out_of_latencies() -> None:
     assert dists.ttft_ns.count == 3
     assert dists.ttft_ns.max == 400 * MS  # not the timed-out request's 9 s
     assert dists.e2e_ns.max == 500 * MS
+
+
+def failed(kind: ErrorKind, message: str) -> RequestRecord:
+    record = make_record(chunks=[], error=kind)
+    record.error = message
+    return record
+
+
+def test_errors_are_grouped_by_kind_with_their_first_distinct_messages() -> None:
+    records = [
+        failed(ErrorKind.CONNECT, "connection refused"),
+        failed(ErrorKind.HTTP_STATUS, "HTTP 400: unknown model 'vllm_modle'"),
+        failed(ErrorKind.HTTP_STATUS, "HTTP 400: unknown model 'vllm_modle'"),
+        make_record(),
+        *(failed(ErrorKind.HTTP_STATUS, f"HTTP 500: message {n}") for n in range(5)),
+    ]
+    groups = error_groups(records)
+    assert [(g.kind, g.count) for g in groups] == [
+        (ErrorKind.HTTP_STATUS, 7),
+        (ErrorKind.CONNECT, 1),
+    ]
+    assert groups[0].messages == [
+        "HTTP 400: unknown model 'vllm_modle'",
+        "HTTP 500: message 0",
+        "HTTP 500: message 1",
+    ]
+    assert summarize(records, 0, S).errors == groups
+
+
+def test_a_tie_between_kinds_keeps_the_kind_seen_first() -> None:
+    records = [failed(ErrorKind.TIMEOUT, "slow"), failed(ErrorKind.CONNECT, "refused")]
+    assert [g.kind for g in error_groups(records)] == [ErrorKind.TIMEOUT, ErrorKind.CONNECT]
+
+
+@pytest.mark.parametrize(
+    ("ok", "bad", "target_failed"),
+    [(0, 0, True), (0, 5, True), (2, 3, True), (3, 3, False), (5, 1, False), (5, 0, False)],
+)
+def test_a_target_failed_when_nothing_or_under_half_succeeded(
+    ok: int, bad: int, target_failed: bool
+) -> None:
+    records = [make_record(index=n) for n in range(ok)]
+    records += [failed(ErrorKind.HTTP_STATUS, "HTTP 500") for _ in range(bad)]
+    assert summarize(records, 0, S).target_failed is target_failed
 
 
 def test_distributions_pool_tokens_and_chunks() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from crossfade.bench.metrics import NS_PER_S, RequestMetrics, percentiles, request_metrics
 from crossfade.bench.protocol import ErrorKind, RequestRecord
@@ -23,6 +23,13 @@ from crossfade.bench.slo import Goodput, LatencyBasis, Slo, evaluate_goodput
 
 # The percentiles every distribution reports, and the field each one goes to.
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p99_9": 99.9}
+
+# A summary keeps this many distinct messages of each error kind (the first ones seen).
+MESSAGES_PER_ERROR_KIND = 3
+
+# A run in which no request succeeded, or more than this fraction failed, says nothing about its
+# target: `crossfade bench` exits non-zero and compare draws no verdict from it.
+FAILED_RUN_FRACTION = 0.5
 
 
 class Distribution(BaseModel):
@@ -91,6 +98,17 @@ class LengthCheck(BaseModel):
     unverifiable: int  # the server gave no count
 
 
+class ErrorGroup(BaseModel):
+    """The failed requests of one kind: how many, and the first distinct messages, in the order
+    they were first seen (what the server or the client said, truncated by the record)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ErrorKind
+    count: int
+    messages: list[str]
+
+
 class Summary(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -104,9 +122,17 @@ class Summary(BaseModel):
     request_throughput_per_s: float  # completed_in_window / window_s
     output_token_throughput_per_s: float  # their output tokens / window_s
     failures: dict[ErrorKind, int]  # every kind, zero included
+    # The kinds that occurred, most frequent first, with their first messages. Absent from
+    # results saved before it existed.
+    errors: list[ErrorGroup] = Field(default_factory=list)
     output_length: LengthCheck
     distributions: Distributions
     goodput: Goodput | None = None
+
+    @property
+    def target_failed(self) -> bool:
+        """True when the run says nothing about its target (see `FAILED_RUN_FRACTION`)."""
+        return self.completed == 0 or self.failed > FAILED_RUN_FRACTION * self.requests
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -125,6 +151,23 @@ def in_window(records: Iterable[RequestRecord], start_ns: int, end_ns: int) -> l
 def failures_by_kind(records: Iterable[RequestRecord]) -> dict[ErrorKind, int]:
     counts = Counter(record.error_kind for record in records if record.error_kind is not None)
     return {kind: counts.get(kind, 0) for kind in ErrorKind}
+
+
+def error_groups(records: Iterable[RequestRecord]) -> list[ErrorGroup]:
+    """The failures grouped by kind, most frequent first (ties: the kind seen first)."""
+    counts: dict[ErrorKind, int] = {}
+    messages: dict[ErrorKind, list[str]] = {}
+    for record in records:
+        kind = record.error_kind
+        if kind is None:
+            continue
+        counts[kind] = counts.get(kind, 0) + 1
+        seen = messages.setdefault(kind, [])
+        text = record.error or kind.value
+        if len(seen) < MESSAGES_PER_ERROR_KIND and text not in seen:
+            seen.append(text)
+    order = sorted(counts, key=lambda kind: -counts[kind])  # stable: first seen wins a tie
+    return [ErrorGroup(kind=k, count=counts[k], messages=messages[k]) for k in order]
 
 
 def check_lengths(records: Iterable[RequestRecord]) -> LengthCheck:
@@ -202,6 +245,7 @@ def summarize(
         request_throughput_per_s=len(finished_inside) / window_s,
         output_token_throughput_per_s=tokens_inside / window_s,
         failures=failures_by_kind(records),
+        errors=error_groups(records),
         output_length=check_lengths(records),
         distributions=distributions(measured, completed),
         goodput=(
