@@ -327,3 +327,100 @@ def test_a_clock_step_during_the_run_is_flagged(unsplit: Path, tmp_path: Path) -
         "wall_minus_monotonic_ns"]["end"] - 4_000_000))  # fmt: skip
     (warning,) = merge_results(shards, tmp_path / "merged").warnings
     assert warning.startswith("shard 2's wall clock moved -4.0 ms")
+
+
+# --- shards that did not run together ---------------------------------------------------------
+
+
+def late(seconds: float) -> Any:
+    """An edit that makes a shard start `seconds` late by its own clock."""
+
+    def change(data: dict[str, Any]) -> None:
+        clock = data["run"]["wall_minus_monotonic_ns"]
+        clock["start"] += round(seconds * 1e9)
+        clock["end"] += round(seconds * 1e9)
+
+    return change
+
+
+def test_shards_started_fifteen_minutes_apart_are_refused(unsplit: Path, tmp_path: Path) -> None:
+    """Merged, they gave a throughput ~2000x too low (a window of 900 s for 0.5 s of load)."""
+    shards = split_by_hand(unsplit, tmp_path)
+    edit(shards[2], late(900))
+    with pytest.raises(MergeError) as caught:
+        merge_results(shards, tmp_path / "merged")
+    message = str(caught.value)
+    assert message.startswith("the shards did not run together: they started 900.000 s apart")
+    for index, offset in ((0, 0.0), (1, 0.0), (2, 900.0)):
+        assert f"shard {index} at +{offset:.3f} s ({shards[index]})" in message
+    assert "merge allows 5%, at least 0.1 s" in message
+    assert "--allow-missing" in message
+    assert not (tmp_path / "merged").exists()
+    # The shards that did start together still merge, as a partial run.
+    merged = merge_results(shards[:2], tmp_path / "merged", allow_missing=True)
+    assert merged.missing == [2]
+
+
+def test_a_shard_late_by_less_than_the_floor_is_merged_over_one_window(
+    unsplit: Path, tmp_path: Path
+) -> None:
+    """90 ms late (under the 0.1 s floor): merged, with a warning, and the throughput is the
+    completed requests over the one window from the first start to the last end, exactly."""
+    shards = split_by_hand(unsplit, tmp_path)
+    edit(shards[2], late(0.09))
+    merged = merge_results(shards, tmp_path / "merged")
+    (warning,) = merged.warnings
+    assert warning.startswith("shard 2 started 90.0 ms after shard 0")
+    moved = [(r, 90_000_000 if r.index % 3 == 2 else 0) for r in load_records(unsplit)]
+    start = min(r.scheduled_ns + shift for r, shift in moved)
+    end = max(r.end_ns + shift for r, shift in moved)
+    summary = merged.result.summary
+    assert (summary["window_start_ns"], summary["window_end_ns"]) == (start, end)
+    assert summary["completed_in_window"] == 48
+    assert summary["request_throughput_per_s"] == 48 / ((end - start) / 1e9)
+    tokens = sum(r.output_tokens for r, _ in moved)
+    assert summary["output_token_throughput_per_s"] == tokens / ((end - start) / 1e9)
+
+
+@pytest.mark.parametrize(("longer_s", "refused"), [(0.0, True), (4.0, False)])
+def test_the_bound_is_five_percent_of_the_run_above_the_floor(
+    unsplit: Path, tmp_path: Path, longer_s: float, refused: bool
+) -> None:
+    """Shard 2 starts 0.15 s late: refused over a ~0.5 s run (30%), merged when shard 0's run
+    lasted 4 s longer (0.15 s is under 5% of ~4.5 s)."""
+    shards = split_by_hand(unsplit, tmp_path)
+    edit(shards[2], late(0.15))
+    edit(shards[0], lambda d: d["run"].update(end_ns=d["run"]["end_ns"] + round(longer_s * 1e9)))
+    if refused:
+        with pytest.raises(MergeError, match=r"started 0\.150 s apart"):
+            merge_results(shards, tmp_path / "merged")
+    else:
+        merged = merge_results(shards, tmp_path / "merged")
+        assert merged.result.summary["completed"] == 48
+
+
+# --- the output folder -------------------------------------------------------------------------
+
+
+def test_the_output_must_be_a_new_folder_unless_overwrite(unsplit: Path, tmp_path: Path) -> None:
+    shards = split_by_hand(unsplit, tmp_path)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("keep me\n")
+    with pytest.raises(MergeError, match=f"-o {a_file}: that is a file; give a folder"):
+        merge_results(shards, a_file)
+    assert a_file.read_text() == "keep me\n"
+    with pytest.raises(MergeError, match=f"-o {a_file / 'sub'}: cannot write the merged result"):
+        merge_results(shards, a_file / "sub")
+    earlier = tmp_path / "earlier"
+    save_result(earlier, load_result(shards[0]), load_records(shards[0]))
+    before = (earlier / RESULT_FILE).read_text()
+    with pytest.raises(MergeError, match=r"already holds a result \(result\.json, requests\.js"):
+        merge_results(shards, earlier)
+    assert (earlier / RESULT_FILE).read_text() == before
+    merged = merge_results(shards, earlier, overwrite=True)
+    assert load_result(earlier).summary == merged.result.summary
+    assert len(load_records(earlier)) == 48
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    merge_results(shards, empty)  # an empty folder holds no result
+    assert load_result(empty).summary == merged.result.summary

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from crossfade.bench.merge import TOGETHER_FLOOR_NS, TOGETHER_SHARE
 from crossfade.bench.protocol import BenchRequest
 from crossfade.bench.results import load_records, load_result
 from crossfade.bench.workload import Workload
@@ -126,23 +127,89 @@ def test_merge_refuses_shards_of_another_workload(
     assert not (tmp_path / "merged").exists()
 
 
-def test_merge_of_a_missing_shard_needs_allow_missing(
+def test_merge_of_a_missing_shard_needs_allow_missing_and_exits_1(
     pods: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Real shards 0 and 2 of 3 (shard 1 "OOM-killed"): refused, then merged when allowed, with
+    the missing share named in the notes and exit 1, so a Job that merges shows it failed."""
     shards = [str(pods / "shard0"), str(pods / "shard2")]
     assert main(["merge", *shards, "-o", str(tmp_path / "merged")]) == 2
     assert "shard 1/3 missing" in capsys.readouterr().err
-    assert main(["merge", *shards, "-o", str(tmp_path / "merged"), "--allow-missing"]) == 0
-    assert "shards [0, 2] of 3, 32 records" in capsys.readouterr().out
-    notes = load_result(tmp_path / "merged").run["notes"]
-    assert any(note.startswith("shard 1/3 is missing") for note in notes)
+    assert not (tmp_path / "merged").exists()
+    assert main(["merge", *shards, "-o", str(tmp_path / "merged"), "--allow-missing"]) == 1
+    out, err = capsys.readouterr()
+    assert "shards [0, 2] of 3, 32 records" in out
+    assert "crossfade merge: shard 1/3 missing: merged without it" in err
+    result = load_result(tmp_path / "merged")
+    assert result.summary["requests"] == result.summary["completed"] == 32
+    assert result.config["shards"]["merged"] == [0, 2]
+    assert result.config["shards"]["missing"] == [1]
+    assert (
+        "shard 1/3 is missing: its share (requests 1, 4, 7, ...) is not in this result"
+        in (result.run["notes"])
+    )
+    assert sorted({r.index % 3 for r in load_records(tmp_path / "merged")}) == [0, 2]
+
+
+def test_merge_output_file_or_existing_result_is_a_usage_error(
+    pods: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shards = [str(pods / f"shard{i}") for i in range(3)]
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me\n")
+    assert main(["merge", *shards, "-o", str(a_file)]) == 2
+    err = capsys.readouterr().err
+    assert f"crossfade merge: -o {a_file}: that is a file; give a folder" in err
+    assert "Traceback" not in err
+    assert a_file.read_text() == "keep me\n"
+    merged = tmp_path / "merged"
+    assert main(["merge", *shards[:2], "-o", str(merged), "--allow-missing"]) == 1
+    first = (merged / "result.json").read_text()
+    assert main(["merge", *shards, "-o", str(merged)]) == 2
+    err = capsys.readouterr().err
+    assert f"-o {merged}: that folder already holds a result" in err
+    assert "--overwrite to replace it" in err
+    assert (merged / "result.json").read_text() == first
+    assert main(["merge", *shards, "-o", str(merged), "--overwrite"]) == 0
+    assert load_result(merged).config["shards"]["merged"] == [0, 1, 2]
+
+
+def test_merge_refuses_pods_that_did_not_run_together(
+    pods: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Shard 1 started 15 minutes after the others (its clock says): exit 2, nothing written."""
+    late = tmp_path / "shard1"
+    shutil.copytree(pods / "shard1", late)
+    path = late / "result.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["run"]["wall_minus_monotonic_ns"]["start"] += 900 * 10**9
+    data["run"]["wall_minus_monotonic_ns"]["end"] += 900 * 10**9
+    path.write_text(json.dumps(data), encoding="utf-8")
+    shards = [str(pods / "shard0"), str(late), str(pods / "shard2")]
+    assert main(["merge", *shards, "-o", str(tmp_path / "merged")]) == 2
+    err = capsys.readouterr().err
+    assert "crossfade merge: the shards did not run together: they started 900." in err
+    assert "shard 1 at +900." in err
+    assert f"({late})" in err
+    assert not (tmp_path / "merged").exists()
+
+
+def test_merge_help_states_the_bound_it_enforces(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["merge", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert (
+        f"more than {TOGETHER_SHARE:.0%} of the run and more than {TOGETHER_FLOOR_NS / 1e9:g}"
+        " s apart) are refused, not merged with per-shard windows" in text
+    )
 
 
 def test_merge_warns_of_a_pod_whose_clock_is_off(
     pods: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Shard 1's clock mapping moved: by its own clock it started 250 ms after the last of the
-    others (pods on a busy machine may have started apart already)."""
+    """Shard 1's clock mapping moved: by its own clock it started 40 ms after the last of the
+    others (pods on a busy machine may have started apart already); under the 0.1 s floor of
+    shards that did not run together, so it is merged, with a warning."""
     started = {}
     for name in ("shard0", "shard1", "shard2"):
         run = load_result(pods / name).run
@@ -151,7 +218,7 @@ def test_merge_warns_of_a_pod_whose_clock_is_off(
     shutil.copytree(pods / "shard1", late)
     path = late / "result.json"
     data = json.loads(path.read_text(encoding="utf-8"))
-    shift = max(started["shard0"], started["shard2"]) - started["shard1"] + 250_000_000
+    shift = max(started["shard0"], started["shard2"]) - started["shard1"] + 40_000_000
     data["run"]["wall_minus_monotonic_ns"]["start"] += shift
     data["run"]["wall_minus_monotonic_ns"]["end"] += shift
     path.write_text(json.dumps(data), encoding="utf-8")

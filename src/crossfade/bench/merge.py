@@ -9,7 +9,9 @@ of one pod's readings and do not move; what a difference between the pods' wall 
 shift is only where one pod's records sit against another's (ordering, the window's ends). That
 difference itself is invisible from the pods' own readings, so what is flagged is what can be
 seen: a pod whose clock mapping moved during the run (a clock step), and pods that started apart
-by their own clocks (one was late, or its clock differs).
+by their own clocks (one was late, or its clock differs). Shards that started too far apart did
+not run together: their load was never the plan's, and a window spanning them would count the
+gap as idle time, so they are refused rather than merged (`check_together`).
 """
 
 from __future__ import annotations
@@ -20,50 +22,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from crossfade.bench.plan import LoadPlan, StopReason
+from crossfade.bench.plan import StopReason
 from crossfade.bench.protocol import RequestRecord
-from crossfade.bench.results import BenchResult, load_records, load_result, save_result
+from crossfade.bench.results import REQUESTS_FILE, RESULT_FILE, BenchResult, save_result
 from crossfade.bench.runner import RunOutcome
 from crossfade.bench.session import summarize_outcome
+from crossfade.bench.shards import MergeError, ShardResult, check_shards, load_shard
 from crossfade.bench.slo import parse_slo
 from crossfade.bench.workers import merge as merge_outcomes
-from crossfade.bench.workers import share_plan
-from crossfade.errors import CrossfadeError
 
 CLOCK_STEP_NS = 1_000_000  # a pod's wall-minus-monotonic moving more than this was stepped
 LATE_START_NS = 10_000_000  # a pod starting this long after the first did not start with it
-
-
-class MergeError(CrossfadeError):
-    """Results that are not the shards of one run; the message names the folders."""
-
-
-@dataclass(frozen=True)
-class ShardResult:
-    """One pod's saved result, as `merge_shards` needs it."""
-
-    folder: Path
-    result: BenchResult
-    records: list[RequestRecord]
-    index: int
-    count: int
-    whole_plan: LoadPlan  # the run's plan before the split
-    clock_start_ns: int  # wall_minus_monotonic_ns when the pod started and ended its run
-    clock_end_ns: int
-
-    @property
-    def start_at_unix(self) -> float | None:
-        value = self.result.config["shard"].get("start_at_unix")
-        return float(value) if value is not None else None
-
-    @property
-    def fingerprint(self) -> object:
-        return (self.result.config.get("workload") or {}).get("fingerprint")
-
-    def started_wall_ns(self) -> int:
-        return int(self.result.run["start_ns"]) + self.clock_start_ns
+# Shards whose starts lie further apart than this share of their whole span (and than the floor,
+# which absorbs a short run's start-up jitter) did not run together: refused.
+TOGETHER_SHARE = 0.05
+TOGETHER_FLOOR_NS = 100_000_000
 
 
 @dataclass
@@ -71,80 +44,7 @@ class MergedRun:
     result: BenchResult
     records: list[RequestRecord]
     warnings: list[str]  # clock and start problems, also among the result's notes
-
-
-def load_shard(folder: Path) -> ShardResult:
-    result = load_result(folder)
-    shard, clock = result.config.get("shard"), result.run.get("wall_minus_monotonic_ns")
-    if not isinstance(shard, dict):
-        raise MergeError(
-            f"{folder}: not a shard (config.shard is missing); merge combines the results of "
-            "`crossfade bench --shard I/N`, one per pod"
-        )
-    try:
-        whole = LoadPlan.model_validate(shard["plan"])
-        index, count = int(shard["index"]), int(shard["count"])
-        if not isinstance(clock, dict):
-            raise TypeError("run.wall_minus_monotonic_ns missing")
-        start, end = int(clock["start"]), int(clock["end"])
-    except (KeyError, TypeError, ValueError, ValidationError) as exc:
-        raise MergeError(f"{folder}: result.json is not a readable shard ({exc})") from None
-    records = load_records(folder if folder.is_dir() else folder.parent)
-    return ShardResult(folder, result, records, index, count, whole, start, end)
-
-
-def check_shards(shards: Sequence[ShardResult], allow_missing: bool = False) -> list[str]:
-    """Refuse what is not the shards of one run; return notes on missing shards (allowed)."""
-    if not shards:
-        raise MergeError("no results to merge")
-    first = shards[0]
-    for other in shards[1:]:
-        _same(first, other, "ran different workloads", lambda s: s.fingerprint, "fingerprints")
-        _same(first, other, "measured different targets", lambda s: s.result.target.get("url"))
-        _same(first, other, "were split differently", lambda s: s.count, "shard counts")
-        _same(first, other, "ran different plans", lambda s: s.whole_plan.model_dump(), "plans")
-        _same(first, other, "measured different SLOs", lambda s: s.result.config.get("slos"))
-    seen: dict[int, ShardResult] = {}
-    for shard in shards:
-        if not 0 <= shard.index < shard.count:
-            raise MergeError(f"{shard.folder}: shard index {shard.index} of {shard.count}")
-        if shard.index in seen:
-            raise MergeError(
-                f"shard {shard.index}/{shard.count} given twice: {seen[shard.index].folder} "
-                f"and {shard.folder}"
-            )
-        seen[shard.index] = shard
-        expected, _ = share_plan(shard.whole_plan, shard.index, shard.count)
-        if shard.result.config.get("plan") != expected.model_dump():
-            raise MergeError(
-                f"{shard.folder}: config.plan is not shard {shard.index}'s share of "
-                f"{shard.whole_plan.describe()}; was the result edited?"
-            )
-    missing = [i for i in range(first.count) if i not in seen]
-    if not missing:
-        return []
-    names = ", ".join(f"{i}/{first.count}" for i in missing)
-    if not allow_missing:
-        raise MergeError(
-            f"shard {names} missing (given: {', '.join(str(s.folder) for s in shards)}); "
-            "pass every pod's result, or --allow-missing to merge without it"
-        )
-    return [
-        f"shard {i}/{first.count} is missing: its share (every {first.count}th request from "
-        f"index {i}) is not in this result"
-        for i in missing
-    ]
-
-
-def _same(a: ShardResult, b: ShardResult, what: str, key: Any, named: str = "") -> None:
-    left, right = key(a), key(b)
-    if left == right:
-        return
-    if isinstance(left, dict) and isinstance(right, dict):  # only what differs
-        differ = sorted(k for k in left.keys() | right.keys() if left.get(k) != right.get(k))
-        left, right = ({k: side.get(k) for k in differ} for side in (left, right))
-    detail = f" ({named} {left} and {right})" if named else ""
-    raise MergeError(f"{a.folder} and {b.folder} {what}{detail}: they are not shards of one run")
+    missing: list[int]  # shards not given (merged with allow_missing), also among the notes
 
 
 def clock_warnings(shards: Sequence[ShardResult]) -> list[str]:
@@ -193,6 +93,40 @@ def start_note(shards: Sequence[ShardResult]) -> list[str]:
     return [f"every shard started at least {min(lags) / 1e6:.1f} ms after --start-at"]
 
 
+def check_together(shards: Sequence[ShardResult]) -> None:
+    """Refuse shards that did not run together: their starts (by their own clocks) further apart
+    than TOGETHER_SHARE of the span from the first start to the last end, and than the floor."""
+    started = sorted((s for s in shards if s.records), key=lambda s: s.index)
+    if len(started) < 2:
+        return
+    first = min(s.started_wall_ns() for s in started)
+    spread = max(s.started_wall_ns() for s in started) - first
+    span = max(s.ended_wall_ns() for s in started) - first
+    if spread <= max(TOGETHER_FLOOR_NS, TOGETHER_SHARE * span):
+        return
+    starts = ", ".join(
+        f"shard {s.index} at +{(s.started_wall_ns() - first) / 1e9:.3f} s ({s.folder})"
+        for s in started
+    )
+    raise MergeError(
+        f"the shards did not run together: they started {spread / 1e9:.3f} s apart by their own "
+        f"clocks ({starts}), {spread / span:.1%} of the {span / 1e9:.1f} s from the first start "
+        f"to the last end (merge allows {TOGETHER_SHARE:.0%}, at least "
+        f"{TOGETHER_FLOOR_NS / 1e9:g} s). Merged, their load would not be the plan's and the "
+        "throughput would count the gap as idle time. Each shard's result stands on its own; "
+        "merge only the shards that started together (with --allow-missing), or run the pods "
+        "again with one --start-at"
+    )
+
+
+def missing_notes(missing: Sequence[int], count: int) -> list[str]:
+    return [
+        f"shard {i}/{count} is missing: its share (requests {i}, {i + count}, {i + 2 * count}, "
+        "...) is not in this result"
+        for i in missing
+    ]
+
+
 def _shifted(record: RequestRecord, shift: int) -> RequestRecord:
     """The record on another clock; 0 means "never happened" and stays 0."""
 
@@ -223,12 +157,14 @@ def _outcome(shard: ShardResult, shift: int) -> RunOutcome:
 def merge_shards(shards: Sequence[ShardResult], allow_missing: bool = False) -> MergedRun:
     """One result from the shards of one run (checked with `check_shards`), on the clock of the
     lowest shard given, summarised from all the records."""
-    notes = check_shards(shards, allow_missing)
+    missing = check_shards(shards, allow_missing)
     ordered = sorted(shards, key=lambda s: s.index)
     reference = ordered[0]
     started = [s for s in ordered if s.records]
     if not started:
         raise MergeError("no shard recorded any request: nothing to merge")
+    check_together(started)
+    notes = missing_notes(missing, reference.count)
     notes += [f"shard {s.index} recorded no request" for s in ordered if not s.records]
     warnings = clock_warnings(ordered)
     notes += start_note(ordered)
@@ -250,6 +186,7 @@ def merge_shards(shards: Sequence[ShardResult], allow_missing: bool = False) -> 
         "shards": {
             "count": reference.count,
             "merged": [s.index for s in ordered],
+            "missing": missing,
             "start_at_unix": reference.start_at_unix,
             "folders": [str(s.folder) for s in ordered],
         },
@@ -284,7 +221,7 @@ def merge_shards(shards: Sequence[ShardResult], allow_missing: bool = False) -> 
         server_metrics=reference.result.server_metrics,
         client_overhead=reference.result.client_overhead,
     )
-    return MergedRun(result, outcome.records, warnings)
+    return MergedRun(result, outcome.records, warnings, missing)
 
 
 def _shard_facts(shard: ShardResult, shift: int) -> dict[str, Any]:
@@ -300,11 +237,30 @@ def _shard_facts(shard: ShardResult, shift: int) -> dict[str, Any]:
     }
 
 
-def merge_results(folders: Sequence[Path], output: Path, allow_missing: bool = False) -> MergedRun:
-    """Load the shards' result folders, merge them and save the result to `output`."""
+def merge_results(
+    folders: Sequence[Path], output: Path, allow_missing: bool = False, overwrite: bool = False
+) -> MergedRun:
+    """Load the shards' result folders, merge them and save the result to `output` (a folder
+    that holds no result yet, unless `overwrite`)."""
     for folder in folders:
         if folder.resolve() == output.resolve():
             raise MergeError(f"-o {output}: that is one of the shards; write the merge elsewhere")
+    check_output(output, overwrite)
     merged = merge_shards([load_shard(folder) for folder in folders], allow_missing)
-    save_result(output, merged.result, merged.records)
+    try:
+        save_result(output, merged.result, merged.records)
+    except OSError as exc:
+        raise MergeError(f"-o {output}: cannot write the merged result there: {exc}") from None
     return merged
+
+
+def check_output(output: Path, overwrite: bool) -> None:
+    """-o must name a folder (new, or without a result unless `overwrite`)."""
+    if output.exists() and not output.is_dir():
+        raise MergeError(f"-o {output}: that is a file; give a folder for the merged result")
+    held = [name for name in (RESULT_FILE, REQUESTS_FILE) if (output / name).exists()]
+    if held and not overwrite:
+        raise MergeError(
+            f"-o {output}: that folder already holds a result ({', '.join(held)}); give a new "
+            "folder, or --overwrite to replace it"
+        )

@@ -214,7 +214,20 @@ class BenchJob(StrictModel):
     start_delay_s: PositiveInt = Field(
         default=60, description="Common start: this long after the first pod comes up."
     )
-    active_deadline_s: PositiveInt | None = None
+    request_timeout_s: PositiveFloat = Field(
+        default=600.0, description="Per-request deadline (crossfade bench --timeout)."
+    )
+    shard_wait_s: PositiveInt | None = Field(
+        default=None,
+        description="How long pod 0 waits for the other shards once its own is done, then "
+        "merges those with a result and fails; default: request_timeout_s + 60.",
+    )
+    active_deadline_s: PositiveInt | None = Field(
+        default=None,
+        description="The Job's deadline; default: the longest the run can take by its load "
+        "settings and request_timeout_s, plus start_delay_s, shard_wait_s and 15 minutes for "
+        "pods to start and merge.",
+    )
     cpu: Quantity | None = None
     memory: Quantity | None = None
     extra_args: list[str] = Field(
@@ -231,6 +244,11 @@ class BenchJob(StrictModel):
         for field, total in (("concurrency", self.concurrency), ("requests", self.requests)):
             if total is not None and total < self.pods:
                 raise ValueError(f"{field} {total} is less than pods {self.pods}: use fewer pods")
+        if any(arg == "--timeout" or arg.startswith("--timeout=") for arg in self.extra_args):
+            raise ValueError(
+                "extra_args: give the request deadline as request_timeout_s, not --timeout "
+                "(the Job's deadline is derived from it)"
+            )
         return self
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +107,12 @@ def test_spec_bench_jobs_are_indexed_one_per_backend() -> None:
         assert 'mkdir "$run/start-lock"' in script  # no --start-at: the first pod fixes it
         assert "+ 60 ))" in script
         assert f"-ge {pods} ]" in script
-        assert 'crossfade merge --allow-missing "$run"/shard-* -o "$run/merged"' in script
+        assert 'crossfade merge --allow-missing "$@" -o "$run/merged"' in script
+        assert "--timeout=600" in command
+        # 2000 requests over 4 pods at 16 slots each: 32 rounds of at most one 600 s deadline,
+        # + 60 s slack; + 600 s start-up + 60 s start delay + 660 s pod 0's wait + 300 s merge.
+        assert spec_part["activeDeadlineSeconds"] == 32 * 600 + 60 + 600 + 60 + 660 + 300
+        assert "give_up=$(( $(date +%s) + 660 ))" in script
         mounts = {m["name"]: m for m in bench["volumeMounts"]}
         assert mounts["results"] == {"name": "results", "mountPath": "/results"}
         assert mounts["weights"]["readOnly"] is True
@@ -161,6 +168,7 @@ def test_bench_job_with_a_target_url_and_label() -> None:
         ({"backend": "vllm", "load": {"concurrency": 4, "rate": 2.0}}, "exactly one"),
         ({"backend": "vllm", "start_at": 1767225600000}, "not milliseconds"),
         ({"backend": "vllm", "label": "Bad_Name"}, "lowercase"),
+        ({"backend": "vllm", "load": {"extra_args": ["--timeout=5"]}}, "as request_timeout_s"),
     ],
 )
 def test_bench_job_refuses_unrunnable_requests(kwargs: dict[str, Any], message: str) -> None:
@@ -189,52 +197,165 @@ def test_bench_job_needs_the_crossfade_image_and_a_results_volume() -> None:
         render_bench_job(spec, "spec.yaml", run)
 
 
+# fake_crossfade stands in for the real tool only to test the pod script's shell logic: it
+# records its arguments; as `bench` it saves a result.json unless BENCH_EXIT is set (a shard that
+# failed before saving), or sleeps for BENCH_SLEEP (so the pod can be stopped meanwhile).
 FAKE_CROSSFADE = """#!/bin/sh
 echo "$JOB_COMPLETION_INDEX $*" >> "$CALLS"
 if [ "$1" = bench ]; then
   for arg in "$@"; do
-    case "$arg" in --output=*) mkdir -p "${arg#--output=}" ;; esac
+    case "$arg" in --output=*) output="${arg#--output=}" ;; esac
   done
+  if [ -n "${BENCH_SLEEP:-}" ]; then exec sleep "$BENCH_SLEEP"; fi
+  if [ -n "${BENCH_EXIT:-}" ]; then exit "$BENCH_EXIT"; fi
+  mkdir -p "$output" && echo {} > "$output/result.json"
 fi
 """
 
 
-def test_bench_pods_share_one_start_and_pod_zero_merges(tmp_path: Path) -> None:
-    """Run the rendered pod script with sh, pod by pod, with a stand-in for crossfade."""
-    results = tmp_path / "results"
-
-    def change(data: dict[str, Any]) -> None:
-        data["kubernetes"]["storage"]["results"]["mount_path"] = str(results)
-        data["kubernetes"]["bench"]["pods"] = 3
-
-    job = named(objects(spec_with(change)), "Job", "llama-3-8b-instruct-bench-vllm")
-    script = job["spec"]["template"]["spec"]["containers"][0]["command"][2]
+def fake_crossfade(tmp_path: Path) -> Path:
+    """A folder for PATH whose `crossfade` is fake_crossfade."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    fake = bin_dir / "crossfade"
+    fake = bin_dir / "fake_crossfade"
     fake.write_text(FAKE_CROSSFADE)
     fake.chmod(0o755)
-    calls = tmp_path / "calls"
-    for index in (2, 1, 0):  # pod 0 last, so it finds every shard done and merges at once
-        env = {
-            "PATH": f"{bin_dir}:{os.environ['PATH']}",
-            "CALLS": str(calls),
+    (bin_dir / "crossfade").symlink_to(fake)
+    return bin_dir
+
+
+class Pods:
+    """The rendered bench Job of 3 pods, its pod script run with sh as pod I would run it."""
+
+    def __init__(self, tmp_path: Path, **bench: Any) -> None:
+        results = tmp_path / "results"
+
+        def change(data: dict[str, Any]) -> None:
+            data["kubernetes"]["storage"]["results"]["mount_path"] = str(results)
+            data["kubernetes"]["bench"] |= {"pods": 3, **bench}
+
+        self.job = named(objects(spec_with(change)), "Job", "llama-3-8b-instruct-bench-vllm")
+        self.script = self.job["spec"]["template"]["spec"]["containers"][0]["command"][2]
+        self.bin_dir = fake_crossfade(tmp_path)
+        self.calls = tmp_path / "calls"
+        self.run_dir = results / "llama-3-8b-instruct-bench-vllm" / "uid-1"
+
+    def env(self, index: int, **more: str) -> dict[str, str]:
+        return {
+            "PATH": f"{self.bin_dir}:{os.environ['PATH']}",
+            "CALLS": str(self.calls),
             "RUN_ID": "uid-1",
             "JOB_COMPLETION_INDEX": str(index),
+            **more,
         }
-        done = subprocess.run(["sh", "-c", script], env=env, timeout=30, check=False)
-        assert done.returncode == 0
-    run = results / "llama-3-8b-instruct-bench-vllm" / "uid-1"
-    lines = calls.read_text().splitlines()
-    benches = [line for line in lines if line.split()[1] == "bench"]
+
+    def run(self, index: int, **more: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["sh", "-c", self.script],
+            env=self.env(index, **more),
+            timeout=30,
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+
+    def calls_of(self, command: str) -> list[str]:
+        lines = self.calls.read_text().splitlines()
+        return [line for line in lines if line.split()[1] == command]
+
+
+def test_bench_pods_share_one_start_and_pod_zero_merges(tmp_path: Path) -> None:
+    pods = Pods(tmp_path)
+    for index in (2, 1, 0):  # pod 0 last, so it finds every shard done and merges at once
+        done = pods.run(index)
+        assert done.returncode == 0, done.stderr
+    run = pods.run_dir
+    benches = pods.calls_of("bench")
     assert [line.split()[0] for line in benches] == ["2", "1", "0"]
     starts = {word for line in benches for word in line.split() if word.startswith("--start-at=")}
     assert starts == {f"--start-at={(run / 'start-at').read_text().strip()}"}
     assert all("--shard=auto/3" in line for line in benches)
-    (merge,) = [line for line in lines if line.split()[1] == "merge"]
-    assert merge.startswith("0 merge --allow-missing")
-    assert merge.split()[3:6] == [str(run / f"shard-{i}") for i in range(3)]
-    assert merge.endswith(f"-o {run / 'merged'}")
+    (merge,) = pods.calls_of("merge")
+    assert merge.split() == [
+        "0", "merge", "--allow-missing", *(str(run / f"shard-{i}") for i in range(3)),
+        "-o", str(run / "merged"),
+    ]  # fmt: skip
+    assert sorted(p.name for p in (run / "done").iterdir()) == ["0", "1", "2"]
+
+
+def test_pod_zero_gives_up_on_a_shard_that_never_ends_merges_the_rest_and_fails(
+    tmp_path: Path,
+) -> None:
+    """Pod 1 was OOM-killed (no done marker, no result): pod 0 waits shard_wait_s, then merges
+    shards 0 and 2, names shard 1 and exits 1."""
+    pods = Pods(tmp_path, shard_wait_s=2)
+    assert "give_up=$(( $(date +%s) + 2 ))" in pods.script
+    assert pods.run(2).returncode == 0
+    done = pods.run(0)
+    assert done.returncode == 1
+    assert "no result from shard(s) 1 of 3" in done.stderr
+    assert "not done 2 s after shard 0" in done.stderr
+    (merge,) = pods.calls_of("merge")
+    run = pods.run_dir
+    assert merge.split() == [
+        "0", "merge", "--allow-missing", str(run / "shard-0"), str(run / "shard-2"),
+        "-o", str(run / "merged"),
+    ]  # fmt: skip
+    assert not (run / "done" / "1").exists()
+
+
+def test_a_stopped_or_failed_shard_leaves_a_marker_so_pod_zero_does_not_wait(
+    tmp_path: Path,
+) -> None:
+    """Pod 1 is stopped (TERM, as an eviction or the Job's deadline would): the TERM reaches
+    bench at once and the pod marks itself done with bench's status. Pod 2's bench fails before
+    saving. Pod 0, with the default wait of 660 s, merges at once without both and fails."""
+    pods = Pods(tmp_path)
+    pod1 = subprocess.Popen(
+        ["sh", "-c", pods.script], env=pods.env(1, BENCH_SLEEP="60"), stderr=subprocess.DEVNULL
+    )
+    marker = pods.run_dir / "done" / "1"
+    try:
+        for _ in range(200):  # until its bench has started
+            if pods.calls.exists() and pods.calls_of("bench"):
+                break
+            time.sleep(0.05)
+        pod1.send_signal(signal.SIGTERM)
+        assert pod1.wait(timeout=10) == 143  # sleep's TERM status, long before its 60 s
+    finally:
+        pod1.kill()
+        pod1.wait()
+    assert marker.read_text().strip() == "143"
+    failed = pods.run(2, BENCH_EXIT="3")
+    assert failed.returncode == 3
+    assert (pods.run_dir / "done" / "2").read_text().strip() == "3"
+    done = pods.run(0)  # inside the 30 s timeout of `run`: it did not wait 660 s
+    assert done.returncode == 1
+    assert "no result from shard(s) 1 2 of 3" in done.stderr
+    (merge,) = pods.calls_of("merge")
+    assert merge.split()[3:5] == [str(pods.run_dir / "shard-0"), "-o"]
+
+
+def test_the_job_deadline_follows_the_load() -> None:
+    """Open loop for a duration (the 70B example): 600 s of sending + one 600 s deadline + 60 s
+    slack; + 600 s start-up + 60 s start delay + 660 s pod 0's wait + 300 s merge."""
+    job = named(objects(load_spec(SPEC_70B)), "Job", "llama-3-70b-bench-tensorrtllm")
+    assert job["spec"]["activeDeadlineSeconds"] == 600 + 600 + 60 + 600 + 60 + 660 + 300
+
+    def requests_at_a_rate(data: dict[str, Any]) -> None:
+        data["kubernetes"]["bench"] |= {"concurrency": None, "rate": 10, "requests": 1000}
+        data["kubernetes"]["bench"] |= {"request_timeout_s": 30, "shard_wait_s": 120}
+
+    job = named(objects(spec_with(requests_at_a_rate)), "Job", "llama-3-8b-instruct-bench-vllm")
+    # Twice the 100 s schedule + one 30 s deadline + 60 s; 600 + 60 before, 120 + 300 after.
+    assert job["spec"]["activeDeadlineSeconds"] == 200 + 30 + 60 + 600 + 60 + 120 + 300
+    assert "--timeout=30" in words(job["spec"]["template"]["spec"]["containers"][0]["command"][2])
+
+    def given(data: dict[str, Any]) -> None:
+        data["kubernetes"]["bench"]["active_deadline_s"] = 5400
+
+    job = named(objects(spec_with(given)), "Job", "llama-3-8b-instruct-bench-vllm")
+    assert job["spec"]["activeDeadlineSeconds"] == 5400
 
 
 def test_build_hands_its_gpu_name_to_the_stamp(tmp_path: Path) -> None:

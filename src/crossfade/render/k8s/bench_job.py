@@ -4,13 +4,13 @@ Every pod gets the same totals and `--shard auto/N`; crossfade bench takes its o
 N-th request, 1/N of the rate or concurrency) from JOB_COMPLETION_INDEX. The pods start sending
 at one wall-clock time: given (`--start-at`), or fixed at run time by the first pod to come up,
 which writes it on the shared results volume for the others. Pod 0 merges the shards when all
-have finished. Each run writes under RESULTS/JOB/UID, so a re-run never reads a stale start.
+have finished, or after a deadline without the missing ones (`bench_pod.py`). Each run writes
+under RESULTS/JOB/UID, so a re-run never reads a stale start.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from crossfade.errors import UsageError
+from crossfade.render.k8s.bench_pod import RUN_ID_ENV, active_deadline_s, pod_script
 from crossfade.render.k8s.common import (
     HTTP_PORT,
     Backend,
@@ -26,14 +27,11 @@ from crossfade.render.k8s.common import (
     claim_mount,
     claim_volume,
     metadata,
-    shell_command,
 )
 from crossfade.render.k8s.jobs import data_claims, job_labels, pod_resources, results_volume
 from crossfade.spec.kubernetes import BenchJob
 from crossfade.spec.models import Spec
 
-INDEX = "$JOB_COMPLETION_INDEX"
-RUN_ID_ENV = "RUN_ID"
 # Set by the Job controller on its pods (Kubernetes 1.27+); unique per Job object.
 CONTROLLER_UID_FIELD = "metadata.labels['batch.kubernetes.io/controller-uid']"
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -135,7 +133,11 @@ def bench_job(ctx: Context, run: BenchRun) -> Manifest:
     container: dict[str, Any] = {
         "name": "bench",
         "image": ctx.crossfade_image("the bench Job"),
-        "command": ["sh", "-c", _script(ctx, run, f"{results_path}/{name}")],
+        "command": [
+            "sh",
+            "-c",
+            pod_script(bench_arguments(ctx, run), settings, f"{results_path}/{name}", run.start_at),
+        ],
         "env": [
             {"name": RUN_ID_ENV, "valueFrom": {"fieldRef": {"fieldPath": CONTROLLER_UID_FIELD}}}
         ],
@@ -163,9 +165,8 @@ def bench_job(ctx: Context, run: BenchRun) -> Manifest:
         "parallelism": settings.pods,
         # A failed shard fails alone; pod 0 still merges the others (--allow-missing).
         "backoffLimitPerIndex": 0,
+        "activeDeadlineSeconds": active_deadline_s(settings),
     }
-    if settings.active_deadline_s is not None:
-        spec["activeDeadlineSeconds"] = settings.active_deadline_s
     labels = job_labels(ctx, "bench")
     spec["template"] = {"metadata": {"labels": labels}, "spec": pod_spec}
     return {
@@ -187,6 +188,7 @@ def bench_arguments(ctx: Context, run: BenchRun) -> list[str]:
         f"--tokenizer={ctx.spec.model.tokenizer}",
         f"--input-len={settings.input_len}",
         f"--output-len={settings.output_len}",
+        f"--timeout={settings.request_timeout_s:g}",
     ]
     if settings.concurrency is not None:
         args.append(f"--concurrency={settings.concurrency}")
@@ -197,33 +199,3 @@ def bench_arguments(ctx: Context, run: BenchRun) -> list[str]:
     if settings.duration_s is not None:
         args.append(f"--duration={settings.duration_s:g}")
     return [*args, f"--shard=auto/{settings.pods}", *settings.extra_args]
-
-
-def _script(ctx: Context, run: BenchRun, job_dir: str) -> str:
-    pods = run.settings.pods
-    lines = ["set -u", f'run={shlex.quote(job_dir)}/"${RUN_ID_ENV}"', 'mkdir -p "$run/done"']
-    if run.start_at is not None:
-        lines.append(f"start_at={run.start_at}")
-    else:
-        lines += [
-            "# The first pod up fixes the common start; mkdir is atomic, even on NFS.",
-            'if mkdir "$run/start-lock" 2>/dev/null; then',
-            f'  echo $(( $(date +%s) + {run.settings.start_delay_s} )) > "$run/start-at.tmp"',
-            '  mv "$run/start-at.tmp" "$run/start-at"',
-            "fi",
-            'until [ -s "$run/start-at" ]; do sleep 1; done',
-            'start_at=$(cat "$run/start-at")',
-        ]
-    arguments = bench_arguments(ctx, run)
-    raw = ['--start-at="$start_at"', f'--output="$run/shard-{INDEX}"']
-    lines += [
-        shell_command(arguments[:3], arguments[3:], raw),
-        "status=$?",
-        f'echo "$status" > "$run/done/{INDEX}"',
-        f'if [ "{INDEX}" -eq 0 ]; then',
-        f'  until [ "$(ls "$run/done" | wc -l)" -ge {pods} ]; do sleep 5; done',
-        '  crossfade merge --allow-missing "$run"/shard-* -o "$run/merged" || status=1',
-        "fi",
-        'exit "$status"',
-    ]
-    return "\n".join(lines) + "\n"
