@@ -47,6 +47,20 @@ def level_failure(
     )
 
 
+def pool_failures(failures: Sequence[LevelFailure]) -> LevelFailure:
+    """The failures of one target at several levels as one (runs, requests and errors added;
+    `level` is the first one's)."""
+    return failures[0].model_copy(
+        update={
+            "runs": sum(f.runs for f in failures),
+            "failed_runs": [run for f in failures for run in f.failed_runs],
+            "requests": sum(f.requests for f in failures),
+            "failed": sum(f.failed for f in failures),
+            "errors": merge_errors([f.errors for f in failures]),
+        }
+    )
+
+
 def merge_errors(groups: Iterable[Sequence[ErrorGroup]]) -> list[ErrorGroup]:
     """Several runs' (or levels') error groups as one list, as `error_groups` would have made
     it from all their records: counts added, the first distinct messages kept, most frequent

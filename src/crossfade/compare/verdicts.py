@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from crossfade.bench.sweep_index import LoadMode
 from crossfade.compare.estimates import METRICS, Estimate
-from crossfade.compare.failures import failure_text, merge_errors
+from crossfade.compare.failures import failure_text, pool_failures
 from crossfade.compare.model import Comparison, LevelFailure, MetricComparison, MetricName
 from crossfade.compare.stats import Difference, relative_difference
 
@@ -144,13 +144,5 @@ def verdict_lines(comparison: Comparison) -> list[str]:
 
 def _pooled(mode: LoadMode, failures: list[LevelFailure]) -> str:
     """The failures of one target at every level as one: levels, counts, first errors."""
-    pooled = failures[0].model_copy(
-        update={
-            "runs": sum(f.runs for f in failures),
-            "failed_runs": [run for f in failures for run in f.failed_runs],
-            "requests": sum(f.requests for f in failures),
-            "failed": sum(f.failed for f in failures),
-            "errors": merge_errors([f.errors for f in failures]),
-        }
-    )
-    return f"{levels_label(mode, [f.level for f in failures])}: {failure_text(pooled)}"
+    levels = levels_label(mode, [f.level for f in failures])
+    return f"{levels}: {failure_text(pool_failures(failures))}"
