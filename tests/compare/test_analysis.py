@@ -350,5 +350,6 @@ def test_a_schema_1_comparison_is_read_without_its_saturation_levels(
     assert old.failures == []
     a = next(s for s in old.saturation if s.target == "a")
     assert a.level is None
-    assert a.note.startswith("no saturation verdict: comparison.json schema 1 gives no interval")
+    assert a.note.startswith("no saturation verdict: comparison.json schema 1 has no interval")
+    assert a.note.endswith(f"rerun `crossfade compare --from {tmp_path}`")
     assert not any("saturates" in line for line in verdict_lines(old))

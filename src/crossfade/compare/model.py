@@ -9,6 +9,7 @@ saturation (`Saturation.changes`); a schema 1 file is still read, its saturation
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Literal
 
@@ -164,6 +165,7 @@ def save_comparison(folder: Path, comparison: Comparison) -> Path:
 def load_comparison(path: Path) -> Comparison:
     """Read comparison.json, or the sweep folder holding it (schema 1 is upgraded)."""
     file = path / COMPARISON_FILE if path.is_dir() else path
+    rerun = f"rerun `crossfade compare --from {shlex.quote(str(file.parent))}`"
     comparison = read_model(
         file,
         Comparison,
@@ -171,12 +173,12 @@ def load_comparison(path: Path) -> Comparison:
         older=(1,),
         error=CompareError,
         missing="no comparison here (written by `crossfade compare` in a sweep folder)",
-        stale="rerun `crossfade compare --from` on the sweep",
+        stale=rerun,
     )
-    return _upgrade(comparison) if comparison.schema_version == 1 else comparison
+    return _upgrade(comparison, rerun) if comparison.schema_version == 1 else comparison
 
 
-def _upgrade(comparison: Comparison) -> Comparison:
+def _upgrade(comparison: Comparison, rerun: str) -> Comparison:
     """Schema 1 recorded no failed levels (none can be known now) and saturation levels
     without an interval: those are not stated."""
     saturation = [
@@ -185,8 +187,7 @@ def _upgrade(comparison: Comparison) -> Comparison:
         else Saturation(
             target=s.target,
             level=None,
-            note="no saturation verdict: comparison.json schema 1 gives no interval for it; "
-            "rerun `crossfade compare --from` on the sweep",
+            note=f"no saturation verdict: comparison.json schema 1 has no interval for it; {rerun}",
         )
         for s in comparison.saturation
     ]
