@@ -4,7 +4,8 @@ lab, one concurrency sweep over three targets, the comparison, the report and th
 The targets are vLLM on Triton, native vLLM (OpenAI API) and the TensorRT-LLM ensemble layout,
 whose engine is the lab's emulator: it is marked emulated in every file, and the advice never
 counts it as TensorRT-LLM evidence. The deployment facts the advice needs are example facts,
-printed and written beside the advice, because the demo cannot know the user's.
+written beside the advice in a spec file (crossfade.yaml) its commands name, because the demo
+cannot know the user's.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
 
 from crossfade.advise.advice import Advice, build_advice
 from crossfade.advise.render import render_markdown as advice_markdown
@@ -30,6 +33,8 @@ from crossfade.lab.control import down, lab_spec, status, up
 from crossfade.lab.settings import LabSettings
 from crossfade.lab.targets import Target
 from crossfade.report import load_report, render_html
+from crossfade.saved import write_atomic
+from crossfade.spec.load import load_spec
 from crossfade.spec.models import Deployment
 
 # Each is a lab target name (crossfade.lab.targets): the three ways the lab serves the model.
@@ -42,6 +47,12 @@ EXAMPLE_FACTS = Deployment(
     quantization="none",
     expected_concurrency=16,
     ttft_p99_target_ms=500.0,
+)
+# Written beside the advice: the spec its commands name.
+EXAMPLE_SPEC = "crossfade.yaml"
+EXAMPLE_SPEC_NOTE = (
+    "# crossfade demo: the lab's spec, with example deployment facts (the demo cannot know\n"
+    "# yours): state your own under deployment: and run crossfade advise on it.\n"
 )
 Progress = Callable[[str], None]
 
@@ -141,8 +152,22 @@ async def _measure_and_write(
     progress("writing the report and the advice")
     html = render_html(load_report([sweep]), "crossfade demo: the lab's three targets")
     report.write_text(html, encoding="utf-8")
-    spec = lab_spec(Path(model_dir)).model_copy(update={"deployment": EXAMPLE_FACTS})
-    source = "crossfade demo (example deployment facts; state yours in the spec's deployment:)"
-    outcome.advice = build_advice(spec, source, [(str(sweep), outcome.comparison)])
+    outcome.advice = advise_on_example_facts(
+        settings.output, Path(model_dir), [(str(sweep), outcome.comparison)]
+    )
     advice_file.write_text(advice_markdown(outcome.advice), encoding="utf-8")
     return outcome
+
+
+def advise_on_example_facts(
+    folder: Path, model_dir: Path, comparisons: list[tuple[str, Comparison]]
+) -> Advice:
+    """The advice on the lab's spec with EXAMPLE_FACTS. The spec is written to
+    folder/crossfade.yaml first and read back, so every command in the advice names a real spec
+    file (and runs as printed)."""
+    spec = lab_spec(model_dir).model_copy(update={"deployment": EXAMPLE_FACTS})
+    data = spec.model_dump(mode="json", exclude_unset=True, by_alias=True)
+    path = write_atomic(
+        folder / EXAMPLE_SPEC, EXAMPLE_SPEC_NOTE + yaml.safe_dump(data, sort_keys=False)
+    )
+    return build_advice(load_spec(str(path)), str(path), comparisons)

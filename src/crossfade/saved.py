@@ -4,6 +4,7 @@ atomically, read back with a schema version check and errors that name the file 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import TypeVar
 
@@ -35,10 +36,12 @@ def read_model(
     error: type[CrossfadeError],
     missing: str,
     stale: str = "",
+    older: Collection[int] = (),
 ) -> Model:
     """Read `file` as `model`. `missing` says what the file is when it is not there (e.g. "no
     sweep here (a folder written by `crossfade compare`)"); `stale` is the fix for a file of
-    another schema version."""
+    another schema version; `older` are the earlier versions `model` still reads (the caller
+    upgrades what it reads)."""
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -46,9 +49,10 @@ def read_model(
     except json.JSONDecodeError as exc:
         raise error(f"{file}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     found = data.get("schema_version") if isinstance(data, dict) else None
-    if found != version:
+    if found != version and found not in older:
         fix = f" ({stale})" if stale else ""
-        raise error(f"{file}: schema_version {found!r}; this crossfade reads {version}{fix}")
+        readable = " or ".join(str(v) for v in (version, *older))
+        raise error(f"{file}: schema_version {found!r}; this crossfade reads {readable}{fix}")
     try:
         return model.model_validate(data)
     except ValidationError as exc:

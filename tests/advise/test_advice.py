@@ -4,7 +4,10 @@ constraints stand whatever was measured; the next steps follow the answer."""
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
+
+import pytest
 
 from crossfade.advise.advice import Advice, build_advice
 from crossfade.advise.evidence import EMULATED_LABEL
@@ -13,6 +16,7 @@ from crossfade.advise.render import render_markdown, render_text
 from crossfade.compare.model import Comparison
 from crossfade.spec import parse_spec
 from crossfade.spec.models import Spec
+from tests.advise.commands import shown_commands
 from tests.advise.comparisons import Figures, make_comparison
 
 BASE = """\
@@ -179,6 +183,46 @@ def test_next_steps_follow_the_migration_path_for_tensorrtllm() -> None:
 
 def test_next_steps_for_vllm_start_there_and_say_when_to_go_on() -> None:
     steps = advise({**HIGH_LOAD, "model_updates": "daily"}).next_steps
-    assert steps[0].startswith("Start on vLLM: crossfade render triton crossfade.yaml")
+    assert steps[0].startswith(
+        "Start on vLLM: `crossfade render triton crossfade.yaml -o model_repos`"
+    )
     assert not any("engine stamp" in step for step in steps)
     assert "canary" in steps[-1]
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        HIGH_LOAD,  # TensorRT-LLM: the whole migration path
+        {**HIGH_LOAD, "model_updates": "daily"},  # vLLM
+        LOW_LOAD,  # either: measure both
+        {k: v for k, v in HIGH_LOAD.items() if k != "gpu_fleet"},  # provisional: advise again
+    ],
+)
+def test_every_command_in_the_next_steps_runs_as_printed(facts: dict[str, str]) -> None:
+    path = "my specs/it's.yaml"  # a space and a quote: shell-quoted, one argument
+    advice = build_advice(spec_with(facts), path, [("results/a b", make_comparison({8: {}}))])
+    commands = shown_commands(advice.next_steps)
+    assert ["crossfade", "render", "triton", path, "-o", "model_repos"] in commands
+    with_spec = [argv for argv in commands if argv[1] in ("render", "advise")]
+    assert all(path in argv for argv in with_spec)
+    if "gpu_fleet" not in facts:
+        assert ["crossfade", "advise", path, "results/a b"] in commands
+    if advice.recommendation == "tensorrtllm":
+        assert ["crossfade", "engine", "stamp", "/engines/tiny", "--gpu", "L40S", "--image",
+                "25.12-trtllm-python-py3"] in commands  # fmt: skip
+    # Printed as text, each command stays whole on one line.
+    text = render_text(advice)
+    for argv in commands:
+        assert any(shlex.join(argv) in line for line in text.splitlines()), argv
+
+
+def test_the_commands_name_no_gpu_the_spec_does_not_state() -> None:
+    spec = parse_spec(BASE.replace("gpu: L40S\n", "") + "deployment:\n  engine_pipeline: true\n"
+                      "  model_updates: quarterly\n  gpu_fleet: uniform\n  quantization: none\n"
+                      "  expected_concurrency: 64\n", "crossfade.yaml")  # fmt: skip
+    advice = build_advice(spec, "crossfade.yaml", [])
+    assert advice.recommendation == "tensorrtllm"
+    stamp = next(a for a in shown_commands(advice.next_steps) if a[1:3] == ["engine", "stamp"])
+    assert "--gpu" not in stamp
+    assert any("state it as gpu: in crossfade.yaml" in step for step in advice.next_steps)

@@ -103,6 +103,27 @@ def test_json_and_markdown_outputs(
     assert "| metric | TensorRT-LLM | vLLM |" in markdown
 
 
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("/proc/advice.md", "-o /proc/advice.md: cannot write there (No such file or directory)"),
+        ("{tmp}", "-o {tmp}: is a folder; give the file name to write"),
+        (
+            "{tmp}/crossfade.yaml/advice.md",
+            "-o {tmp}/crossfade.yaml/advice.md: {tmp}/crossfade.yaml is a file, not a folder",
+        ),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_a_message(
+    output: str, message: str, spec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = spec_file.parent
+    assert main(["advise", str(spec_file), "-o", output.format(tmp=folder)]) == 2
+    error = capsys.readouterr().err
+    assert f"crossfade advise: {message.format(tmp=folder)}" in error
+    assert "Traceback" not in error
+
+
 def test_missing_results_folder_is_a_message(
     spec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -82,6 +82,30 @@ def test_a_level_far_from_the_stated_concurrency_is_shown_but_does_not_count() -
     assert any("far from the stated concurrency" in note for note in pair.notes)
 
 
+def test_a_level_where_a_target_failed_is_never_evidence() -> None:
+    # vLLM failed at 64, the stated concurrency: the evidence is from 32, where both answered.
+    comparison = make_comparison({32: THROUGHPUT, 64: THROUGHPUT}, failed={64: [VLLM]})
+    evidence = gather_evidence([("r", comparison)], Deployment(expected_concurrency=64))
+    [pair] = evidence.pairs
+    assert pair.level == 32
+    assert pair.counts
+    assert evidence.verdict == "tensorrtllm"
+    assert "vllm failed at concurrency 64: no evidence from there" in pair.notes
+    # Without a stated concurrency, the highest level both answered.
+    [top] = gather_evidence([("r", comparison)], Deployment()).pairs
+    assert top.level == 32
+
+
+def test_a_pair_that_never_both_answered_is_skipped() -> None:
+    comparison = make_comparison({8: THROUGHPUT, 64: THROUGHPUT}, failed={8: [TRT], 64: [TRT]})
+    evidence = gather_evidence([("r", comparison)], Deployment(expected_concurrency=64))
+    assert evidence.pairs == []
+    assert evidence.verdict is None
+    assert evidence.skipped == [
+        "r: trt vs vllm: no level where both answered (trt failed at concurrency 8, 64)"
+    ]
+
+
 def test_without_a_stated_concurrency_nothing_counts() -> None:
     comparison = make_comparison({8: THROUGHPUT, 64: THROUGHPUT})
     evidence = gather_evidence([("r", comparison)], Deployment())

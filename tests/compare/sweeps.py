@@ -30,6 +30,7 @@ class RunShape:
     requests: int = 200
     failures: int = 2
     sent_after_ms: float = 0.0  # client queue time: sent - scheduled
+    error: str = "planted"  # what each failed request's server said
 
 
 def closed_loop_records(
@@ -44,7 +45,7 @@ def closed_loop_records(
         sent = scheduled + int(shape.sent_after_ms * MS)
         record = RequestRecord(index, 10, shape.tokens, scheduled_ns=scheduled, sent_ns=sent)
         if index < shape.failures:
-            record.fail(ErrorKind.HTTP_STATUS, "planted", sent + 5 * MS)
+            record.fail(ErrorKind.HTTP_STATUS, shape.error, sent + 5 * MS)
         else:
             first = sent + int(rng.lognormal(np.log(shape.ttft_ms), 0.3) * MS)
             pace = rng.lognormal(np.log(shape.itl_ms), 0.2)

@@ -229,8 +229,127 @@ def test_load_comparison_names_the_file_and_the_problem(tmp_path: Path) -> None:
     with pytest.raises(CompareError, match=r"comparison.json:1: not valid JSON"):
         load_comparison(tmp_path)
     file.write_text(json.dumps({"schema_version": 7}), encoding="utf-8")
-    with pytest.raises(CompareError, match=r"schema_version 7; this crossfade reads 1"):
+    with pytest.raises(CompareError, match=r"schema_version 7; this crossfade reads 2 or 1"):
         load_comparison(file)
     file.write_text(json.dumps({"schema_version": 1, "mode": "concurrency"}), encoding="utf-8")
     with pytest.raises(CompareError, match=r"comparison.json: levels: Field required"):
         load_comparison(file)
+
+
+def failing_sweep(folder: Path) -> Comparison:
+    """a answers everywhere; b answers at 1 and 2 and fails at 4 (35 of 40 requests); c fails
+    at every level; d fails exactly half its requests at 4, which is not a failed run."""
+    sweep = SweepBuilder(folder, [1.0, 2.0, 4.0], ["a", "b", "c", "d"])
+    bad = "HTTP 400: model 'vllm_modle' is not found"
+    for i, level in enumerate([1.0, 2.0, 4.0]):
+        sweep.add("a", level, RunShape(ttft_ms=100, requests=40), seed=i)
+        b_failures = 35 if level == 4 else 0
+        sweep.add("b", level, RunShape(ttft_ms=80, requests=40, failures=b_failures, error=bad),
+                  seed=10 + i)  # fmt: skip
+        sweep.add("c", level, RunShape(ttft_ms=80, requests=40, failures=40, error=bad), seed=20)
+        d_failures = 20 if level == 4 else 0
+        sweep.add("d", level, RunShape(ttft_ms=100, requests=40, failures=d_failures), seed=30 + i)
+    sweep.save()
+    return analyse_sweep(folder, resamples=200)
+
+
+@pytest.fixture(scope="module")
+def failing(tmp_path_factory: pytest.TempPathFactory) -> Comparison:
+    return failing_sweep(tmp_path_factory.mktemp("failing"))
+
+
+def test_a_failed_level_is_recorded_with_its_errors_and_compared_on_nothing(
+    failing: Comparison,
+) -> None:
+    assert [(f.target, f.level) for f in failing.failures] == [
+        ("b", 4.0), ("c", 1.0), ("c", 2.0), ("c", 4.0),
+    ]  # fmt: skip
+    b = failing.failure("b", 4.0)
+    assert b is not None
+    assert (b.runs, b.failed_runs, b.requests, b.failed) == (1, ["runs/b-c4-r0"], 40, 35)
+    [group] = b.errors
+    assert (group.kind, group.count) == ("http_status", 35)
+    assert group.messages == ["HTTP 400: model 'vllm_modle' is not found"]
+    # Nothing is estimated from a failed level: no summary, no metric, no saturation.
+    assert ("b", 4.0) not in {(s.target, s.level) for s in failing.summaries}
+    assert not any(s.target == "c" for s in failing.summaries)
+    b_vs_a = next(p for p in failing.pairs if (p.a, p.b) == ("a", "b"))
+    assert [(lv.level, lv.failed, len(lv.metrics) > 0) for lv in b_vs_a.levels] == [
+        (1.0, [], True), (2.0, [], True), (4.0, ["b"], False),
+    ]  # fmt: skip
+    assert all(c.winner is None for c in b_vs_a.crossovers)
+    assert {c.note for c in b_vs_a.crossovers} == {"b failed at the highest level (concurrency 4)"}
+    # A pair with a target that never answered has nothing to cross over.
+    c_vs_a = next(p for p in failing.pairs if (p.a, p.b) == ("a", "c"))
+    assert c_vs_a.crossovers == []
+    assert all(level.failed == ["c"] for level in c_vs_a.levels)
+    assert [s.target for s in failing.saturation] == ["a", "b", "d"]
+    b_saturation = next(s for s in failing.saturation if s.target == "b")
+    assert b_saturation.level is None
+    assert b_saturation.note.endswith("failed at 4")
+
+
+def test_half_the_requests_failed_is_not_a_failed_run(failing: Comparison) -> None:
+    assert failing.failure("d", 4.0) is None
+    summary = next(s for s in failing.summaries if (s.target, s.level) == ("d", 4.0))
+    assert (summary.requests, summary.failed) == (40, 20)
+
+
+def test_verdict_lines_say_a_target_failed_and_draw_nothing_from_it(failing: Comparison) -> None:
+    lines = verdict_lines(failing)
+    message = "http_status 35: HTTP 400: model 'vllm_modle' is not found"
+    assert (
+        lines[0] == f"b at concurrency 4: failed (35 of 40 requests failed; {message}); no verdict"
+    )
+    assert lines[1] == (
+        "c: failed at every level measured (concurrency 1, 2, 4: 3 of 3 runs failed: 120 of 120 "
+        "requests failed; http_status 120: HTTP 400: model 'vllm_modle' is not found); no verdict"
+    )
+    # Nothing else about c: the line that says it failed is its only mention.
+    assert [line for line in lines if "c" in line.split(":")[0].split()] == [lines[1]]
+    assert "b vs a at concurrency 2 (highest level both answered):" in lines
+    assert "  no crossover: b failed at the highest level (concurrency 4)" in lines
+    assert not any(line.startswith("  crossover,") and "b ahead" in line for line in lines)
+    assert "d vs b at concurrency 2 (highest level both answered):" in lines
+    assert "d vs a at concurrency 4 (highest level):" in lines
+
+
+def test_one_failed_repeat_fails_the_level(tmp_path: Path) -> None:
+    sweep = SweepBuilder(tmp_path, [1.0], ["a", "b"])
+    for repeat in range(2):
+        sweep.add("a", 1.0, RunShape(ttft_ms=100, requests=30), seed=repeat, repeat=repeat)
+    sweep.add("b", 1.0, RunShape(ttft_ms=100, requests=30), seed=5, repeat=0)
+    sweep.add("b", 1.0, RunShape(ttft_ms=100, requests=30, failures=30), seed=6, repeat=1)
+    sweep.save(repeat=2)
+    comparison = analyse_sweep(tmp_path, resamples=100)
+    failure = comparison.failure("b", 1.0)
+    assert failure is not None
+    assert (failure.runs, failure.failed_runs, failure.requests) == (2, ["runs/b-c1-r1"], 30)
+    assert comparison.pairs[0].levels[0].metrics == []
+    assert verdict_lines(comparison)[0] == (
+        "b: failed at every level measured (concurrency 1: 1 of 2 runs failed: 30 of 30 requests "
+        "failed; http_status 30: planted); no verdict"
+    )
+
+
+def test_a_schema_1_comparison_is_read_without_its_saturation_levels(
+    comparison: Comparison, tmp_path: Path
+) -> None:
+    data = comparison.model_dump(mode="json")
+    data["schema_version"] = 1
+    del data["failures"]
+    for saturation in data["saturation"]:
+        del saturation["changes"], saturation["next_level"]
+    for pair in data["pairs"]:
+        for level in pair["levels"]:
+            del level["failed"]
+    (tmp_path / "comparison.json").write_text(json.dumps(data), encoding="utf-8")
+    old = load_comparison(tmp_path)
+    assert old.schema_version == 2
+    assert old.pairs == comparison.pairs
+    assert old.failures == []
+    a = next(s for s in old.saturation if s.target == "a")
+    assert a.level is None
+    assert a.note.startswith("no saturation verdict: comparison.json schema 1 has no interval")
+    assert a.note.endswith(f"rerun `crossfade compare --from {tmp_path}`")
+    assert not any("saturates" in line for line in verdict_lines(old))

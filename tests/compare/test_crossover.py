@@ -1,9 +1,15 @@
-"""Crossover and saturation as pure functions of hand-built level comparisons and summaries."""
+"""Crossover and saturation as pure functions of hand-built level comparisons and estimates."""
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
+import pytest
+
 from crossfade.compare.crossover import crossover, saturation
-from crossfade.compare.model import LevelComparison, MetricComparison, TargetLevelSummary
+from crossfade.compare.estimates import Estimate
+from crossfade.compare.model import LevelComparison, MetricComparison, MetricName
 
 
 def compared(winner: str | None) -> MetricComparison:
@@ -52,38 +58,96 @@ def test_a_metric_missing_at_a_level_breaks_the_streak() -> None:
     assert crossover("ttft_p50", [], "concurrency").winner is None
 
 
-def summary(level: float, throughput: float, ttft_p50: float, e2e_p50: float) -> TargetLevelSummary:
-    return TargetLevelSummary(
-        target="t", level=level, runs=[], requests=100, failed=0,
-        output_token_throughput=throughput, request_throughput=throughput / 10, goodput=None,
-        ttft_ms={"p50": ttft_p50}, itl_ms={}, e2e_ms={"p50": e2e_p50},
-        output_tokens_per_s_per_user=0.0,
-    )  # fmt: skip
+def test_no_crossover_is_drawn_through_a_failed_level() -> None:
+    with_failure = levels("b", "b", "b", "b")
+    with_failure[1] = LevelComparison(level=2.0, metrics=[], failed=["a"])
+    result = crossover("ttft_p50", with_failure, "concurrency")
+    assert (result.winner, result.from_level) == ("b", 4.0)
+    assert result.note == "b ahead from concurrency 4 on (below: 1: b ahead; 2: a failed)"
+
+
+def test_a_failure_at_the_highest_level_leaves_no_crossover() -> None:
+    top_failed = levels("b", "b")
+    top_failed.append(LevelComparison(level=4.0, metrics=[], failed=["a", "b"]))
+    result = crossover("ttft_p50", top_failed, "rate")
+    assert (result.winner, result.from_level) == (None, None)
+    assert result.note == "a and b failed at the highest level (4 req/s)"
+
+
+def estimate(value: float, spread: float = 0.02, seed: int = 0) -> Estimate:
+    """A point value with replicates spread `spread` (relative) around it."""
+    rng = np.random.default_rng([seed, round(value)])
+    return Estimate(value, value * (1 + rng.normal(0, spread, 400)))
+
+
+def at(throughput: float, ttft_p50: float, e2e_p50: float) -> dict[MetricName, Estimate]:
+    return {
+        "output_token_throughput": estimate(throughput),
+        "ttft_p50": estimate(ttft_p50, seed=1),
+        "e2e_p50": estimate(e2e_p50, seed=2),
+    }
 
 
 def test_saturation_is_where_throughput_stalls_while_latency_climbs() -> None:
-    summaries = [
-        summary(8, 1000, 50, 500),
-        summary(1, 200, 40, 400),  # order does not matter
-        summary(2, 390, 40, 410),
-        summary(4, 700, 45, 450),
-        summary(16, 1050, 120, 900),  # +5% throughput, TTFT +140%
-        summary(32, 1060, 400, 1800),
-    ]
-    result = saturation("t", summaries, "concurrency")
-    assert result.level == 8
-    assert result.note == (
-        "saturates at concurrency 8: at 16, output tokens/s +5% while TTFT p50 +140%, E2E p50 +80%"
-    )
+    levels = {
+        8: at(1000, 50, 500),
+        1: at(200, 40, 400),  # order does not matter
+        2: at(390, 40, 410),
+        4: at(700, 45, 450),
+        16: at(1050, 120, 900),  # +5% throughput, TTFT +140%
+        32: at(1060, 400, 1800),
+    }
+    result = saturation("t", levels, "concurrency", 0.99)
+    assert (result.level, result.next_level) == (8, 16)
+    assert [c.metric for c in result.changes] == ["output_token_throughput", "ttft_p50", "e2e_p50"]
+    for change, truth in zip(result.changes, (0.05, 1.4, 0.8), strict=True):
+        assert change.change == pytest.approx(truth)
+        # Two 2% spreads: the 99% interval is about +-7% of the ratio wide, around the change.
+        assert change.ci_low < truth < change.ci_high
+        assert change.ci_high - change.ci_low == pytest.approx(0.15 * (1 + truth), rel=0.3)
+    assert re.fullmatch(
+        r"saturates at concurrency 8: at 16, output tokens/s \+5\.0% \(99% CI -?\d\.\d% to "
+        r"\+\d+\.?\d*%\) while TTFT p50 \+140% \(99% CI \+1\d\d% to \+1\d\d%\), "
+        r"E2E p50 \+80% \(99% CI \+\d\d% to \+\d\d%\)",
+        result.note,
+    ), result.note
 
 
 def test_throughput_that_keeps_rising_or_latency_that_holds_is_not_saturation() -> None:
-    rising = [summary(1, 100, 40, 400), summary(2, 150, 80, 800), summary(4, 200, 160, 1600)]
-    assert saturation("t", rising, "rate").level is None
-    assert saturation("t", rising, "rate").note == "not saturated up to 4 req/s"
+    rising = {1: at(100, 40, 400), 2: at(150, 80, 800), 4: at(200, 160, 1600)}
+    assert saturation("t", rising, "rate", 0.99).level is None
+    assert saturation("t", rising, "rate", 0.99).note == "not saturated up to 4 req/s"
+    assert saturation("t", rising, "rate", 0.99).changes == []
     # Flat throughput at flat latency: the load did not grow the queue (nothing is waiting).
-    flat = [summary(1, 100, 40, 400), summary(2, 102, 45, 420)]
-    assert saturation("t", flat, "concurrency").level is None
-    falling = [summary(1, 100, 40, 400), summary(2, 60, 40, 900)]
-    assert saturation("t", falling, "concurrency").level == 1
-    assert saturation("t", flat[:1], "concurrency").note == "fewer than two levels measured"
+    flat = {1: at(100, 40, 400), 2: at(102, 45, 420)}
+    assert saturation("t", flat, "concurrency", 0.99).level is None
+    falling = {1: at(100, 40, 400), 2: at(60, 40, 900)}
+    assert saturation("t", falling, "concurrency", 0.99).level == 1
+    one = {1: at(100, 40, 400)}
+    assert saturation("t", one, "concurrency", 0.99).note == "fewer than two levels measured"
+
+
+def test_a_saturation_without_an_interval_is_not_stated() -> None:
+    levels = {1: at(100, 40, 400), 2: at(102, 80, 800)}
+    no_replicate = Estimate(100.0, np.full(400, np.nan))
+    levels[1] = {**levels[1], "output_token_throughput": no_replicate}
+    result = saturation("t", levels, "concurrency", 0.99)
+    assert (result.level, result.changes) == (None, [])
+    assert result.note == (
+        "no saturation verdict: the change from concurrency 1 to 2 has no confidence interval"
+    )
+    assert "saturates" not in result.note
+
+
+def test_saturation_is_not_judged_across_a_failed_level() -> None:
+    # 2 -> 8 would qualify, but the target failed at 4 in between.
+    across = {1: at(100, 40, 400), 2: at(190, 40, 410), 4: None, 8: at(200, 200, 2000)}
+    result = saturation("t", across, "concurrency", 0.99)
+    assert result.level is None
+    assert result.note == "no saturation seen between the levels it answered; failed at 4"
+    after = {1: None, 2: at(190, 40, 410), 4: at(200, 200, 2000)}
+    assert saturation("t", after, "concurrency", 0.99).level == 2
+    apart = {1: at(100, 40, 400), 2: None, 4: at(200, 200, 2000)}
+    assert saturation("t", apart, "concurrency", 0.99).note == (
+        "no saturation seen (no two consecutive levels answered); failed at 2"
+    )

@@ -30,6 +30,7 @@ EMULATED_LABEL = "tensorrtllm-ensemble (EMULATED \u2014 not TensorRT-LLM)"
 LEVELS = (1.0, 2.0, 4.0, 8.0)
 MS = 1_000_000
 SLOS = "ttft:p99<80ms"
+Failing = tuple[int, ErrorKind, str]  # (n, kind, message): see `records`
 WORKLOAD = {
     "source": "synthetic",
     "seed": 7,
@@ -43,9 +44,12 @@ WORKLOAD = {
 }
 
 
-def records(target: str, level: int, count: int = 48) -> list[RequestRecord]:
+def records(
+    target: str, level: int, count: int = 48, failing: Failing | None = None
+) -> list[RequestRecord]:
     """`count` requests in waves of `level`; latency grows with the load, the emulated target
-    is slower and fails a few requests at the top level. Two warm-up requests come first."""
+    is slower and fails a few requests at the top level. Two warm-up requests come first.
+    `failing` = (n, kind, message): the first n measured requests fail so."""
     slow = 2 if target == EMULATED else 1
     made = []
     for index in range(count + 2):
@@ -67,6 +71,8 @@ def records(target: str, level: int, count: int = 48) -> list[RequestRecord]:
         )
         if target == EMULATED and level == 8 and index % 10 == 3:
             record.fail(ErrorKind.TIMEOUT if index % 20 == 3 else ErrorKind.HTTP_STATUS, "x", 0)
+        if failing is not None and 2 <= index < 2 + failing[0]:
+            record.fail(failing[1], failing[2], start + 5 * MS)
         made.append(record)
     return made
 
@@ -79,9 +85,10 @@ def save_run(
     count: int = 48,
     rate: float | None = None,
     slos: str | None = SLOS,
+    failing: Failing | None = None,
 ) -> Path:
     """A result folder as `crossfade bench` writes it; open loop at `rate` when given."""
-    made = records(target, level, count)
+    made = records(target, level, count, failing)
     start, end = made[2].scheduled_ns, max(r.end_ns for r in made)
     plan = (
         LoadPlan(rate=rate, requests=count, warmup_requests=2)
@@ -208,26 +215,23 @@ def comparison(targets: list[SweepTarget]) -> Comparison:
     )
 
 
-def save_sweep_folder(folder: Path, with_comparison: bool = True) -> Path:
-    """Both targets at every level; the emulated one flagged in sweep.json and its results."""
-    targets = [
-        SweepTarget(name=EMULATED, url="triton-trtllm://127.0.0.1:8000/ensemble", emulated=True),
-        SweepTarget(name=REAL, url="triton-vllm://127.0.0.1:8000/vllm_model"),
-    ]
+def save_sweep_runs(
+    folder: Path, targets: list[SweepTarget], failing: dict[tuple[str, float], Failing]
+) -> None:
+    """Every target at every level, targets alternating level by level, and sweep.json."""
     runs = []
     for order, (target, level) in enumerate((t, lv) for lv in LEVELS for t in targets):
         run_folder = f"runs/run-{order:03d}"
-        save_run(folder / run_folder, target.name, int(level), target.emulated)
+        save_run(
+            folder / run_folder, target.name, int(level), target.emulated,
+            failing=failing.get((target.name, level)),
+        )  # fmt: skip
         runs.append(
             SweepRun(
-                target=target.name,
-                level=level,
-                repeat=0,
-                order=order,
-                folder=run_folder,
+                target=target.name, level=level, repeat=0, order=order, folder=run_folder,
                 stop_reason="completed",
             )
-        )
+        )  # fmt: skip
     save_sweep(
         folder,
         SweepIndex(
@@ -239,6 +243,15 @@ def save_sweep_folder(folder: Path, with_comparison: bool = True) -> Path:
             runs=runs,
         ),
     )
+
+
+def save_sweep_folder(folder: Path, with_comparison: bool = True) -> Path:
+    """Both targets at every level; the emulated one flagged in sweep.json and its results."""
+    targets = [
+        SweepTarget(name=EMULATED, url="triton-trtllm://127.0.0.1:8000/ensemble", emulated=True),
+        SweepTarget(name=REAL, url="triton-vllm://127.0.0.1:8000/vllm_model"),
+    ]
+    save_sweep_runs(folder, targets, {})
     if with_comparison:
         text = json.dumps(comparison(targets).model_dump(mode="json"), indent=2)
         (folder / COMPARISON_FILE).write_text(text, encoding="utf-8")
@@ -254,3 +267,25 @@ def bare_mentions(text: str, name: str = EMULATED) -> list[str]:
             found.append(text[max(0, start - 40) : end + 40])
         start = text.find(name, end)
     return found
+
+
+BROKEN = "vllm-broken"
+DOWN = "trtllm-down"
+UNKNOWN_MODEL = "HTTP 400: model 'vllm_modle' is not found"
+REFUSED = "connection refused by 127.0.0.1:8001"
+
+
+def save_failing_sweep(folder: Path) -> Path:
+    """REAL answers everywhere; BROKEN fails 40 of its requests at concurrency 8 (an unknown
+    model); DOWN refuses every connection at every level. No comparison.json."""
+    targets = [
+        SweepTarget(name=REAL, url="triton-vllm://127.0.0.1:8000/vllm_model"),
+        SweepTarget(name=BROKEN, url="triton-vllm://127.0.0.1:8000/vllm_modle"),
+        SweepTarget(name=DOWN, url="triton-trtllm://127.0.0.1:8001/ensemble"),
+    ]
+    failing: dict[tuple[str, float], Failing] = {
+        (BROKEN, 8.0): (40, ErrorKind.HTTP_STATUS, UNKNOWN_MODEL),
+        **{(DOWN, level): (48, ErrorKind.CONNECT, REFUSED) for level in LEVELS},
+    }
+    save_sweep_runs(folder, targets, failing)
+    return folder

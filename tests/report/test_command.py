@@ -32,3 +32,33 @@ def test_bad_input_is_a_message_not_a_traceback(
     run = save_run(tmp_path / "run", REAL, 2, False)
     assert main(["report", str(run), "-o", str(tmp_path)]) == 2
     assert "is a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        (
+            "/proc/report.html",
+            "-o /proc/report.html: cannot write there (No such file or directory)",
+        ),
+        ("/proc/none/report.html", "-o /proc/none/report.html: cannot write there"),
+        ("{tmp}", "-o {tmp}: is a folder; give the file name to write"),
+        (
+            "{tmp}/run/result.json/report.html",
+            "-o {tmp}/run/result.json/report.html: {tmp}/run/result.json is a file, not a folder",
+        ),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_a_message(
+    output: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = save_run(tmp_path / "run", REAL, 2, False)
+    output = output.format(tmp=tmp_path)
+    assert main(["report", str(run), "-o", output]) == 2
+    error = capsys.readouterr().err
+    assert f"crossfade report: {message.format(tmp=tmp_path)}" in error
+    assert "Traceback" not in error
+    # A folder or a path through a file is refused before the report is made.
+    if "/proc" not in output:
+        assert main(["report", str(tmp_path / "nowhere"), "-o", output]) == 2
+        assert message.format(tmp=tmp_path) in capsys.readouterr().err

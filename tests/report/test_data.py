@@ -57,7 +57,11 @@ def test_cdfs_and_failures_come_from_the_records(tmp_path: Path) -> None:
     row = next(e for e in data.errors if (e.target, e.level) == (EMULATED, 8.0))
     kinds = [r.error_kind.value for r in records if r.error_kind is not None]
     assert row.failed == len(kinds) > 0
-    assert row.by_kind == {kind: kinds.count(kind) for kind in sorted(set(kinds))}
+    assert {g.kind.value: g.count for g in row.groups} == {
+        kind: kinds.count(kind) for kind in kinds
+    }
+    assert [g.messages for g in row.groups] == [["x"], ["x"]]
+    assert row.failure is None  # 5 of 48 failed: the target answered
     assert row.requests == len(records)
     assert all(e.failed == 0 for e in data.errors if e.target == REAL)
 

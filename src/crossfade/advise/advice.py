@@ -8,6 +8,7 @@ pre-quantized checkpoint) are not speed claims, so a faster engine does not lift
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 from crossfade.advise.evidence import (
@@ -59,7 +60,9 @@ def build_advice(spec: Spec, spec_path: str, comparisons: list[tuple[str, Compar
         unknowns=decision.unknowns,
         changes=changes,
         evidence=evidence,
-        next_steps=next_steps(spec, spec_path, recommendation, decision.unknowns),
+        next_steps=next_steps(
+            spec, spec_path, recommendation, decision.unknowns, [s for s, _ in comparisons]
+        ),
     )
 
 
@@ -170,24 +173,39 @@ def _evidence_changes(decision: Decision, evidence: Evidence, facts: Deployment)
     return ["A measurement with one clear, significant winner would settle the answer."]
 
 
+def command(*argv: str) -> str:
+    """A crossfade command as it is typed, every argument shell-quoted, in backticks: each one
+    shown in the next steps runs as printed."""
+    return "`" + shlex.join(["crossfade", *argv]) + "`"
+
+
 def next_steps(
-    spec: Spec, spec_path: str, recommendation: Recommendation, unknowns: list[str]
+    spec: Spec,
+    spec_path: str,
+    recommendation: Recommendation,
+    unknowns: list[str],
+    results: list[str] | None = None,
 ) -> list[str]:
-    """The migration path: start on vLLM, build the engine, run both, canary, keep vLLM."""
-    serve = f"crossfade render triton {spec_path} -o model_repos, then crossfade lint model_repos"
+    """The migration path: start on vLLM, build the engine, run both, canary, keep vLLM.
+    `spec_path` is the spec file and `results` the comparison folders advise was given; every
+    command names them."""
+    serve = (
+        f"{command('render', 'triton', spec_path, '-o', 'model_repos')}, then "
+        f"{command('lint', 'model_repos')}"
+    )
     if spec.vllm is None:
         serve = f"add a vllm: section to {spec_path}, then {serve}"
     steps = [f"Start on vLLM: {serve}."]
     if unknowns:
         steps.append(
             f"State {', '.join(unknowns)} under deployment: in {spec_path} and run "
-            "crossfade advise again."
+            f"{command('advise', spec_path, *(results or []))} again."
         )
+    measure = _measure(spec, spec_path)
     if recommendation != "tensorrtllm":
         if recommendation == "either":
             steps.append(
-                "Measure both at your concurrency (crossfade compare), then crossfade advise "
-                f"{spec_path} RESULTS: a significant difference decides."
+                f"Measure both at your concurrency: {measure}; a significant difference decides."
             )
         steps.append(
             "The rest of the migration path (build the engine, run both, canary, keep vLLM as "
@@ -195,21 +213,37 @@ def next_steps(
         )
         return steps
     trt = spec.tensorrtllm
-    gpu = spec.gpu or "GPU"
     if trt is None:
         build = f"add a tensorrtllm: section (engine_dir, image) to {spec_path}, then build it"
     else:
+        gpu = ["--gpu", spec.gpu] if spec.gpu else []
+        where = (
+            f"on {spec.gpu}"
+            if spec.gpu
+            else f"on the serving GPU (state it as gpu: in {spec_path})"
+        )
         build = (
-            f"on {gpu} in {trt.image}, then stamp and check it: crossfade engine stamp "
-            f"{trt.engine_dir} --gpu {gpu} --image {trt.image}; crossfade engine check "
-            f"{trt.engine_dir} --gpu {gpu} --image {trt.image}"
+            f"{where} in {trt.image}, then stamp and check it: "
+            f"{command('engine', 'stamp', trt.engine_dir, *gpu, '--image', trt.image)}; "
+            f"{command('engine', 'check', trt.engine_dir, *gpu, '--image', trt.image)}"
         )
     steps += [
         f"Build the engine (one per GPU type and TensorRT-LLM version) {build}.",
-        "Run both side by side on the same workload: crossfade compare, then crossfade "
-        f"advise {spec_path} RESULTS to check the gain at your concurrency.",
-        "Canary: send a small share of traffic to TensorRT-LLM with crossfade canary, and "
-        "shift more only while it holds the latency and error targets.",
+        f"Run both side by side on the same workload: {measure}, to check the gain at your "
+        "concurrency.",
+        f"Canary: send a small share of traffic to TensorRT-LLM ({command('canary', '--help')}), "
+        "and shift more only while it holds the latency and error targets.",
         "Keep vLLM deployed as the fallback: one step back if an engine or a rebuild misbehaves.",
     ]
     return steps
+
+
+def _measure(spec: Spec, spec_path: str) -> str:
+    """How to compare the two servers around the stated concurrency, and advise on the result."""
+    stated = spec.deployment.expected_concurrency if spec.deployment else None
+    levels = sorted({max(1, stated // 2), stated, stated * 2}) if stated else [1, 2, 4, 8, 16, 32]
+    load = f"--concurrency {','.join(map(str, levels))} -o sweep"
+    return (
+        f"compare your TensorRT-LLM and vLLM servers (their URLs, then `{load}`; see "
+        f"{command('compare', '--help')}), then {command('advise', spec_path, 'sweep')}"
+    )

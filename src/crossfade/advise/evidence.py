@@ -2,8 +2,9 @@
 read from the `comparison.json` files `crossfade compare` writes.
 
 A target's backend comes from its URL scheme (openai:// servers are taken as vLLM). Only pairs
-of one TensorRT-LLM and one vLLM target are evidence, at the measured level nearest the stated
-concurrency. An emulated engine is never evidence about TensorRT-LLM: its figures are shown,
+of one TensorRT-LLM and one vLLM target are evidence, at the level nearest the stated
+concurrency where both answered: a level where either failed (`Comparison.failures`) is never
+evidence. An emulated engine is never evidence about TensorRT-LLM: its figures are shown,
 labelled, and carry no weight. Loading is the only I/O here; the rest is pure.
 """
 
@@ -16,9 +17,11 @@ from crossfade.bench.sweep_index import LoadMode, SweepTarget
 from crossfade.bench.targets import SCHEMES
 from crossfade.compare.model import (
     Comparison,
+    LevelComparison,
     MetricComparison,
     PairComparison,
 )
+from crossfade.compare.verdicts import levels_label
 from crossfade.spec.models import Deployment
 
 Backend = Literal["vllm", "tensorrtllm"]
@@ -106,6 +109,11 @@ def gather_evidence(comparisons: list[tuple[str, Comparison]], facts: Deployment
                 skipped.append(f"{source}: {pair.a} vs {pair.b}: not one TensorRT-LLM and one vLLM")
             elif not pair.levels:
                 skipped.append(f"{source}: {pair.a} vs {pair.b}: no level measured")
+            elif all(level.failed for level in pair.levels):
+                failed = "; ".join(_failed_levels(comparison.mode, pair.levels))
+                skipped.append(
+                    f"{source}: {pair.a} vs {pair.b}: no level where both answered ({failed})"
+                )
             else:
                 trt, vllm = (a, b) if backends[0] == "tensorrtllm" else (b, a)
                 pairs.append(_pair(source, comparison, pair, trt, vllm, facts))
@@ -129,8 +137,10 @@ def _pair(
     facts: Deployment,
 ) -> PairEvidence:
     stated = facts.expected_concurrency
-    notes: list[str] = []
-    levels = [level.level for level in pair.levels]
+    notes = [
+        f"{text}: no evidence from there" for text in _failed_levels(comparison.mode, pair.levels)
+    ]
+    levels = [level.level for level in pair.levels if not level.failed]
     if comparison.mode == "concurrency" and stated is not None:
         chosen = min(levels, key=lambda level: (abs(level - stated), -level))
         near = stated / LEVEL_TOLERANCE <= chosen <= stated * LEVEL_TOLERANCE
@@ -170,6 +180,15 @@ def _pair(
         counts=near and not emulated,
         verdict=_verdict(metrics),
     )
+
+
+def _failed_levels(mode: LoadMode, levels: list[LevelComparison]) -> list[str]:
+    """ "vllm failed at concurrency 16, 32" per target that failed somewhere."""
+    by_target: dict[str, list[float]] = {}
+    for level in levels:
+        for name in level.failed:
+            by_target.setdefault(name, []).append(level.level)
+    return [f"{name} failed at {levels_label(mode, at)}" for name, at in by_target.items()]
 
 
 def _metric(m: MetricComparison, *, trt_is_a: bool, names: tuple[str, str]) -> MetricEvidence:

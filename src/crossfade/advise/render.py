@@ -7,6 +7,7 @@ source, the evidence table, what would change the answer, the next steps, the de
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from dataclasses import asdict
 from typing import Any
@@ -17,6 +18,8 @@ from crossfade.advise.flow import RECOMMENDATION_NAMES
 from crossfade.advise.mermaid import flowchart
 
 WIDTH = 100
+COMMAND = re.compile(r"`[^`]*`")
+KEEP = "\x1f"  # not whitespace to textwrap, and never in a command
 # The engine side of an emulated pair is never called TensorRT-LLM, not even in a header.
 EMULATED_ENGINE = "emulated engine"
 
@@ -121,12 +124,15 @@ def _row(metric: MetricEvidence, pair: PairEvidence) -> tuple[str, ...]:
 
 
 def _bullet(text: str, marker: str = "-") -> str:
-    # Commands, paths and names such as TensorRT-LLM stay whole on one line.
-    return textwrap.fill(
-        text,
+    # Paths and names such as TensorRT-LLM stay whole on one line, and so does each `command`:
+    # its spaces are held by a stand-in while the text is wrapped.
+    held = COMMAND.sub(lambda match: match[0].replace(" ", KEEP), text)
+    wrapped = textwrap.fill(
+        held,
         WIDTH,
         initial_indent=f"  {marker} ",
         subsequent_indent=" " * (len(marker) + 3),
         break_long_words=False,
         break_on_hyphens=False,
     )
+    return wrapped.replace(KEEP, " ")

@@ -22,7 +22,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=("text", "markdown", "json"), default="text", help="default: text"
     )
-    parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="write here instead of stdout (folders are made)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -31,10 +33,12 @@ def run(args: argparse.Namespace) -> int:
 
     from crossfade.advise.advice import build_advice
     from crossfade.advise.render import render_json, render_markdown, render_text
+    from crossfade.cli.output import check_output_file, write_output_file
     from crossfade.compare.model import load_comparison
-    from crossfade.errors import UsageError
     from crossfade.spec.load import load_spec
 
+    if args.output is not None:
+        check_output_file("-o", Path(args.output))  # before the work
     spec = load_spec(args.spec)
     comparisons = [(folder, load_comparison(Path(folder))) for folder in args.results]
     advice = build_advice(spec, args.spec, comparisons)
@@ -43,9 +47,6 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         print(text, end="")
         return 0
-    try:
-        Path(args.output).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"-o {args.output}: cannot write: {exc.strerror}") from None
+    write_output_file("-o", Path(args.output), text)
     print(f"wrote {args.output}: {advice.recommendation}")
     return 0

@@ -13,7 +13,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="sweep folders (sweep.json, and comparison.json once compared) or result folders "
         "written by `crossfade bench`",
     )
-    parser.add_argument("-o", "--output", metavar="FILE", required=True, help="file to write")
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", required=True, help="file to write (folders are made)"
+    )
     parser.add_argument(
         "--format",
         choices=("html", "markdown"),
@@ -28,17 +30,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from crossfade.errors import UsageError
+    from crossfade.cli.output import check_output_file, write_output_file
     from crossfade.report import load_report, render_html, render_markdown
 
     output = Path(args.output)
-    if output.is_dir():
-        raise UsageError(f"-o {output}: is a folder; give the report's file name")
+    check_output_file("-o", output)  # before the work
     data = load_report([Path(path) for path in args.results])
     render = render_html if args.format == "html" else render_markdown
     text = render(data, args.title)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    write_output_file("-o", output, text)
     charts = " with charts" if args.format == "html" else ""
     print(
         f"wrote {output} ({len(text.encode()) // 1024} KiB{charts}): {len(data.targets)} "

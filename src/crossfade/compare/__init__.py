@@ -1,6 +1,7 @@
 """Compare the saved runs of a sweep: per pair of targets and load level, the difference of each
-metric with its bootstrap confidence interval, the crossover and saturation loads. Reads saved
-results only (`bench.results`, `bench.sweep_index`); runs nothing."""
+metric with its bootstrap confidence interval, the crossover and saturation loads, and the
+levels where a target failed (nothing is compared there). Reads saved results only
+(`bench.results`, `bench.sweep_index`); runs nothing."""
 
 from crossfade.compare.analysis import analyse_sweep
 from crossfade.compare.model import CompareError, Comparison, load_comparison, save_comparison

@@ -1,32 +1,47 @@
 """A sweep folder in, `comparison.json` out: reads sweep.json and every run folder it indexes,
-pools the repeats of each target at each level, and compares every pair of targets."""
+pools the repeats of each target at each level, and compares every pair of targets. A target
+that failed at a level (`failures`) is recorded there and nothing is estimated from it."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
-from crossfade.bench.results import REQUESTS_FILE, load_records, load_result
+from crossfade.bench.protocol import RequestRecord
+from crossfade.bench.results import REQUESTS_FILE, RESULT_FILE, load_records, load_result
+from crossfade.bench.summary import Summary, in_window
 from crossfade.bench.sweep_index import SweepIndex, SweepRun, load_sweep
 from crossfade.compare.crossover import crossover, saturation
 from crossfade.compare.estimates import METRICS, Estimate, estimates, level_summary
+from crossfade.compare.failures import level_failure
 from crossfade.compare.model import (
     CompareError,
     Comparison,
     LevelComparison,
+    LevelFailure,
     MetricComparison,
     MetricName,
     PairComparison,
     TargetLevelSummary,
 )
-from crossfade.compare.samples import RunSamples, run_samples
+from crossfade.compare.samples import RunSamples, measurement_window, run_samples
 from crossfade.compare.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
 from crossfade.compare.verdicts import compare_metric
 
 Cell = tuple[str, float]  # (target, level)
+
+
+@dataclass(frozen=True)
+class _Run:
+    entry: SweepRun
+    samples: RunSamples
+    summary: Summary  # result.json's
+    failed_records: list[RequestRecord]  # the measured records when the run failed, else none
 
 
 def analyse_sweep(
@@ -48,14 +63,22 @@ def analyse_sweep(
     slos = _one_slo_list(cells)
     names = [target.name for target in index.targets]
     summaries: list[TargetLevelSummary] = []
-    per_cell: dict[Cell, dict[MetricName, Estimate]] = {}
+    failures: list[LevelFailure] = []
+    per_cell: dict[Cell, dict[MetricName, Estimate] | None] = {}  # None: the target failed
     for target_position, target in enumerate(names):
         for level_position, level in enumerate(index.levels):
             group = cells.get((target, level))
             if not group:
                 continue
-            samples = [sample for _, sample in group]
-            summaries.append(level_summary(target, level, samples, [r.folder for r, _ in group]))
+            failure = level_failure(
+                target, level, [(r.entry.folder, r.summary, r.failed_records) for r in group]
+            )
+            if failure is not None:
+                failures.append(failure)
+                per_cell[target, level] = None
+                continue
+            samples = [r.samples for r in group]
+            summaries.append(level_summary(target, level, samples, [r.entry.folder for r in group]))
             # One stream per cell: a cell's replicates do not depend on which pairs exist.
             rng = np.random.default_rng([seed, target_position, level_position])
             per_cell[target, level] = estimates(samples, resamples, rng, goodput=bool(slos))
@@ -63,6 +86,7 @@ def analyse_sweep(
     complete = index.stop_reason == "completed" and all(
         (target, level) in per_cell for target in names for level in index.levels
     )
+    answered = {target for (target, _), cell in per_cell.items() if cell is not None}
     return Comparison(
         mode=index.mode,
         levels=index.levels,
@@ -73,19 +97,27 @@ def analyse_sweep(
         seed=seed,
         summaries=summaries,
         pairs=pairs,
+        # A target that failed at every level it was measured at has nothing to saturate.
         saturation=[
-            saturation(name, [s for s in summaries if s.target == name], index.mode)
+            saturation(
+                name,
+                {level: cell for (target, level), cell in per_cell.items() if target == name},
+                index.mode,
+                confidence,
+            )
             for name in names
+            if name in answered or not any(target == name for target, _ in per_cell)
         ],
         completeness="complete" if complete else "partial",
+        failures=failures,
     )
 
 
-def _read_runs(folder: Path, index: SweepIndex) -> dict[Cell, list[tuple[SweepRun, RunSamples]]]:
+def _read_runs(folder: Path, index: SweepIndex) -> dict[Cell, list[_Run]]:
     """Every indexed run's samples by (target, level), repeats in order; refuses runs of another
     workload, target or level than the sweep's."""
     names = {target.name for target in index.targets}
-    cells: dict[Cell, list[tuple[SweepRun, RunSamples]]] = defaultdict(list)
+    cells: dict[Cell, list[_Run]] = defaultdict(list)
     foreign = []
     for run in sorted(index.runs, key=lambda r: (r.target, r.level, r.repeat)):
         if run.target not in names or run.level not in index.levels:
@@ -107,7 +139,23 @@ def _read_runs(folder: Path, index: SweepIndex) -> dict[Cell, list[tuple[SweepRu
                 f"{path / REQUESTS_FILE}: cannot read the run's requests ({exc.strerror}); "
                 "rerun that level or remove the run from sweep.json"
             ) from None
-        cells[run.target, run.level].append((run, run_samples(result, records, str(path))))
+        try:
+            summary = Summary.from_json(result.summary)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            raise CompareError(
+                f"{path / RESULT_FILE}: summary.{field}: {first['msg']}; rerun that level"
+            ) from None
+        failed = in_window(records, *measurement_window(result, str(path)))
+        cells[run.target, run.level].append(
+            _Run(
+                run,
+                run_samples(result, records, str(path)),
+                summary,
+                failed if summary.target_failed else [],
+            )
+        )
     if foreign:
         raise CompareError(
             f"runs measured with another workload than the sweep's "
@@ -117,12 +165,12 @@ def _read_runs(folder: Path, index: SweepIndex) -> dict[Cell, list[tuple[SweepRu
     return cells
 
 
-def _one_slo_list(cells: dict[Cell, list[tuple[SweepRun, RunSamples]]]) -> tuple[str, ...]:
+def _one_slo_list(cells: dict[Cell, list[_Run]]) -> tuple[str, ...]:
     """The SLOs every run was measured with; goodput is compared only under one list."""
     by_list: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for group in cells.values():
-        for _, sample in group:
-            by_list[sample.slos].append(sample.folder)
+        for run in group:
+            by_list[run.samples.slos].append(run.samples.folder)
     if len(by_list) > 1:
         detail = "; ".join(
             f"{','.join(slos) or 'none'}: {', '.join(folders)}" for slos, folders in by_list.items()
@@ -138,7 +186,7 @@ def _pair(
     a: str,
     b: str,
     index: SweepIndex,
-    per_cell: dict[Cell, dict[MetricName, Estimate]],
+    per_cell: dict[Cell, dict[MetricName, Estimate] | None],
     confidence: float,
 ) -> PairComparison:
     levels = []
@@ -146,6 +194,10 @@ def _pair(
         if (a, level) not in per_cell or (b, level) not in per_cell:
             continue
         a_estimates, b_estimates = per_cell[a, level], per_cell[b, level]
+        if a_estimates is None or b_estimates is None:
+            failed = [name for name in (a, b) if per_cell[name, level] is None]
+            levels.append(LevelComparison(level=level, metrics=[], failed=failed))
+            continue
         metrics: list[MetricComparison] = []
         for metric in METRICS:
             if metric in a_estimates and metric in b_estimates:
@@ -154,10 +206,12 @@ def _pair(
                 )
                 metrics += [compared] if compared is not None else []
         levels.append(LevelComparison(level=level, metrics=metrics))
-    compared_metrics = [m for m in METRICS if any(m in e for e in per_cell.values())]
+    compared_metrics = [m for m in METRICS if any(e and m in e for e in per_cell.values())]
+    # Where the pair never both answered there is nothing to cross over.
+    answered = any(not level.failed for level in levels)
     return PairComparison(
         a=a,
         b=b,
         levels=levels,
-        crossovers=[crossover(metric, levels, index.mode) for metric in compared_metrics],
+        crossovers=[crossover(m, levels, index.mode) for m in compared_metrics] if answered else [],
     )

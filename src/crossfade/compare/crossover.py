@@ -3,33 +3,45 @@ load at which a target saturates. Rules and thresholds in docs/metrics.md."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import pairwise
 
 from crossfade.bench.sweep_index import LoadMode
-from crossfade.compare.model import Crossover, LevelComparison, MetricName, Saturation
-from crossfade.compare.model import TargetLevelSummary as Summary
-from crossfade.compare.verdicts import level_label
+from crossfade.compare.estimates import METRICS, Estimate
+from crossfade.compare.model import (
+    Crossover,
+    LevelComparison,
+    MetricName,
+    RelativeChange,
+    Saturation,
+)
+from crossfade.compare.stats import relative_difference
+from crossfade.compare.verdicts import level_label, signed
 
 # Saturation: from one level to the next, output-token throughput rose by less than this...
 SATURATION_THROUGHPUT_GAIN = 0.10
 # ...while TTFT p50 or E2E p50 rose by more than this.
 SATURATION_LATENCY_RISE = 0.25
+SATURATION_LATENCIES: tuple[MetricName, ...] = ("ttft_p50", "e2e_p50")
+
+# One target's estimates at each level it was measured at; None where it failed.
+LevelEstimates = Mapping[float, Mapping[MetricName, Estimate] | None]
 
 
 def crossover(metric: MetricName, levels: Sequence[LevelComparison], mode: LoadMode) -> Crossover:
     """The lowest level L such that one target wins `metric` with confidence at L and at every
-    measured level above it. None when no target wins at the highest level."""
+    measured level above it. None when no target wins at the highest level; a level where a
+    target failed has no winner, so no crossover is drawn through it."""
     ordered = sorted(levels, key=lambda level: level.level)
-    winners = [(level.level, _winner(level, metric)) for level in ordered]
+    winners = [(level.level, _winner(level, metric), level.failed) for level in ordered]
     if not winners or winners[-1][1] is None:
-        top = f" ({level_label(mode, winners[-1][0])})" if winners else ""
-        return Crossover(
-            metric=metric,
-            winner=None,
-            from_level=None,
-            note=f"no target is ahead with confidence at the highest level{top}",
-        )
+        if winners and winners[-1][2]:
+            failed = " and ".join(winners[-1][2])
+            note = f"{failed} failed at the highest level ({level_label(mode, winners[-1][0])})"
+        else:
+            top = f" ({level_label(mode, winners[-1][0])})" if winners else ""
+            note = f"no target is ahead with confidence at the highest level{top}"
+        return Crossover(metric=metric, winner=None, from_level=None, note=note)
     winner = winners[-1][1]
     first = len(winners) - 1
     while first > 0 and winners[first - 1][1] == winner:
@@ -39,11 +51,17 @@ def crossover(metric: MetricName, levels: Sequence[LevelComparison], mode: LoadM
         note = f"{winner} ahead at every level measured, from {level_label(mode, start)}"
     else:
         below = "; ".join(
-            f"{level:g}: {'no significant difference' if w is None else w + ' ahead'}"
-            for level, w in winners[:first]
+            f"{level:g}: {_state(winner_there, failed)}"
+            for level, winner_there, failed in winners[:first]
         )
         note = f"{winner} ahead from {level_label(mode, start)} on (below: {below})"
     return Crossover(metric=metric, winner=winner, from_level=start, note=note)
+
+
+def _state(winner: str | None, failed: Sequence[str]) -> str:
+    if failed:
+        return f"{' and '.join(failed)} failed"
+    return "no significant difference" if winner is None else f"{winner} ahead"
 
 
 def _winner(level: LevelComparison, metric: MetricName) -> str | None:
@@ -51,41 +69,92 @@ def _winner(level: LevelComparison, metric: MetricName) -> str | None:
     return next((m.winner for m in level.metrics if m.metric == metric), None)
 
 
-def saturation(target: str, summaries: Sequence[Summary], mode: LoadMode) -> Saturation:
+def saturation(
+    target: str, levels: LevelEstimates, mode: LoadMode, confidence: float
+) -> Saturation:
     """The lowest level after which more load bought less than SATURATION_THROUGHPUT_GAIN more
     output-token throughput while TTFT p50 or E2E p50 rose by more than SATURATION_LATENCY_RISE
-    (point values of consecutive measured levels)."""
-    ordered = sorted(summaries, key=lambda summary: summary.level)
-    for before, after in pairwise(ordered):
-        if before.output_token_throughput <= 0:
+    (point values of consecutive measured levels, neither failed), stated with the bootstrap
+    interval of each change. No verdict when a change that qualifies has no interval."""
+    ordered = sorted(levels.items())
+    failed = [level for level, estimates in ordered if estimates is None]
+    judged = 0
+    for (level, before), (next_level, after) in pairwise(ordered):
+        if before is None or after is None:
             continue
-        gain = after.output_token_throughput / before.output_token_throughput - 1
-        rises = {
-            name: _rise(getattr(before, field), getattr(after, field))
-            for name, field in (("TTFT p50", "ttft_ms"), ("E2E p50", "e2e_ms"))
-        }
-        climbing = {name: rise for name, rise in rises.items() if rise > SATURATION_LATENCY_RISE}
-        if gain < SATURATION_THROUGHPUT_GAIN and climbing:
-            latency = ", ".join(f"{name} {rise * 100:+.0f}%" for name, rise in climbing.items())
-            return Saturation(
-                target=target,
-                level=before.level,
-                note=(
-                    f"saturates at {level_label(mode, before.level)}: at {after.level:g}, "
-                    f"output tokens/s {gain * 100:+.0f}% while {latency}"
-                ),
-            )
+        judged += 1
+        gain = _change(before, after, "output_token_throughput")
+        climbing = [
+            metric
+            for metric in SATURATION_LATENCIES
+            if (rise := _change(before, after, metric)) is not None
+            and rise > SATURATION_LATENCY_RISE
+        ]
+        if gain is None or gain >= SATURATION_THROUGHPUT_GAIN or not climbing:
+            continue
+        changes = _intervals(before, after, ["output_token_throughput", *climbing], confidence)
+        where = f"from {level_label(mode, level)} to {next_level:g}"
+        if changes is None:
+            note = f"no saturation verdict: the change {where} has no confidence interval"
+            return Saturation(target=target, level=None, note=note)
+        return Saturation(
+            target=target,
+            level=level,
+            note=f"saturates at {level_label(mode, level)}: at {next_level:g}, "
+            + _changes_text(changes, confidence),
+            next_level=next_level,
+            changes=changes,
+        )
     if len(ordered) < 2:
         return Saturation(target=target, level=None, note="fewer than two levels measured")
+    if failed:
+        at = ", ".join(f"{level:g}" for level in failed)
+        what = (
+            "between the levels it answered" if judged else "(no two consecutive levels answered)"
+        )
+        return Saturation(
+            target=target, level=None, note=f"no saturation seen {what}; failed at {at}"
+        )
     return Saturation(
-        target=target,
-        level=None,
-        note=f"not saturated up to {level_label(mode, ordered[-1].level)}",
+        target=target, level=None, note=f"not saturated up to {level_label(mode, ordered[-1][0])}"
     )
 
 
-def _rise(before: dict[str, float], after: dict[str, float]) -> float:
-    """Relative rise of p50 from `before` to `after`; 0 when either has none or it was 0."""
-    if "p50" not in before or "p50" not in after or before["p50"] <= 0:
-        return 0.0
-    return after["p50"] / before["p50"] - 1
+def _change(
+    before: Mapping[MetricName, Estimate], after: Mapping[MetricName, Estimate], metric: MetricName
+) -> float | None:
+    """Relative change of the point value; None when either has none or it was 0 before."""
+    if metric not in before or metric not in after or before[metric].value <= 0:
+        return None
+    return after[metric].value / before[metric].value - 1
+
+
+def _intervals(
+    before: Mapping[MetricName, Estimate],
+    after: Mapping[MetricName, Estimate],
+    metrics: Sequence[MetricName],
+    confidence: float,
+) -> list[RelativeChange] | None:
+    """Each change with its interval (the two levels are independent samples); None when one
+    has no interval."""
+    changes = []
+    for metric in metrics:
+        a, b = before[metric], after[metric]
+        try:
+            d = relative_difference(a.value, b.value, a.replicates, b.replicates, confidence)
+        except ValueError:
+            return None
+        changes.append(
+            RelativeChange(metric=metric, change=d.estimate, ci_low=d.low, ci_high=d.high)
+        )
+    return changes
+
+
+def _changes_text(changes: Sequence[RelativeChange], confidence: float) -> str:
+    """ "output tokens/s +3.0% (99% CI -1.2% to +7.5%) while TTFT p50 +233% (...)"."""
+    parts = [
+        f"{METRICS[c.metric][2]} {signed(c.change)} "
+        f"({confidence * 100:g}% CI {signed(c.ci_low)} to {signed(c.ci_high)})"
+        for c in changes
+    ]
+    return f"{parts[0]} while {', '.join(parts[1:])}"

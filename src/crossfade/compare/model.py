@@ -1,20 +1,27 @@
 """`comparison.json`: the statistics of a sweep, per pair of targets and load level. Written by
 `crossfade compare`, read by report and advise. Differences are relative, (b - a) / a, with a
-bootstrap confidence interval computed from the raw per-request records."""
+bootstrap confidence interval computed from the raw per-request records.
+
+Schema 2 added the failed levels (`failures`, `LevelComparison.failed`) and the intervals of a
+saturation (`Saturation.changes`); a schema 1 file is still read, its saturation levels dropped
+(they came without an interval).
+"""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from crossfade.bench.summary import ErrorGroup
 from crossfade.bench.sweep_index import LoadMode, SweepTarget
 from crossfade.errors import CrossfadeError
 from crossfade.saved import read_model, write_model
 
 COMPARISON_FILE = "comparison.json"
-COMPARISON_SCHEMA_VERSION = 1
+COMPARISON_SCHEMA_VERSION = 2
 
 # The metrics every pair is compared on; "lower" means lower is better.
 MetricName = Literal[
@@ -51,7 +58,8 @@ class MetricComparison(_Frozen):
 
 class LevelComparison(_Frozen):
     level: float
-    metrics: list[MetricComparison]
+    metrics: list[MetricComparison]  # none when a target failed here
+    failed: list[str] = []  # the targets of the pair that failed at this level (`failures`)
 
 
 class Crossover(_Frozen):
@@ -70,12 +78,38 @@ class PairComparison(_Frozen):
     crossovers: list[Crossover]
 
 
+class RelativeChange(_Frozen):
+    """How a metric of one target changed from one level to the next: (after - before) / before,
+    with its bootstrap interval at the comparison's confidence."""
+
+    metric: MetricName
+    change: float
+    ci_low: float
+    ci_high: float
+
+
 class Saturation(_Frozen):
     """Where a target stops scaling: throughput stops rising while latency climbs."""
 
     target: str
-    level: float | None  # None: it did not saturate within the levels measured
+    level: float | None  # None: no saturation found (or none that can be given an interval)
     note: str
+    next_level: float | None = None  # the level the changes lead to
+    # From `level` to `next_level`: output tokens/s, then the latencies that climbed.
+    changes: list[RelativeChange] = []
+
+
+class LevelFailure(_Frozen):
+    """A target at a level where at least one run says nothing about it
+    (`bench.summary.Summary.target_failed`): nothing is compared, crossed or saturated there."""
+
+    target: str
+    level: float
+    runs: int  # the level's runs
+    failed_runs: list[str]  # the runs that failed, relative to the sweep folder
+    requests: int  # measured requests of the failed runs
+    failed: int  # of which failed
+    errors: list[ErrorGroup]  # of the failed runs, most frequent kind first
 
 
 class TargetLevelSummary(_Frozen):
@@ -108,6 +142,16 @@ class Comparison(_Frozen):
     pairs: list[PairComparison]
     saturation: list[Saturation]
     completeness: Literal["complete", "partial"] = "complete"  # partial: the sweep ended early
+    failures: list[LevelFailure] = []  # in target order, then by level
+
+    def failure(self, target: str, level: float) -> LevelFailure | None:
+        return next((f for f in self.failures if (f.target, f.level) == (target, level)), None)
+
+    def failed_everywhere(self, target: str) -> bool:
+        """True when `target` failed at every level it was measured at (and was measured)."""
+        failed = {f.level for f in self.failures if f.target == target}
+        measured = failed | {s.level for s in self.summaries if s.target == target}
+        return bool(failed) and failed == measured
 
 
 class CompareError(CrossfadeError):
@@ -119,13 +163,34 @@ def save_comparison(folder: Path, comparison: Comparison) -> Path:
 
 
 def load_comparison(path: Path) -> Comparison:
-    """Read comparison.json, or the sweep folder holding it."""
+    """Read comparison.json, or the sweep folder holding it (schema 1 is upgraded)."""
     file = path / COMPARISON_FILE if path.is_dir() else path
-    return read_model(
+    rerun = f"rerun `crossfade compare --from {shlex.quote(str(file.parent))}`"
+    comparison = read_model(
         file,
         Comparison,
         version=COMPARISON_SCHEMA_VERSION,
+        older=(1,),
         error=CompareError,
         missing="no comparison here (written by `crossfade compare` in a sweep folder)",
-        stale="rerun `crossfade compare --from` on the sweep",
+        stale=rerun,
+    )
+    return _upgrade(comparison, rerun) if comparison.schema_version == 1 else comparison
+
+
+def _upgrade(comparison: Comparison, rerun: str) -> Comparison:
+    """Schema 1 recorded no failed levels (none can be known now) and saturation levels
+    without an interval: those are not stated."""
+    saturation = [
+        s
+        if s.level is None
+        else Saturation(
+            target=s.target,
+            level=None,
+            note=f"no saturation verdict: comparison.json schema 1 has no interval for it; {rerun}",
+        )
+        for s in comparison.saturation
+    ]
+    return comparison.model_copy(
+        update={"schema_version": COMPARISON_SCHEMA_VERSION, "saturation": saturation}
     )

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from crossfade.bench.sweep_index import LoadMode
 from crossfade.compare.estimates import METRICS, Estimate
-from crossfade.compare.model import Comparison, MetricComparison, MetricName
+from crossfade.compare.failures import failure_text, pool_failures
+from crossfade.compare.model import Comparison, LevelFailure, MetricComparison, MetricName
 from crossfade.compare.stats import Difference, relative_difference
 
 
 def level_label(mode: LoadMode, level: float) -> str:
-    return f"concurrency {level:g}" if mode == "concurrency" else f"{level:g} req/s"
+    return levels_label(mode, [level])
+
+
+def levels_label(mode: LoadMode, levels: Sequence[float]) -> str:
+    """ "concurrency 1, 2, 4" or "1, 2.5 req/s"."""
+    joined = ", ".join(f"{level:g}" for level in levels)
+    return f"concurrency {joined}" if mode == "concurrency" else f"{joined} req/s"
 
 
 def compare_metric(
@@ -62,8 +70,8 @@ def verdict(metric: MetricName, a: str, b: str, difference: Difference, winner: 
     ci = f"{difference.confidence * 100:g}% CI"
     if winner is None:
         return (
-            f"{label}: no significant difference ({_signed(difference.estimate)}, "
-            f"{ci} {_signed(difference.low)} to {_signed(difference.high)})"
+            f"{label}: no significant difference ({signed(difference.estimate)}, "
+            f"{ci} {signed(difference.low)} to {signed(difference.high)})"
         )
     estimate, low, high = difference.estimate, difference.low, difference.high
     if winner == a:  # restate as a relative to b: (a - b) / b = 1 / (1 + d) - 1, decreasing in d
@@ -87,27 +95,54 @@ def _percent(fraction: float) -> str:
     return f"{fraction * 100:.{digits}f}%"
 
 
-def _signed(fraction: float) -> str:
+def signed(fraction: float) -> str:
     return ("+" if fraction > 0 else "") + _percent(fraction)
 
 
 def verdict_lines(comparison: Comparison) -> list[str]:
-    """What a person reads: per pair, every metric at the highest level both targets reached,
-    then the crossovers; then where each target saturates."""
+    """What a person reads: the targets that failed (a target that failed everywhere in one
+    line, and nothing else about it); per pair, every metric at the highest level both targets
+    answered, then the crossovers; then where each target saturates."""
     lines: list[str] = []
     if comparison.completeness == "partial":
         lines.append("partial sweep: some targets or levels were not measured")
-    for pair in comparison.pairs:
-        if not pair.levels:
-            lines.append(f"{pair.b} vs {pair.a}: no level measured on both")
+    gone = {t.name for t in comparison.targets if comparison.failed_everywhere(t.name)}
+    mode = comparison.mode
+    for target in comparison.targets:
+        failures = [f for f in comparison.failures if f.target == target.name]
+        if target.name in gone:
+            pooled = _pooled(mode, failures)
+            lines.append(f"{target.name}: failed at every level measured ({pooled}); no verdict")
             continue
-        top = pair.levels[-1]
-        lines.append(
-            f"{pair.b} vs {pair.a} at {level_label(comparison.mode, top.level)} (highest level):"
-        )
+        lines += [
+            f"{f.target} at {level_label(mode, f.level)}: failed ({failure_text(f)}); no verdict"
+            for f in failures
+        ]
+    for pair in comparison.pairs:
+        if gone & {pair.a, pair.b}:
+            continue
+        answered = [level for level in pair.levels if not level.failed]
+        if not answered:
+            where = "answered" if pair.levels else "measured"
+            lines.append(f"{pair.b} vs {pair.a}: no level {where} on both")
+            continue
+        top = answered[-1]
+        highest = "highest level" if top is pair.levels[-1] else "highest level both answered"
+        lines.append(f"{pair.b} vs {pair.a} at {level_label(mode, top.level)} ({highest}):")
         lines += [f"  {metric.verdict}" for metric in top.metrics]
+        if pair.levels[-1].failed and pair.crossovers:
+            # The same for every metric: say it once.
+            lines.append(f"  no crossover: {pair.crossovers[0].note}")
+            continue
         for crossover in pair.crossovers:
             lines.append(f"  crossover, {METRICS[crossover.metric][2]}: {crossover.note}")
     for saturation in comparison.saturation:
-        lines.append(f"saturation, {saturation.target}: {saturation.note}")
+        if saturation.target not in gone:
+            lines.append(f"saturation, {saturation.target}: {saturation.note}")
     return lines
+
+
+def _pooled(mode: LoadMode, failures: list[LevelFailure]) -> str:
+    """The failures of one target at every level as one: levels, counts, first errors."""
+    levels = levels_label(mode, [f.level for f in failures])
+    return f"{levels}: {failure_text(pool_failures(failures))}"

@@ -4,7 +4,9 @@ RESULTS are sweep folders (sweep.json, plus comparison.json once `crossfade comp
 them) and single result folders written by `crossfade bench`, in any mix of one load mode. A
 level's figures come from comparison.json where there is one (the numbers its statistics were
 computed on), else they are pooled here from the runs. CDFs and failures always come from the
-runs themselves. Nothing depends on when the report is made: the same folders, the same report.
+runs themselves, and so does whether a target failed at a level (compare's rule): a failed
+level has no figures, no point and no CDF. Nothing depends on when the report is made: the same
+folders, the same report.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from crossfade.bench.results import RESULT_FILE, load_records, load_result
 from crossfade.bench.summary import Summary, in_window
 from crossfade.bench.sweep_index import SWEEP_FILE, LoadMode, load_sweep
 from crossfade.compare.model import COMPARISON_FILE, Comparison, load_comparison
+from crossfade.compare.verdicts import level_label
 from crossfade.errors import CrossfadeError
 from crossfade.report.describe import environment_rows, server_line, workload_rows
-from crossfade.report.model import CDF_METRICS, LevelPoint, ReportData, ReportTarget, level_text
+from crossfade.report.model import CDF_METRICS, LevelPoint, ReportData, ReportTarget
 from crossfade.report.runs import Run, cdf, error_row, pooled_point
 
 Key = tuple[str, float]  # (target, level)
@@ -150,7 +153,7 @@ def _points(
         for s in comparison.summaries:
             if (s.target, s.level) in owner:
                 raise ReportError(
-                    f"{s.target} at {level_text(mode, s.level)} is in both "
+                    f"{s.target} at {level_label(mode, s.level)} is in both "
                     f"{owner[(s.target, s.level)]} and {source}; report them separately"
                 )
             owner[(s.target, s.level)] = source
@@ -173,7 +176,7 @@ def _points(
     for (target, level), group in _groups([r for r in runs if r.source not in compared]).items():
         if (target, level) in owner:
             raise ReportError(
-                f"{target} at {level_text(mode, level)} is in both {owner[(target, level)]} "
+                f"{target} at {level_label(mode, level)} is in both {owner[(target, level)]} "
                 f"and {group[0].folder}; report them separately"
             )
         points.append(pooled_point(target, level, group))
@@ -183,7 +186,7 @@ def _points(
 def _run_notes(runs: Sequence[Run], mode: LoadMode) -> list[str]:
     notes = []
     for run in runs:
-        where = f"{run.target} at {level_text(mode, run.level)}"
+        where = f"{run.target} at {level_label(mode, run.level)}"
         stop = run.result.run.get("stop_reason")
         if stop not in (None, "completed", "duration"):
             notes.append(f"{where}: the run stopped early ({stop})")
@@ -203,19 +206,22 @@ def load_report(paths: Sequence[Path]) -> ReportData:
                     "its sweep.json; run `crossfade compare` on the sweep again"
                 )
     groups = sorted(_groups(runs).items(), key=lambda item: (order[item[0][0]], item[0][1]))
+    errors = [error_row(target, level, group) for (target, level), group in groups]
+    # A comparison.json of schema 1 still has a summary for a level where the target failed.
+    failed = {(row.target, row.level) for row in errors if row.failure is not None}
+    points = [p for p in _points(runs, comparisons, mode) if (p.target, p.level) not in failed]
     return ReportData(
         sources=tuple(str(path) for path in paths),
         mode=mode,
         targets=tuple(targets),
-        points=tuple(
-            sorted(_points(runs, comparisons, mode), key=lambda p: (order[p.target], p.level))
-        ),
+        points=tuple(sorted(points, key=lambda p: (order[p.target], p.level))),
         cdfs=tuple(
             cdf(target, level, metric, group)
             for (target, level), group in groups
+            if (target, level) not in failed
             for metric in CDF_METRICS
         ),
-        errors=tuple(error_row(target, level, group) for (target, level), group in groups),
+        errors=tuple(errors),
         workload=workload_rows([run.result for run in runs]),
         environment=environment_rows([run.result for run in runs]),
         comparisons=tuple(comparison for _, comparison in comparisons),

@@ -1,7 +1,8 @@
 """The report's charts: pure functions from `ReportData` to plotly figures.
 
 Each target keeps one colour in every chart; an emulated target is drawn dashed and its name
-carries the emulated mark (marks.py). Load levels sit on a log axis with a tick at each level
+carries the emulated mark (marks.py). A level where a target failed is a gap in its line, and
+its legend name says so. Load levels sit on a log axis with a tick at each level
 measured, so a doubling sweep (1, 2, 4, ...) is evenly spaced. No figure holds anything that
 depends on when it is drawn, so the same data serialises to the same JSON.
 """
@@ -14,6 +15,7 @@ from typing import Any
 import plotly.graph_objects as go  # type: ignore[import-untyped]
 from plotly.subplots import make_subplots  # type: ignore[import-untyped]
 
+from crossfade.compare.verdicts import levels_label
 from crossfade.report.model import CdfMetric, LevelPoint, ReportData, ReportTarget, level_name
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf", "#8c564b", "#e377c2")
@@ -86,11 +88,17 @@ def _per_level(
         points = [p for p in data.points_of(target.name) if value(p) is not None]
         if not points:
             continue
-        name = marker.label(target.name) + name_suffix
+        failed = [f.level for f in data.failures_of(target.name)]
+        name = marker.label(target.name)
+        if failed:
+            name += f" (failed at {levels_label(data.mode, failed)})"
+        name += name_suffix
+        # A level where the target failed is a gap in its line, never a point.
+        drawn = sorted([(p.level, value(p)) for p in points] + [(level, None) for level in failed])
         traces.append(
             go.Scatter(
-                x=[p.level for p in points],
-                y=[value(p) for p in points],
+                x=[level for level, _ in drawn],
+                y=[y for _, y in drawn],
                 name=name,
                 legendgroup=marker.label(target.name),
                 mode="lines+markers",

@@ -11,15 +11,18 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from crossfade.compare.verdicts import levels_label
 from crossfade.report.figures import figures
 from crossfade.report.marks import EMULATED_NOTE
-from crossfade.report.model import ReportData, levels_text
+from crossfade.report.model import ReportData
 from crossfade.report.text import (
+    ERROR_COLUMNS,
     LEVEL_COLUMNS,
     NO_COMPARISON,
     comparison_columns,
     comparison_rows,
     error_rows,
+    failure_notes,
     headlines,
     level_rows,
     pair_heading,
@@ -44,7 +47,7 @@ CHART_SECTIONS = (
 )
 
 CSS = """
-:root { --ink: #1f2937; --muted: #6b7280; --line: #e5e7eb; --warn: #b45309; }
+:root { --ink: #1f2937; --muted: #6b7280; --line: #e5e7eb; --warn: #b45309; --fail: #b91c1c; }
 * { box-sizing: border-box; }
 body { margin: 0; color: var(--ink); background: #f9fafb;
   font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
@@ -56,6 +59,8 @@ h3 { font-size: 16px; margin: 20px 0 8px; }
 .banner { margin: 18px 0; padding: 14px 18px; border: 2px solid var(--warn);
   background: #fffbeb; border-radius: 8px; }
 .banner strong { color: var(--warn); }
+.banner.failed { border-color: var(--fail); background: #fef2f2; }
+.banner.failed strong { color: var(--fail); }
 .note { color: var(--muted); font-style: italic; }
 .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
 .chart { background: white; border: 1px solid var(--line); border-radius: 8px; padding: 4px;
@@ -115,7 +120,7 @@ def _header(data: ReportData, title: str) -> str:
     parts = [
         f"<h1>{escape(marker.text(title))}</h1>",
         f'<p class="sub">Targets: {escape(names)}</p>',
-        f'<p class="sub">Load: {escape(levels_text(data.mode, data.levels))}</p>',
+        f'<p class="sub">Load: {escape(levels_label(data.mode, data.levels))}</p>',
         f'<p class="sub">From: {escape(", ".join(data.sources))}</p>',
     ]
     for target in data.emulated:
@@ -123,6 +128,11 @@ def _header(data: ReportData, title: str) -> str:
             f'<div class="banner" role="alert"><strong>{escape(marker.label(target.name))}'
             f"</strong> {escape(EMULATED_NOTE)}</div>"
         )
+    parts += [
+        f'<div class="banner failed" role="alert"><strong>{escape(what)}</strong>: '
+        f"{escape(how)}</div>"
+        for what, how in failure_notes(data)
+    ]
     return "".join(parts)
 
 
@@ -175,7 +185,7 @@ def _tables(data: ReportData) -> str:
     failed = sum(row.failed for row in data.errors)
     requests = sum(row.requests for row in data.errors)
     errors = (
-        _table(("Target", "Level", "Requests", "Failed", "By kind"), error_rows(data))
+        _table(ERROR_COLUMNS, error_rows(data))
         if failed
         else f"<p>No failed requests among {requests} measured.</p>"
     )

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from crossfade.compare.verdicts import levels_label
 from crossfade.report.marks import EMULATED_NOTE
-from crossfade.report.model import ReportData, levels_text
+from crossfade.report.model import ReportData
 from crossfade.report.text import (
+    ERROR_COLUMNS,
     LEVEL_COLUMNS,
     NO_COMPARISON,
     comparison_columns,
     comparison_rows,
     error_rows,
+    failure_notes,
     headlines,
     level_rows,
     pair_heading,
@@ -41,12 +44,14 @@ def render_markdown(data: ReportData, title: str = "crossfade report") -> str:
         f"# {marker.text(title)}",
         "",
         f"Targets: {', '.join(marker.label(t.name) for t in data.targets)}  ",
-        f"Load: {levels_text(data.mode, data.levels)}  ",
+        f"Load: {levels_label(data.mode, data.levels)}  ",
         f"From: {', '.join(f'`{source}`' for source in data.sources)}",
         "",
     ]
     for target in data.emulated:
         lines += [f"> **{marker.label(target.name)}** {EMULATED_NOTE}", ""]
+    for what, how in failure_notes(data):
+        lines += [f"> **{_cell(what)}**: {_cell(how)}", ""]
 
     lines += ["## Headline", ""]
     for heading, items in headlines(data):
@@ -86,7 +91,7 @@ def render_markdown(data: ReportData, title: str = "crossfade report") -> str:
     requests = sum(row.requests for row in data.errors)
     lines += [f"## Errors ({failed} of {requests} requests)", ""]
     if failed:
-        lines += _table(("Target", "Level", "Requests", "Failed", "By kind"), error_rows(data))
+        lines += _table(ERROR_COLUMNS, error_rows(data))
     else:
         lines += [f"No failed requests among {requests} measured.", ""]
 

@@ -5,12 +5,12 @@ Plain values only (no plotly, no HTML), so figures, HTML and markdown are pure f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from crossfade.bench.summary import ErrorGroup
 from crossfade.bench.sweep_index import LoadMode
-from crossfade.compare.model import Comparison
+from crossfade.compare.model import Comparison, LevelFailure
 from crossfade.report.marks import Marker
 
 CdfMetric = Literal["ttft", "e2e"]
@@ -55,11 +55,14 @@ class Cdf:
 
 @dataclass(frozen=True)
 class ErrorRow:
+    """The failed requests of one target at one level, repeats pooled."""
+
     target: str
     level: float
     requests: int
     failed: int
-    by_kind: dict[str, int]  # only the kinds that occurred
+    groups: tuple[ErrorGroup, ...]  # by kind, most frequent first, with the first messages
+    failure: LevelFailure | None  # the target failed here: nothing is drawn from it
 
 
 @dataclass(frozen=True)
@@ -93,15 +96,18 @@ class ReportData:
     def cdfs_of(self, metric: CdfMetric) -> list[Cdf]:
         return [cdf for cdf in self.cdfs if cdf.metric == metric and cdf.values_ms]
 
+    @property
+    def failures(self) -> list[LevelFailure]:
+        """Every (target, level) where the target failed, in target order, then by level."""
+        return [row.failure for row in self.errors if row.failure is not None]
+
+    def failures_of(self, target: str) -> list[LevelFailure]:
+        return [failure for failure in self.failures if failure.target == target]
+
+    def failed_everywhere(self, target: str) -> bool:
+        rows = [row for row in self.errors if row.target == target]
+        return bool(rows) and all(row.failure is not None for row in rows)
+
 
 def level_name(mode: LoadMode) -> str:
     return "concurrency" if mode == "concurrency" else "request rate"
-
-
-def level_text(mode: LoadMode, level: float) -> str:
-    return f"concurrency {level:g}" if mode == "concurrency" else f"{level:g} req/s"
-
-
-def levels_text(mode: LoadMode, levels: Sequence[float]) -> str:
-    joined = ", ".join(f"{level:g}" for level in levels)
-    return f"concurrency {joined}" if mode == "concurrency" else f"{joined} req/s"

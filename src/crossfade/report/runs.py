@@ -4,7 +4,6 @@ for percentiles, and their rates are weighted by each run's window length."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,8 @@ import numpy as np
 from crossfade.bench.metrics import RequestMetrics, percentiles, request_metrics
 from crossfade.bench.protocol import RequestRecord
 from crossfade.bench.results import BenchResult
-from crossfade.bench.summary import Summary
+from crossfade.bench.summary import Summary, error_groups
+from crossfade.compare.failures import level_failure
 from crossfade.report.model import Cdf, CdfMetric, ErrorRow, LevelPoint
 
 NS_PER_MS = 1e6
@@ -105,13 +105,16 @@ def cdf(target: str, level: float, metric: CdfMetric, runs: Sequence[Run]) -> Cd
 
 
 def error_row(target: str, level: float, runs: Sequence[Run]) -> ErrorRow:
-    kinds: Counter[str] = Counter()
-    for run in runs:
-        kinds.update({kind.value: n for kind, n in run.summary.failures.items() if n})
+    """The failures of a target at a level, grouped from the runs' own records (so results saved
+    before the summary grouped its errors show their messages too), and whether the target
+    failed there (`compare.failures`)."""
     return ErrorRow(
         target=target,
         level=level,
         requests=sum(run.summary.requests for run in runs),
         failed=sum(run.summary.failed for run in runs),
-        by_kind=dict(sorted(kinds.items())),
+        groups=tuple(error_groups(record for run in runs for record in run.records)),
+        failure=level_failure(
+            target, level, [(run.folder, run.summary, run.records) for run in runs]
+        ),
     )

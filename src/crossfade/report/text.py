@@ -5,8 +5,11 @@ name goes through the report's `Marker`, so an emulated target is marked whereve
 
 from __future__ import annotations
 
+from crossfade.bench.summary import MESSAGES_PER_ERROR_KIND
+from crossfade.compare.failures import errors_text, failure_text, pool_failures
 from crossfade.compare.model import Comparison, MetricComparison, PairComparison
-from crossfade.report.model import ReportData, level_text, levels_text
+from crossfade.compare.verdicts import level_label, levels_label
+from crossfade.report.model import LevelPoint, ReportData
 
 METRIC_LABELS = {
     "output_token_throughput": "Output throughput",
@@ -27,6 +30,15 @@ LEVEL_COLUMNS = (
     "ITL p50 ms", "ITL p99 ms", "E2E p50 ms", "E2E p99 ms", "Tok/s per user", "Failed",
 )  # fmt: skip
 COMPARISON_COLUMNS = ("Level", "Metric", "{a}", "{b}", "Difference", "{ci} CI", "Verdict")
+ERROR_COLUMNS = (
+    "Target",
+    "Level",
+    "Requests",
+    "Failed",
+    "Target failed",
+    "By kind: first messages",
+)
+DASH = "\u2013"
 NO_COMPARISON = (
     "No comparison: these results have no comparison.json (`crossfade compare` writes one for "
     "a sweep), so no differences with confidence intervals are shown; each target's own "
@@ -59,13 +71,34 @@ def metric_headline(data: ReportData, pair: PairComparison, metric: str) -> str 
         return None
     marker = data.marker
     parts = [
-        f"{marker.label(winner)} ahead at {levels_text(data.mode, levels)}"
+        f"{marker.label(winner)} ahead at {levels_label(data.mode, levels)}"
         for winner, levels in by_winner.items()
         if winner is not None
     ]
     if None in by_winner:
-        parts.append(f"no significant difference at {levels_text(data.mode, by_winner[None])}")
+        parts.append(f"no significant difference at {levels_label(data.mode, by_winner[None])}")
     return f"{METRIC_LABELS.get(metric, metric)}: " + "; ".join(parts) + "."
+
+
+def failure_notes(data: ReportData) -> list[tuple[str, str]]:
+    """(what failed, how) for every target that failed at some level: one note for a target
+    that failed at every level, else one per level."""
+    marker, notes = data.marker, []
+    for target in data.targets:
+        failures = data.failures_of(target.name)
+        if not failures:
+            continue
+        name = marker.label(target.name)
+        if data.failed_everywhere(target.name):
+            levels = levels_label(data.mode, [f.level for f in failures])
+            text = failure_text(pool_failures(failures))
+            notes.append((f"{name} failed at every level measured", f"{levels}: {text}."))
+            continue
+        notes += [
+            (f"{name} failed at {level_label(data.mode, f.level)}", f"{failure_text(f)}.")
+            for f in failures
+        ]
+    return [(what, marker.text(how) + " No figures are drawn from it.") for what, how in notes]
 
 
 def headlines(data: ReportData) -> list[tuple[str, list[str]]]:
@@ -78,11 +111,16 @@ def headlines(data: ReportData) -> list[tuple[str, list[str]]]:
                 for metric in HEADLINE_METRICS
                 if (line := metric_headline(data, pair, metric)) is not None
             ]
-            lines += [
-                f"Crossover, {METRIC_LABELS.get(c.metric, c.metric)}: {marker.text(c.note)}"
-                for c in pair.crossovers
-                if c.metric in HEADLINE_METRICS
-            ]
+            if pair.levels and pair.levels[-1].failed and pair.crossovers:
+                # The same for every metric: said once.
+                lines.append(f"No crossover: {marker.text(pair.crossovers[0].note)}.")
+            else:
+                lines += [
+                    f"Crossover, {METRIC_LABELS.get(c.metric, c.metric)}: {marker.text(c.note)}"
+                    for c in pair.crossovers
+                    if c.metric in HEADLINE_METRICS
+                ]
+            lines += _failed_levels(data, pair)
             blocks.append((pair_heading(data, pair), lines))
     peaks = []
     for target in data.targets:
@@ -91,31 +129,64 @@ def headlines(data: ReportData) -> list[tuple[str, list[str]]]:
             best = max(points, key=lambda p: p.output_token_throughput)
             peaks.append(
                 f"{marker.label(target.name)}: peak {number(best.output_token_throughput)} "
-                f"output tok/s at {level_text(data.mode, best.level)}."
+                f"output tok/s at {level_label(data.mode, best.level)}."
             )
     blocks.append(("Peak throughput", peaks))
     return blocks
 
 
-def level_rows(data: ReportData) -> list[list[str]]:
-    marker = data.marker
+def _failed_levels(data: ReportData, pair: PairComparison) -> list[str]:
+    """ "No comparison at concurrency 4, 8: b failed." per set of targets that failed."""
+    by_failed: dict[tuple[str, ...], list[float]] = {}
+    for level in pair.levels:
+        if level.failed:
+            by_failed.setdefault(tuple(level.failed), []).append(level.level)
     return [
-        [
-            marker.label(p.target),
-            f"{p.level:g}",
-            number(p.output_token_throughput),
-            number(p.request_throughput),
-            number(p.goodput),
-            number(p.ttft_ms.get("p50")),
-            number(p.ttft_ms.get("p99")),
-            number(p.itl_ms.get("p50")),
-            number(p.itl_ms.get("p99")),
-            number(p.e2e_ms.get("p50")),
-            number(p.e2e_ms.get("p99")),
-            number(p.tokens_per_s_per_user),
-            f"{p.failed}/{p.requests}",
-        ]
+        f"No comparison at {levels_label(data.mode, levels)}: "
+        f"{' and '.join(data.marker.label(name) for name in failed)} failed."
+        for failed, levels in by_failed.items()
+    ]
+
+
+def level_rows(data: ReportData) -> list[list[str]]:
+    """A row per target and level, in target order, then by level; a level where the target
+    failed says so instead of giving figures."""
+    marker = data.marker
+    order = {target.name: i for i, target in enumerate(data.targets)}
+    rows: list[tuple[int, float, list[str]]] = [
+        (order[p.target], p.level, [marker.label(p.target), f"{p.level:g}", *_figures(p)])
         for p in data.points
+    ]
+    rows += [
+        (
+            order[f.target],
+            f.level,
+            [
+                marker.label(f.target),
+                f"{f.level:g}",
+                "failed",
+                *[DASH] * 9,
+                f"{f.failed}/{f.requests}",
+            ],
+        )
+        for f in data.failures
+    ]
+    return [cells for _, _, cells in sorted(rows, key=lambda row: row[:2])]
+
+
+def _figures(p: LevelPoint) -> list[str]:
+    return [
+        number(p.output_token_throughput),
+        number(p.request_throughput),
+        number(p.goodput),
+        number(p.ttft_ms.get("p50")),
+        number(p.ttft_ms.get("p99")),
+        number(p.itl_ms.get("p50")),
+        number(p.itl_ms.get("p99")),
+        number(p.e2e_ms.get("p50")),
+        number(p.e2e_ms.get("p99")),
+        number(p.tokens_per_s_per_user),
+        f"{p.failed}/{p.requests}",
     ]
 
 
@@ -143,24 +214,31 @@ def comparison_columns(data: ReportData, comparison: Comparison, pair: PairCompa
 
 
 def comparison_rows(data: ReportData, pair: PairComparison) -> list[tuple[bool, list[str]]]:
-    """(significant, cells) per level and metric."""
+    """(significant, cells) per level and metric; one row for a level where a target failed."""
     marker = data.marker
-    return [
-        (
-            m.significant,
-            [
-                f"{level.level:g}",
-                METRIC_LABELS.get(m.metric, m.metric),
-                _value(m, m.a_value),
-                _value(m, m.b_value),
-                percent(m.difference),
-                f"[{percent(m.ci_low)}, {percent(m.ci_high)}]",
-                marker.text(m.verdict),
-            ],
-        )
-        for level in pair.levels
-        for m in level.metrics
-    ]
+    rows: list[tuple[bool, list[str]]] = []
+    for level in pair.levels:
+        if level.failed:
+            failed = " and ".join(marker.label(name) for name in level.failed)
+            rows.append(
+                (False, [f"{level.level:g}", *[DASH] * 5, f"no comparison: {failed} failed"])
+            )
+        rows += [
+            (
+                m.significant,
+                [
+                    f"{level.level:g}",
+                    METRIC_LABELS.get(m.metric, m.metric),
+                    _value(m, m.a_value),
+                    _value(m, m.b_value),
+                    percent(m.difference),
+                    f"[{percent(m.ci_low)}, {percent(m.ci_high)}]",
+                    marker.text(m.verdict),
+                ],
+            )
+            for m in level.metrics
+        ]
+    return rows
 
 
 def saturation_rows(data: ReportData) -> list[list[str]]:
@@ -168,7 +246,7 @@ def saturation_rows(data: ReportData) -> list[list[str]]:
     return [
         [
             marker.label(s.target),
-            "not within the levels measured" if s.level is None else f"{s.level:g}",
+            DASH if s.level is None else f"{s.level:g}",
             marker.text(s.note),
         ]
         for comparison in data.comparisons
@@ -177,6 +255,8 @@ def saturation_rows(data: ReportData) -> list[list[str]]:
 
 
 def error_rows(data: ReportData) -> list[list[str]]:
+    """A row per target and level with failures: counts, whether the target failed there, and
+    each kind with its first messages."""
     marker = data.marker
     return [
         [
@@ -184,7 +264,8 @@ def error_rows(data: ReportData) -> list[list[str]]:
             f"{row.level:g}",
             str(row.requests),
             str(row.failed),
-            ", ".join(f"{kind} {count}" for kind, count in row.by_kind.items()) or "\u2013",
+            "yes" if row.failure is not None else "no",
+            marker.text(errors_text(row.groups, MESSAGES_PER_ERROR_KIND)) or DASH,
         ]
         for row in data.errors
         if row.failed
