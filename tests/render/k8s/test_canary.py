@@ -17,10 +17,11 @@ from crossfade.findings import Finding
 from crossfade.lint.k8s import K8sOptions
 from crossfade.lint.runner import lint_paths
 from crossfade.render.k8s.canary import build_setup
+from crossfade.render.k8s.promql import Histogram
+from crossfade.render.k8s.triton_metrics import KNOWN
 from crossfade.spec.canary_plan import parse_plan
-from tests.render.k8s.support import CRDS, ROOT, SPEC_8B, SPEC_70B, documents, spec_with
+from tests.render.k8s.support import CRDS, SPEC_8B, SPEC_70B, documents, spec_with
 
-REFERENCE = ROOT / ".." / "shared" / "reference" / "triton-backends.md"
 PLAN = """\
 version: 1
 router: {admin_url: "http://127.0.0.1:18801"}
@@ -271,8 +272,7 @@ def test_every_expressible_gate_is_a_query_with_the_plans_limit(
     assert "rollback_when_ejected has no counterpart" in notes
 
 
-def test_every_metric_named_is_in_the_reference(tmp_path: Path) -> None:
-    reference = REFERENCE.read_text(encoding="utf-8")
+def test_every_metric_named_is_one_triton_exports(tmp_path: Path) -> None:
     names: set[str] = set()
     for driver in ("argo", "flagger"):
         for candidate in ("tensorrtllm", "vllm"):
@@ -282,7 +282,9 @@ def test_every_metric_named_is_in_the_reference(tmp_path: Path) -> None:
             )
             for query, _ in gate_queries(out, driver).values():
                 names |= set(re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{", query))
-    families = {re.sub(r"_(bucket|count)$", "", name) for name in names}
+    series = {n for n in names if n.endswith(("_bucket", "_count"))}
+    histograms = {re.sub(r"_(bucket|count)$", "", n) for n in series}
+    families = histograms | (names - series)
     assert families == {
         "vllm:time_to_first_token_seconds",
         "vllm:time_per_output_token_seconds",
@@ -290,8 +292,17 @@ def test_every_metric_named_is_in_the_reference(tmp_path: Path) -> None:
         "nv_inference_request_success",
         "nv_inference_request_failure",
     }
-    for family in families:  # as a name of its own, not a prefix of another
-        assert re.search(rf"`{re.escape(family)}[`{{]", reference), family
+    assert families <= set(KNOWN)
+    assert {KNOWN[name].kind for name in histograms} == {"histogram"}
+    assert {KNOWN[name].kind for name in families - histograms} == {"counter"}
+    assert all(KNOWN[name].source.startswith("https://github.com/") for name in families)
+
+
+def test_a_histogram_must_be_one_triton_exports() -> None:
+    with pytest.raises(KeyError):
+        Histogram("vllm:time_to_first_token_ms", 1.0)
+    with pytest.raises(ValueError, match="not a histogram"):
+        Histogram("nv_inference_request_success", 1.0)
 
 
 @pytest.mark.parametrize("driver", ["argo", "flagger"])
