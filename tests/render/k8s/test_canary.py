@@ -20,7 +20,7 @@ from crossfade.render.k8s.canary import build_setup
 from crossfade.render.k8s.promql import Histogram
 from crossfade.render.k8s.triton_metrics import KNOWN
 from crossfade.spec.canary_plan import parse_plan
-from tests.render.k8s.support import CRDS, SPEC_8B, SPEC_70B, documents, spec_with
+from tests.render.k8s.support import SPEC_8B, SPEC_70B, documents, spec_with
 
 PLAN = """\
 version: 1
@@ -75,17 +75,8 @@ def of_kind(out: Path, kind: str, folder: str = "") -> list[dict[str, Any]]:
     ]
 
 
-def unexpected(findings: list[Finding]) -> list[Finding]:
-    # No Prometheus Operator CRD is among the shared ones, so the PodMonitor goes unchecked.
-    return [
-        f
-        for f in findings
-        if not (f.code == "k8s-no-schema" and f.message.startswith("PodMonitor"))
-    ]
-
-
 def lint(out: Path) -> list[Finding]:
-    return lint_paths([out], k8s=K8sOptions(crd_paths=(CRDS,)))
+    return lint_paths([out], k8s=K8sOptions())
 
 
 def plan_of(text: str = PLAN) -> Any:
@@ -107,10 +98,11 @@ def test_every_object_validates_against_the_upstream_crds(
     else:
         expected |= {"Canary", "MetricTemplate"}
     assert kinds == expected
-    assert unexpected(lint(out)) == []
+    assert lint(out) == []
     capsys.readouterr()
-    assert main(["lint", str(out), "--crd-dir", str(CRDS)]) == 1  # the PodMonitor warning
-    assert "0 error(s), 1 warning(s)" in capsys.readouterr().out
+    # Every kind, the PodMonitor too, is checked against the CRD schemas crossfade ships.
+    assert main(["lint", str(out)]) == 0
+    assert "0 error(s), 0 warning(s)" in capsys.readouterr().out
 
 
 def test_the_crds_are_really_applied(tmp_path: Path) -> None:
@@ -122,7 +114,7 @@ def test_the_crds_are_really_applied(tmp_path: Path) -> None:
     assert render(SPEC_8B, write_plan(tmp_path), canary, "flagger") == 0
     spec = canary / "canary.yaml"
     spec.write_text(spec.read_text().replace("stepWeights:", "stepWeight:", 1))
-    codes = {(f.code, Path(f.file).name) for f in unexpected(lint(out) + lint(canary))}
+    codes = {(f.code, Path(f.file).name) for f in lint(out) + lint(canary)}
     assert ("k8s-unknown-field", "analysistemplate.yaml") in codes
     assert ("k8s-schema", "canary.yaml") in codes  # stepWeight must be a number
 
