@@ -2,7 +2,7 @@
 server response back to one neutral `ParsedEvent`. Pure functions, no I/O, so a router can reuse
 them unchanged.
 
-Exact output length N, per backend (docs: shared reference "Same behaviour on both backends"):
+Exact output length N, per backend:
 - vLLM (Triton backend and OpenAI server): `max_tokens = min_tokens = N` and `ignore_eos`.
 - TensorRT-LLM ensemble/BLS: `max_tokens = min_tokens = N` plus `end_id = -1`. TRT-LLM has no
   `ignore_eos`; an end id no token can match is the convention trtllm-bench uses (`--eos_id -1`),

@@ -33,8 +33,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=Path,
         action="append",
         default=[],
-        help="folder (or file) of CustomResourceDefinitions to validate custom resources "
-        "against (Istio, Gateway API, Argo Rollouts, ...); repeatable",
+        help="folder (or file) of your cluster's CustomResourceDefinitions; crossfade ships "
+        "the schemas of Istio, Gateway API (both channels), InferencePool, Argo Rollouts, "
+        "Flagger and Prometheus Operator kinds, and a kind defined here replaces them; "
+        "repeatable",
     )
     k8s.add_argument(
         "--k8s-version",
@@ -52,7 +54,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--gateway-channel",
         choices=("standard", "experimental"),
         help="Gateway API channel installed in the cluster (default: the channel of the "
-        "HTTPRoute CRD given; standard when both are given)",
+        "HTTPRoute CRD given with --crd-dir; otherwise standard)",
     )
     parser.set_defaults(run=run)
 

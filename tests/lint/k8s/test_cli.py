@@ -14,11 +14,20 @@ from crossfade.lint.runner import lint_paths
 from tests.engine.conftest import make_engine
 from tests.lint.conftest import ROOT, plant
 
-from .conftest import CRDS, crd_subset, lint, located
+from .conftest import cluster_crd, lint, located
+
+SCALED_OBJECT = """\
+apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: {name: llm-vllm, namespace: llm}
+spec:
+  scaleTargetRef: {name: llm-vllm}
+"""
 
 
 def test_clean_set_exits_0(manifests: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["lint", str(manifests), "--crd-dir", str(CRDS)]) == 0
+    # Istio and Gateway API kinds among them: checked against the shipped CRD schemas.
+    assert main(["lint", str(manifests)]) == 0
     assert capsys.readouterr().out.strip() == "0 finding(s): 0 error(s), 0 warning(s)"
 
 
@@ -28,7 +37,7 @@ def test_findings_exit_1_with_file_line_and_fix(
     deployments = manifests / "deployments.yaml"
     line = plant(deployments, "            nvidia.com/gpu: 2\n", "            nvidia.com/gpu: 1\n")
     engine = make_engine(tmp_path, tp=2)
-    argv = ["lint", str(manifests), "--crd-dir", str(CRDS), "--engine", str(engine)]
+    argv = ["lint", str(manifests), "--engine", str(engine)]
     assert main(argv) == 1
     out = capsys.readouterr().out.splitlines()
     # The engine and the annotation both say 2: two findings on the same line.
@@ -42,7 +51,7 @@ def test_json_output_and_the_gateway_channel_flag(
 ) -> None:
     route = manifests / "httproute.yaml"
     line = plant(route, "    timeouts:", "    retry: {attempts: 2}\n    timeouts:")
-    argv = ["lint", str(manifests), "--crd-dir", str(CRDS), "--format", "json"]
+    argv = ["lint", str(manifests), "--format", "json"]
     assert main([*argv, "--gateway-channel", "standard"]) == 1
     (finding,) = json.loads(capsys.readouterr().out)
     assert (finding["code"], finding["file"], finding["line"]) == (
@@ -63,7 +72,7 @@ def test_usage_errors_exit_2(manifests: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_a_channel_flag_contradicting_the_crd_given(manifests: Path, tmp_path: Path) -> None:
-    standard = crd_subset(tmp_path, "istio.yaml", "httproute-std.yaml")
+    standard = cluster_crd(tmp_path / "crds", "HTTPRoute", "standard")
     with pytest.raises(UsageError, match="standard channel"):
         lint(manifests, crds=(standard,), gateway_channel="experimental")
 
@@ -114,8 +123,9 @@ def test_manifests_and_model_repositories_in_one_run(manifests: Path, rendered: 
 def test_fail_on_error_lets_warnings_pass(
     manifests: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Without the CRDs, custom resources are unchecked: warnings, exit 1 by default, 0 with
-    --fail-on error; an error still exits 1."""
+    """A custom resource no schema is shipped or given for is unchecked: a warning, exit 1 by
+    default, 0 with --fail-on error; an error still exits 1."""
+    (manifests / "scaler.yaml").write_text(SCALED_OBJECT, encoding="utf-8")
     assert main(["lint", str(manifests)]) == 1
     out = capsys.readouterr().out
     assert "warning k8s-no-schema" in out

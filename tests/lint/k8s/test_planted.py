@@ -11,7 +11,7 @@ from crossfade.findings import Severity
 from tests.engine.conftest import make_engine
 from tests.lint.conftest import plant
 
-from .conftest import crd_subset, line_of, lint, located
+from .conftest import cluster_crd, line_of, lint, located
 
 
 def test_correct_set_lints_clean(manifests: Path) -> None:
@@ -168,17 +168,17 @@ def test_a_trtllm_pod_without_gpus_is_reported(manifests: Path) -> None:
 def test_retry_on_the_standard_channel(manifests: Path, tmp_path: Path) -> None:
     route = manifests / "httproute.yaml"
     line = plant(route, "    timeouts:", "    retry: {codes: [503], attempts: 2}\n    timeouts:")
-    standard_only = crd_subset(tmp_path, "istio.yaml", "httproute-std.yaml")
-    findings = lint(manifests, crds=(standard_only,))
+    standard = cluster_crd(tmp_path / "standard", "HTTPRoute", "standard")
+    findings = lint(manifests, crds=(standard,))
     assert located(findings) == {("k8s-gateway-experimental-field", str(route), line)}
     assert "experimental" in findings[0].message
     assert findings[0].hint is not None
     assert "remove retry" in findings[0].hint
-    # Both channels given: standard is assumed unless the flag says otherwise.
+    # The shipped schemas have both channels: standard unless the flag says otherwise.
     assert located(lint(manifests)) == located(findings)
     assert lint(manifests, gateway_channel="experimental") == []
-    experimental_only = crd_subset(tmp_path, "istio.yaml", "httproute-exp.yaml")
-    assert lint(manifests, crds=(experimental_only,)) == []
+    experimental = cluster_crd(tmp_path / "experimental", "HTTPRoute", "experimental")
+    assert lint(manifests, crds=(experimental,)) == []
 
 
 def test_every_error_of_a_resource_is_reported_at_once(manifests: Path) -> None:

@@ -24,22 +24,32 @@ spec:
 """
 
 
-def test_custom_resources_without_their_crd_are_named_in_a_warning(manifests: Path) -> None:
+CERTIFICATE = """\
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: triton, namespace: llm}
+spec: {secretName: triton-tls, issuerRef: {name: ca}}
+"""
+
+
+def test_custom_resources_of_a_kind_not_shipped_are_named_in_a_warning(manifests: Path) -> None:
     (manifests / "monitor.yaml").write_text(POD_MONITOR, encoding="utf-8")
-    findings = lint(manifests, crds=())
-    assert {f.code for f in findings} == {"k8s-no-schema"}
-    assert {f.severity for f in findings} == {Severity.WARNING}
-    kinds = {f.message.split(":")[0] for f in findings}
-    assert kinds == {
-        "VirtualService llm",
-        "DestinationRule llm",
-        "HTTPRoute llm-route",
-        "PodMonitor triton",
-    }
-    monitor = next(f for f in findings if f.message.startswith("PodMonitor"))
-    assert monitor.hint is not None
-    assert "monitoring.coreos.com" in monitor.hint
-    assert "--crd-dir" in monitor.hint
+    (manifests / "certificate.yaml").write_text(CERTIFICATE, encoding="utf-8")
+    findings = lint(manifests)
+    # Istio, Gateway API and Prometheus Operator kinds are checked against the shipped schemas.
+    assert [(f.code, f.severity) for f in findings] == [("k8s-no-schema", Severity.WARNING)]
+    assert findings[0].message.startswith("Certificate triton:")
+    assert findings[0].hint is not None
+    assert "cert-manager.io" in findings[0].hint
+    assert "--crd-dir" in findings[0].hint
+
+
+def test_the_shipped_pod_monitor_schema_applies(manifests: Path) -> None:
+    monitor = manifests / "monitor.yaml"
+    monitor.write_text(POD_MONITOR.replace("port: metrics", "prot: metrics"), encoding="utf-8")
+    findings = lint(manifests)
+    assert located(findings) == {("k8s-unknown-field", str(monitor), 6)}
+    assert findings[0].hint == "did you mean 'port'?"
 
 
 def test_a_core_kind_in_an_api_version_not_served(manifests: Path) -> None:

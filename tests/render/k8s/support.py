@@ -1,9 +1,10 @@
 """Test support: example specs with changes, rendered objects by kind, and strict schema checks.
 
 Core kinds are checked with kubernetes-validate's strict schemas; Istio and Gateway API kinds
-against the upstream CRDs in ../shared/crds with `additionalProperties: false` added to every
-object that lists its properties, which is what an API server with strict field validation
-enforces (a CRD schema alone lets a misspelled key through).
+against the CRD schemas crossfade ships (lint/k8s/crd_schemas, from the upstream CRDs) with
+`additionalProperties: false` added here to every object that lists its properties, which is
+what an API server with strict field validation enforces (a CRD schema alone lets a misspelled
+key through).
 """
 
 from __future__ import annotations
@@ -18,22 +19,17 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
+from crossfade.lint.k8s.crds import build_index
+from crossfade.lint.k8s.shipped import shipped_versions
 from crossfade.render.k8s.manifests import render_k8s
 from crossfade.render.k8s.traffic import Channel
 from crossfade.spec import Spec, parse_spec
 
 ROOT = Path(__file__).resolve().parents[3]
-CRDS = ROOT / ".." / "shared" / "crds"
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 SPEC_8B = ROOT / "examples" / "llama-3-8b.yaml"
 SPEC_70B = ROOT / "examples" / "llama-3-70b-fp8-tp4.yaml"
 KUBERNETES_VERSIONS = ("1.30", kubernetes_validate.utils.latest_version())
-CRD_FILES = {
-    ("networking.istio.io/v1", "VirtualService"): "istio.yaml",
-    ("networking.istio.io/v1", "DestinationRule"): "istio.yaml",
-    ("gateway.networking.k8s.io/v1", "HTTPRoute", "standard"): "httproute-std.yaml",
-    ("gateway.networking.k8s.io/v1", "HTTPRoute", "experimental"): "httproute-exp.yaml",
-}
 
 
 def example_data(path: Path = SPEC_8B) -> dict[str, Any]:
@@ -84,24 +80,20 @@ def _strict(node: Any) -> Any:
 
 @cache
 def crd_validator(api_version: str, kind: str, channel: Channel) -> jsonschema.Draft7Validator:
-    key = (api_version, kind, channel) if kind == "HTTPRoute" else (api_version, kind)
-    version = api_version.rsplit("/", 1)[1]
-    text = (CRDS / CRD_FILES[key]).read_text(encoding="utf-8")
-    for doc in yaml.load_all(text, Loader=yaml.CSafeLoader):
-        if not doc or doc["spec"]["names"]["kind"] != kind:
-            continue
-        for served in doc["spec"]["versions"]:
-            if served["name"] == version:
-                schema = _strict(copy.deepcopy(served["schema"]["openAPIV3Schema"]))
-                # The CRD leaves the envelope to the API server; check it as strictly.
-                schema["properties"] |= {
-                    "apiVersion": {"type": "string", "enum": [api_version]},
-                    "kind": {"type": "string", "enum": [kind]},
-                    "metadata": {"type": "object"},
-                }
-                schema["required"] = ["apiVersion", "kind", "metadata", "spec"]
-                return jsonschema.Draft7Validator(schema)
-    raise LookupError(f"no CRD for {kind} {api_version} in {CRD_FILES[key]}")
+    group, version = api_version.rsplit("/", 1)
+    crds = build_index((), {kind}, (), channel, shipped_versions({kind}))
+    crd = crds.find(group, version, kind)
+    if crd is None:
+        raise LookupError(f"no shipped CRD schema for {kind} {api_version}")
+    schema = _strict(copy.deepcopy(crd.schema))
+    # The CRD leaves the envelope to the API server; check it as strictly.
+    schema["properties"] |= {
+        "apiVersion": {"type": "string", "enum": [api_version]},
+        "kind": {"type": "string", "enum": [kind]},
+        "metadata": {"type": "object"},
+    }
+    schema["required"] = ["apiVersion", "kind", "metadata", "spec"]
+    return jsonschema.Draft7Validator(schema)
 
 
 def schema_errors(manifest: dict[str, Any], channel: Channel = "standard") -> list[str]:

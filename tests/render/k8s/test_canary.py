@@ -17,10 +17,11 @@ from crossfade.findings import Finding
 from crossfade.lint.k8s import K8sOptions
 from crossfade.lint.runner import lint_paths
 from crossfade.render.k8s.canary import build_setup
+from crossfade.render.k8s.promql import Histogram
+from crossfade.render.k8s.triton_metrics import KNOWN
 from crossfade.spec.canary_plan import parse_plan
-from tests.render.k8s.support import CRDS, ROOT, SPEC_8B, SPEC_70B, documents, spec_with
+from tests.render.k8s.support import SPEC_8B, SPEC_70B, documents, spec_with
 
-REFERENCE = ROOT / ".." / "shared" / "reference" / "triton-backends.md"
 PLAN = """\
 version: 1
 router: {admin_url: "http://127.0.0.1:18801"}
@@ -74,17 +75,8 @@ def of_kind(out: Path, kind: str, folder: str = "") -> list[dict[str, Any]]:
     ]
 
 
-def unexpected(findings: list[Finding]) -> list[Finding]:
-    # No Prometheus Operator CRD is among the shared ones, so the PodMonitor goes unchecked.
-    return [
-        f
-        for f in findings
-        if not (f.code == "k8s-no-schema" and f.message.startswith("PodMonitor"))
-    ]
-
-
 def lint(out: Path) -> list[Finding]:
-    return lint_paths([out], k8s=K8sOptions(crd_paths=(CRDS,)))
+    return lint_paths([out], k8s=K8sOptions())
 
 
 def plan_of(text: str = PLAN) -> Any:
@@ -106,10 +98,11 @@ def test_every_object_validates_against_the_upstream_crds(
     else:
         expected |= {"Canary", "MetricTemplate"}
     assert kinds == expected
-    assert unexpected(lint(out)) == []
+    assert lint(out) == []
     capsys.readouterr()
-    assert main(["lint", str(out), "--crd-dir", str(CRDS)]) == 1  # the PodMonitor warning
-    assert "0 error(s), 1 warning(s)" in capsys.readouterr().out
+    # Every kind, the PodMonitor too, is checked against the CRD schemas crossfade ships.
+    assert main(["lint", str(out)]) == 0
+    assert "0 error(s), 0 warning(s)" in capsys.readouterr().out
 
 
 def test_the_crds_are_really_applied(tmp_path: Path) -> None:
@@ -121,7 +114,7 @@ def test_the_crds_are_really_applied(tmp_path: Path) -> None:
     assert render(SPEC_8B, write_plan(tmp_path), canary, "flagger") == 0
     spec = canary / "canary.yaml"
     spec.write_text(spec.read_text().replace("stepWeights:", "stepWeight:", 1))
-    codes = {(f.code, Path(f.file).name) for f in unexpected(lint(out) + lint(canary))}
+    codes = {(f.code, Path(f.file).name) for f in lint(out) + lint(canary)}
     assert ("k8s-unknown-field", "analysistemplate.yaml") in codes
     assert ("k8s-schema", "canary.yaml") in codes  # stepWeight must be a number
 
@@ -271,8 +264,7 @@ def test_every_expressible_gate_is_a_query_with_the_plans_limit(
     assert "rollback_when_ejected has no counterpart" in notes
 
 
-def test_every_metric_named_is_in_the_reference(tmp_path: Path) -> None:
-    reference = REFERENCE.read_text(encoding="utf-8")
+def test_every_metric_named_is_one_triton_exports(tmp_path: Path) -> None:
     names: set[str] = set()
     for driver in ("argo", "flagger"):
         for candidate in ("tensorrtllm", "vllm"):
@@ -282,7 +274,9 @@ def test_every_metric_named_is_in_the_reference(tmp_path: Path) -> None:
             )
             for query, _ in gate_queries(out, driver).values():
                 names |= set(re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{", query))
-    families = {re.sub(r"_(bucket|count)$", "", name) for name in names}
+    series = {n for n in names if n.endswith(("_bucket", "_count"))}
+    histograms = {re.sub(r"_(bucket|count)$", "", n) for n in series}
+    families = histograms | (names - series)
     assert families == {
         "vllm:time_to_first_token_seconds",
         "vllm:time_per_output_token_seconds",
@@ -290,8 +284,17 @@ def test_every_metric_named_is_in_the_reference(tmp_path: Path) -> None:
         "nv_inference_request_success",
         "nv_inference_request_failure",
     }
-    for family in families:  # as a name of its own, not a prefix of another
-        assert re.search(rf"`{re.escape(family)}[`{{]", reference), family
+    assert families <= set(KNOWN)
+    assert {KNOWN[name].kind for name in histograms} == {"histogram"}
+    assert {KNOWN[name].kind for name in families - histograms} == {"counter"}
+    assert all(KNOWN[name].source.startswith("https://github.com/") for name in families)
+
+
+def test_a_histogram_must_be_one_triton_exports() -> None:
+    with pytest.raises(KeyError):
+        Histogram("vllm:time_to_first_token_ms", 1.0)
+    with pytest.raises(ValueError, match="not a histogram"):
+        Histogram("nv_inference_request_success", 1.0)
 
 
 @pytest.mark.parametrize("driver", ["argo", "flagger"])

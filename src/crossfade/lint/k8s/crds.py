@@ -1,4 +1,5 @@
-"""CustomResourceDefinitions as schemas: read from --crd-dir, indexed by group, version, kind.
+"""CustomResourceDefinitions as schemas, indexed by group, version, kind: the ones crossfade
+ships (shipped.py), replaced kind by kind by any given with --crd-dir or among the manifests.
 
 Upstream CRD files are large (Istio's is ~1 MB with every Istio kind) and PyYAML builds
 objects slowly, so only the documents whose text names a kind being linted are parsed, and
@@ -69,27 +70,41 @@ def crd_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def build_index(
-    files: Iterable[Path], kinds: set[str], manifests: Iterable[Manifest], channel: str | None
+    files: Iterable[Path],
+    kinds: set[str],
+    manifests: Iterable[Manifest],
+    channel: str | None,
+    shipped: Iterable[CrdVersion] = (),
 ) -> CrdIndex:
-    """Every version of the `kinds` wanted, from the CRD files and from CRDs being linted.
+    """Every version of the `kinds` wanted: from the CRD files, from CRDs being linted, and
+    from `shipped` for a kind neither defines (a cluster's own CRD replaces every shipped
+    version of its kind, as it says which versions the cluster serves).
 
     Gateway API publishes each kind twice (standard and experimental channel); when both are
-    given, `channel` picks one, and standard is assumed without it, as it is the portable one.
+    given (or shipped), `channel` picks one, and standard is assumed without it, as it is the
+    portable one.
     """
-    given: dict[tuple[str, str, str], list[CrdVersion]] = {}
-    for definition in (v for file in files for v in _definitions(file, kinds)):
-        if definition.kind in kinds:
-            key = (definition.group, definition.version, definition.kind)
-            given.setdefault(key, []).append(definition)
+    given = _by_key(v for file in files for v in _definitions(file, kinds))
     index = {key: _pick(key, candidates, channel) for key, candidates in given.items()}
     # CRDs among the manifests count too, unless --crd-dir already defines the kind.
     for manifest in manifests:
         if manifest.kind == "CustomResourceDefinition":
-            for definition in _versions(manifest.data, manifest.file):
+            for definition in crd_versions(manifest.data, manifest.file):
                 key = (definition.group, definition.version, definition.kind)
                 if definition.kind in kinds and key not in given:
                     index[key] = definition
+    defined = {(group, kind) for group, _, kind in index}
+    fallback = _by_key(v for v in shipped if v.kind in kinds and (v.group, v.kind) not in defined)
+    index |= {key: _pick(key, candidates, channel) for key, candidates in fallback.items()}
     return CrdIndex(index)
+
+
+def _by_key(definitions: Iterable[CrdVersion]) -> dict[tuple[str, str, str], list[CrdVersion]]:
+    grouped: dict[tuple[str, str, str], list[CrdVersion]] = {}
+    for definition in definitions:
+        key = (definition.group, definition.version, definition.kind)
+        grouped.setdefault(key, []).append(definition)
+    return grouped
 
 
 def _pick(
@@ -127,7 +142,7 @@ def _definitions(file: Path, kinds: set[str]) -> list[CrdVersion]:
     found: list[CrdVersion] = []
     for document in _SEPARATOR.split(text):
         if names_kind.search(document):
-            found += _parse(document, str(file))
+            found += [v for v in _parse(document, str(file)) if v.kind in kinds]
     return found
 
 
@@ -138,11 +153,12 @@ def _parse(document: str, shown: str) -> tuple[CrdVersion, ...]:
     except yaml.YAMLError as exc:
         raise UsageError(f"--crd-dir: cannot read {shown}: {exc}") from exc
     if isinstance(data, dict) and data.get("kind") == "CustomResourceDefinition":
-        return tuple(_versions(data, shown))
+        return tuple(crd_versions(data, shown))
     return ()
 
 
-def _versions(document: dict[str, Any], source: str) -> list[CrdVersion]:
+def crd_versions(document: dict[str, Any], source: str) -> list[CrdVersion]:
+    """Each version of the kind a CustomResourceDefinition document defines."""
     spec = document.get("spec") or {}
     names = spec.get("names") or {}
     annotations = (document.get("metadata") or {}).get("annotations") or {}
@@ -169,6 +185,40 @@ def _versions(document: dict[str, Any], source: str) -> list[CrdVersion]:
     return versions
 
 
+# The keys of an openAPIV3Schema node that constrain a value, and the Kubernetes markers the
+# strict translation reads. Everything else goes: prose (description, title), defaults and
+# examples, CEL rules (x-kubernetes-validations: JSON Schema cannot check them) and server-side
+# merge behaviour (x-kubernetes-list-type, -map-type, ...).
+_CONSTRAINTS = frozenset(
+    {
+        "type", "format", "enum", "pattern", "required", "nullable", "multipleOf",
+        "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+        "minLength", "maxLength", "minItems", "maxItems", "uniqueItems",
+        "minProperties", "maxProperties",
+        "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string",
+        "x-kubernetes-embedded-resource",
+    }
+)  # fmt: skip
+_SCHEMA_MAPS = ("properties", "patternProperties")
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf")
+_SCHEMA_CHILDREN = ("items", "additionalProperties", "not")
+
+
+def structural(node: dict[str, Any]) -> dict[str, Any]:
+    """The schema's constraints alone: what the shipped schemas hold and what is enforced."""
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: structural(child) for name, child in value.items()}
+        elif key in (*_SCHEMA_LISTS, "items") and isinstance(value, list):
+            out[key] = [structural(child) for child in value]
+        elif key in _SCHEMA_CHILDREN and isinstance(value, dict):
+            out[key] = structural(value)
+        elif key in _CONSTRAINTS or key == "additionalProperties":  # (it may be a boolean)
+            out[key] = value
+    return out
+
+
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The openAPIV3Schema as JSON Schema, with unknown keys rejected as the API server does.
 
@@ -176,7 +226,7 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     the equivalent of `kubectl apply --validate=strict`: every object that declares its
     properties is closed, except where `x-kubernetes-preserve-unknown-fields` keeps it open.
     """
-    root = _translate(schema)
+    root = _translate(structural(schema))
     properties = root.setdefault("properties", {})
     for key in ("apiVersion", "kind"):
         properties.setdefault(key, {"type": "string"})
@@ -185,17 +235,16 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _translate(node: dict[str, Any]) -> dict[str, Any]:
+    """One structural node as draft-4 JSON Schema, closed unless marked open."""
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key == "properties" and isinstance(value, dict):
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
             out[key] = {name: _translate(child) for name, child in value.items()}
-        elif key in ("items", "additionalProperties", "not") and isinstance(value, dict):
-            out[key] = _translate(value)
-        elif key in ("anyOf", "oneOf", "allOf") and isinstance(value, list):
+        elif key in _SCHEMA_LISTS or (key == "items" and isinstance(value, list)):
             out[key] = [_translate(child) for child in value]
-        elif key in ("description", "default", "example") or key.startswith("x-kubernetes"):
-            continue  # documentation and server-side behaviour, not constraints
-        elif key != "nullable":
+        elif key in _SCHEMA_CHILDREN and isinstance(value, dict):
+            out[key] = _translate(value)
+        elif key != "nullable" and not key.startswith("x-kubernetes"):
             out[key] = value
     if node.get("x-kubernetes-int-or-string"):
         out.pop("type", None)

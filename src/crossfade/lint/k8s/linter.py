@@ -18,6 +18,7 @@ from crossfade.lint.k8s.istio import check_istio
 from crossfade.lint.k8s.load import ManifestFile
 from crossfade.lint.k8s.objects import Cluster
 from crossfade.lint.k8s.schemas import check_schema
+from crossfade.lint.k8s.shipped import shipped_versions
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,9 @@ def lint_manifest_files(files: Sequence[ManifestFile], options: K8sOptions) -> l
         raise UsageError(f"--gateway-channel must be one of {', '.join(CHANNELS)}")
     core = CoreSchemas(resolve_k8s_version(options.k8s_version))
     kinds = {m.kind for m in manifests}
-    crds = build_index(crd_files(options.crd_paths), kinds, manifests, options.gateway_channel)
+    given = crd_files(options.crd_paths)
+    shipped = shipped_versions(kinds)
+    crds = build_index(given, kinds, manifests, options.gateway_channel, shipped)
     channel = route_channel(crds, options.gateway_channel)
     for manifest in manifests:
         # Experimental fields under a standard CRD get their own finding, not "unknown field".
@@ -54,7 +57,8 @@ def lint_manifest_files(files: Sequence[ManifestFile], options: K8sOptions) -> l
 
 
 def route_channel(crds: CrdIndex, flag: str | None) -> str | None:
-    """The Gateway API channel routes are checked against: the flag, else the CRD's own."""
+    """The Gateway API channel routes are checked against: the flag, else the CRD's own
+    (standard for the shipped CRDs, unless the flag picks the experimental ones)."""
     given = crds.channel_of(GATEWAY_GROUP, "HTTPRoute")
     if flag is not None and given is not None and given != flag:
         raise UsageError(

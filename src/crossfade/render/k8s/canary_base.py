@@ -34,7 +34,7 @@ Driver = Literal["argo", "flagger"]
 Router = Literal["istio", "gateway"]
 # The pods of the canaried workload, whatever revision: what its PodMonitor selects.
 CANARY_LABEL = "crossfade.io/canary"
-# triton-backends.md l.293: the first-response histogram is off unless asked for.
+# The first-response histogram is off unless asked for (triton_metrics.TRITON_CORE).
 HISTOGRAM_FLAG = "--metrics-config=histogram_latencies=true"
 _NAMES: dict[Backend, tuple[str, ...]] = {"tensorrtllm": ("trt", "tensorrt"), "vllm": ("vllm",)}
 

@@ -1,7 +1,7 @@
 """The canary plan's gates as PromQL: candidate against incumbent over the same trailing window.
 
-Every metric name here is one Triton or its backends export, as listed in
-../shared/reference/triton-backends.md (each is cited by line where it is used):
+Every metric name here is one Triton or its backends export: each is looked up in
+`triton_metrics.py`, which cites the upstream file that defines it.
 
 - TTFT: `vllm:time_to_first_token_seconds` on the vLLM side (only with REPORT_CUSTOM_METRICS);
   Triton core's `nv_inference_first_response_histogram_ms` on the TensorRT-LLM side, which has
@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crossfade.render.k8s.common import Backend
+from crossfade.render.k8s.triton_metrics import family
 
 # Triton's entry models on the TensorRT-LLM side; a request is counted by one of them only
 # (the BLS calls the composing models itself, not the ensemble).
@@ -39,18 +40,17 @@ class Histogram:
     family: str
     to_ms: float
 
+    def __post_init__(self) -> None:
+        if family(self.family).kind != "histogram":
+            raise ValueError(f"{self.family} is not a histogram")
 
-# triton-backends.md l.254: vllm:time_to_first_token_seconds, histogram, seconds;
-# l.248: histograms expose _bucket{le}, _count and _sum, labels model and version.
+
 VLLM_TTFT = Histogram("vllm:time_to_first_token_seconds", 1000.0)
-# triton-backends.md l.255: vllm:time_per_output_token_seconds, histogram, seconds.
 VLLM_ITL = Histogram("vllm:time_per_output_token_seconds", 1000.0)
-# triton-backends.md l.293: nv_inference_first_response_histogram_ms, off by default,
-# enabled with --metrics-config histogram_latencies=true.
+# Off by default: the TensorRT-LLM side's pods run tritonserver with histogram_latencies=true.
 TRITON_FIRST_RESPONSE = Histogram("nv_inference_first_response_histogram_ms", 1.0)
-# triton-backends.md l.290: counters nv_inference_request_success and
-# nv_inference_request_failure{reason=...}, labels model and version (l.289).
-SUCCESS, FAILURE = "nv_inference_request_success", "nv_inference_request_failure"
+SUCCESS = family("nv_inference_request_success").name
+FAILURE = family("nv_inference_request_failure").name
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ def backend_side(
         )
         return Side(backend, matchers, None, None, {"ttft": why, "itl": why})
     matchers = _matchers(labels, f'model=~"{TRTLLM_ENTRY_MODELS}"')
-    # triton-backends.md l.90: per-token times only as response tensors (return_perf_metrics);
-    # nothing per token reaches Prometheus.
+    # Per-token times exist only as response tensors (return_perf_metrics; TRTLLM_OUTPUTS in
+    # triton_metrics.py); nothing per token reaches Prometheus.
     no_itl = "TensorRT-LLM on Triton exports no inter-token latency to Prometheus"
     return Side(backend, matchers, TRITON_FIRST_RESPONSE, None, {"itl": no_itl})
 
