@@ -137,7 +137,9 @@ def test_rendering_twice_is_byte_identical(tmp_path: Path) -> None:
     assert main(["render", "triton", str(SPEC_8B), "-o", str(first)]) == 0
     assert main(["render", "triton", str(SPEC_8B), "-o", str(second)]) == 0
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
-    assert len(files) == len(render_triton(load_spec(SPEC_8B)).files) == 10
+    assert len(render_triton(load_spec(SPEC_8B)).files) == 10
+    assert len(files) == 11  # and the record of what was rendered, byte-identical too
+    assert Path(".crossfade-render-triton") in files
     for relative in files:
         assert (first / relative).read_bytes() == (second / relative).read_bytes()
 
