@@ -44,8 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         description="Render the spec's kubernetes section: per backend a ConfigMap (the model "
         "repository), a Deployment and a Service; a Prometheus monitor; the traffic split "
         "(Istio or Gateway API); and, under DIR/jobs (which `kubectl apply -f DIR` skips), the "
-        "engine build Job and the benchmark Jobs. "
-        f"{_RECORD_HELP}",
+        "engine build Job and the benchmark Jobs. A split that sends requests to both "
+        "backends needs both to serve the same model name (vllm.triton_model_name: ensemble); "
+        f"otherwise it is refused. {_RECORD_HELP}",
     )
     k8s.add_argument("spec", metavar="SPEC", help="spec file (crossfade.yaml)")
     k8s.add_argument(

@@ -18,6 +18,7 @@ from crossfade.lint.k8s.istio import check_istio
 from crossfade.lint.k8s.load import ManifestFile
 from crossfade.lint.k8s.objects import Cluster
 from crossfade.lint.k8s.schemas import check_schema
+from crossfade.lint.k8s.split import check_splits
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ def lint_manifest_files(files: Sequence[ManifestFile], options: K8sOptions) -> l
     findings += check_istio(cluster)
     findings += check_gateway(cluster)
     findings += check_gpus(cluster, _engine(options.engine))
+    findings += check_splits(cluster)
     return findings
 
 
