@@ -13,8 +13,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "paths",
         nargs="+",
         metavar="PATH",
-        help="model repository, model folder, engine folder, or Kubernetes manifests "
-        "(a YAML file or a folder of them)",
+        help="a folder to search (model repositories, engine folders, Kubernetes manifests), "
+        "or one thing to lint: a model folder, a config.pbtxt or model.json, an engine "
+        "folder or its config.json, a manifest file",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     add_fail_on(parser)
