@@ -73,3 +73,39 @@ def test_bench_usage_errors_are_messages(capsys: pytest.CaptureFixture[str]) -> 
     assert "--slo: bad SLO 'ttft:p99<5zz': unknown unit 'zz'" in capsys.readouterr().err
     assert main(["bench", "foo://x", "--concurrency", "2", "--requests", "3"]) == 2
     assert "unknown scheme 'foo'" in capsys.readouterr().err
+
+
+SPEC_8B = Path(__file__).resolve().parents[2] / "examples/llama-3-8b.yaml"
+RENDERS = (
+    ["render", "triton", str(SPEC_8B)],
+    ["render", "k8s", str(SPEC_8B)],
+    ["render", "bench-job", str(SPEC_8B), "--backend", "vllm"],
+)
+
+
+@pytest.mark.parametrize("render", RENDERS, ids=lambda argv: argv[1])
+def test_render_to_a_file_or_an_unwritable_folder_is_a_usage_error(
+    render: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "taken"
+    a_file.write_text("mine\n", encoding="utf-8")
+    assert main([*render, "-o", str(a_file)]) == 2
+    assert f"-o {a_file}: is a file, not a folder" in capsys.readouterr().err
+    assert a_file.read_text(encoding="utf-8") == "mine\n"
+    # A folder that cannot be made (below a file; /proc takes no new folders, even for root).
+    for unwritable in (a_file / "below", Path("/proc/crossfade-render-test")):
+        assert main([*render, "-o", str(unwritable)]) == 2
+        assert f"-o {unwritable}: cannot write there" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("render", RENDERS, ids=lambda argv: argv[1])
+def test_render_with_an_empty_output_writes_nothing_here(
+    render: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main([*render, "-o", ""]) == 2
+    assert "-o is empty" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -35,7 +35,7 @@ CASES = [
     Case("version-mismatch", {"version": "0.16.0", "stamp_gpu": "H100"},
          [("engine-version-mismatch", ERROR)], 1),
     Case("post-release-only", {"version": "0.17.0", "stamp_gpu": "H100"},
-         [("engine-version-mismatch", WARNING)], 0,
+         [("engine-version-mismatch", WARNING)], 1,
          image="tritonserver:25.02-trtllm-python-py3"),
     Case("tensorrt-mismatch", {"version": "0.9.0", "stamp_gpu": "H100", "stamp_tensorrt": "9.3"},
          [("engine-version-mismatch", ERROR)], 1, image="tritonserver:24.05-trtllm-python-py3"),
@@ -56,7 +56,7 @@ CASES = [
          [("engine-missing-key", ERROR)], 1),
     Case("stamp-disagrees", {"stamp_gpu": "H100", "stamp_version": "1.0.0"},
          [("engine-stamp-mismatch", ERROR)], 1),
-    Case("unstamped", {}, [("engine-unstamped", WARNING)], 0),
+    Case("unstamped", {}, [("engine-unstamped", WARNING)], 1),
     Case("unstamped-and-mismatched", {"version": "0.16.0"},
          [("engine-unstamped", WARNING), ("engine-version-mismatch", ERROR)], 1),
 ]  # fmt: skip
@@ -95,6 +95,9 @@ def test_cli_check_verdicts(
         assert f": {severity.value} {code}: " in result.out
     if not case.expected:
         assert result.out.strip() == f"{folder}: no problems found"
+    # As with `crossfade lint`: warnings pass only with --fail-on error.
+    errors_only = run_cli(*argv, "--fail-on", "error")
+    assert errors_only.exit_code == int(any(s is ERROR for _, s in case.expected))
 
 
 def test_stamp_with_other_parallelism_is_stale(

@@ -28,14 +28,18 @@ def test_text_output_is_one_line_per_finding_then_its_hint(
     assert summary == f"{folder}: 1 error(s), 0 warning(s)"
 
 
-def test_warnings_alone_exit_zero(
+def test_warnings_exit_as_lint_exits_on_the_same_folder(
     make_engine: Callable[..., Path], tmp_path: Path, run_cli: Callable[..., CliResult]
 ) -> None:
     folder = make_engine(tmp_path)
-    result = run_cli("engine", "check", str(folder), "--image", IMAGE, "--gpu", "H100")
-    assert result.exit_code == 0
+    targets = ("--image", IMAGE, "--gpu", "H100")
+    result = run_cli("engine", "check", str(folder), *targets)
+    assert result.exit_code == 1 == run_cli("lint", str(folder), *targets).exit_code
     assert f"{folder}: warning engine-unstamped: " in result.out
     assert result.out.splitlines()[-1] == f"{folder}: 0 error(s), 1 warning(s)"
+    errors_only = ("--fail-on", "error")
+    assert run_cli("engine", "check", str(folder), *targets, *errors_only).exit_code == 0
+    assert run_cli("lint", str(folder), *targets, *errors_only).exit_code == 0
 
 
 def test_json_output(

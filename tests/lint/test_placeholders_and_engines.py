@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from crossfade.findings import Severity
 from crossfade.lint.runner import lint_paths
 from tests.engine.conftest import make_engine
 from tests.lint.conftest import plant
@@ -53,7 +54,8 @@ def test_every_leftover_placeholder_is_located(tmp_path: Path) -> None:
     (model / "config.pbtxt").write_text(TEMPLATE, encoding="utf-8")
     found = {(f.code, f.line) for f in lint_paths([tmp_path / "repo"])}
     structural = {("leftover-var-structural", line) for line in (2, 3, 5, 8, 9, 21)}
-    params = {("leftover-var-param", 28), ("leftover-var-param", 33)}
+    # gpt_model_type has no default (the load fails); the KV cache fraction has one.
+    params = {("leftover-var-required", 28), ("leftover-var-param", 33)}
     # Placeholders are neutralised before protobuf parses, so no spurious parse error appears.
     assert found == structural | params
 
@@ -76,3 +78,69 @@ def test_lint_accepts_an_engine_folder_directly(tmp_path: Path) -> None:
     codes = {f.code for f in lint_paths([engine], image="25.12-trtllm-python-py3", gpu="H100")}
     assert codes == {"engine-gpu-mismatch"}
     assert lint_paths([engine], image="25.12-trtllm-python-py3", gpu="L40S") == []
+
+
+# Unfilled pre- and postprocessing, BLS and engine configs in the upstream templates' style.
+PREPROCESSING = """\
+name: "preprocessing"
+backend: "python"
+input [ { name: "QUERY" data_type: TYPE_STRING dims: [ 1 ] } ]
+output [ { name: "INPUT_ID" data_type: TYPE_INT32 dims: [ -1 ] } ]
+parameters { key: "tokenizer_dir" value: { string_value: "${tokenizer_dir}" } }
+parameters { key: "add_special_tokens" value: { string_value: "${add_special_tokens}" } }
+parameters { key: "gpt_model_path" value: { string_value: "${engine_dir}" } }
+"""
+POSTPROCESSING = """\
+name: "postprocessing"
+backend: "python"
+input [ { name: "TOKENS_BATCH" data_type: TYPE_INT32 dims: [ -1, -1 ] } ]
+parameters { key: "tokenizer_dir" value: { string_value: "${tokenizer_dir}" } }
+parameters { key: "skip_special_tokens" value: { string_value: "${skip_special_tokens}" } }
+"""
+BLS = """\
+name: "tensorrt_llm_bls"
+backend: "python"
+parameters { key: "tensorrt_llm_model_name" value: { string_value: "${tensorrt_llm_model_name}" } }
+parameters { key: "accumulate_tokens" value: { string_value: "${accumulate_tokens}" } }
+"""
+ENGINE = """\
+name: "tensorrt_llm"
+backend: "tensorrtllm"
+parameters { key: "gpt_model_path" value: { string_value: "${engine_dir}" } }
+parameters { key: "gpt_model_type" value: { string_value: "inflight_fused_batching" } }
+parameters { key: "decoding_mode" value: { string_value: "${decoding_mode}" } }
+"""
+
+
+def test_a_leftover_in_a_required_parameter_is_an_error(tmp_path: Path) -> None:
+    repository = tmp_path / "repo"
+    for name, text in (
+        ("preprocessing", PREPROCESSING),
+        ("postprocessing", POSTPROCESSING),
+        ("tensorrt_llm_bls", BLS),
+        ("tensorrt_llm", ENGINE),
+    ):
+        (repository / name / "1").mkdir(parents=True)
+        (repository / name / "config.pbtxt").write_text(text, encoding="utf-8")
+    found = {
+        (Path(f.file).parent.name, f.line, f.code, f.severity) for f in lint_paths([repository])
+    }
+    error, warning = Severity.ERROR, Severity.WARNING
+    # Before: all of these were warnings saying the backend's default applies; the required
+    # ones have no default and the model cannot load.
+    assert found == {
+        ("preprocessing", 5, "leftover-var-required", error),
+        ("preprocessing", 6, "leftover-var-param", warning),
+        ("preprocessing", 7, "leftover-var-param", warning),  # the engine: multimodal only
+        ("postprocessing", 4, "leftover-var-required", error),
+        ("postprocessing", 5, "leftover-var-param", warning),
+        ("tensorrt_llm_bls", 3, "leftover-var-param", warning),
+        ("tensorrt_llm_bls", 4, "leftover-var-param", warning),
+        ("tensorrt_llm", 3, "leftover-var-required", error),
+        ("tensorrt_llm", 5, "leftover-var-param", warning),
+    }
+    engine = next(
+        f for f in lint_paths([repository / "tensorrt_llm"]) if f.code == "leftover-var-required"
+    )
+    assert "Both encoder and decoder model paths are empty" in engine.message
+    assert "tensorrtllm.engine_dir" in str(engine.hint)

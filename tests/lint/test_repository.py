@@ -24,8 +24,8 @@ def plant_every_mistake(repos: Path) -> set[tuple[str, str, int | None]]:
     engine = trt / "tensorrt_llm/config.pbtxt"
     post = trt / "postprocessing/config.pbtxt"
     ensemble = trt / "ensemble/config.pbtxt"
-    vllm_config = repos / "vllm/vllm_model/config.pbtxt"
-    model_json = repos / "vllm/vllm_model/1/model.json"
+    vllm_config = repos / "vllm/ensemble/config.pbtxt"
+    model_json = repos / "vllm/ensemble/1/model.json"
     expected = {
         (
             "leftover-var-structural",
@@ -120,6 +120,6 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_lint_one_model_folder(rendered: Path) -> None:
-    model = rendered / "vllm/vllm_model"
+    model = rendered / "vllm/ensemble"
     plant(model / "config.pbtxt", "KIND_MODEL", "KIND_GPU")
     assert lint_paths([model]) == []  # tensor_parallel_size is 1: KIND_GPU is fine

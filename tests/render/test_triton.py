@@ -19,34 +19,40 @@ TRTLLM_MODELS = {"preprocessing", "tensorrt_llm", "postprocessing", "ensemble", 
 
 
 def configs(spec: Spec) -> dict[str, model_config_pb2.ModelConfig]:
+    """REPOSITORY/MODEL -> its config (the vLLM model may share a TensorRT-LLM model's name)."""
     tree = render_triton(spec)
     return {
-        path.split("/")[-2]: parse(text)
+        path.removesuffix("/config.pbtxt"): parse(text)
         for path, text in tree.files.items()
         if path.endswith("config.pbtxt")
     }
+
+
+def vllm_folder(spec: Spec) -> str:
+    assert spec.vllm is not None
+    return f"vllm/{spec.vllm.triton_model_name}"
 
 
 def test_both_repositories_have_every_model(example_spec: Spec) -> None:
     tree = render_triton(example_spec)
     trt = {p.split("/")[1] for p in tree.files if p.startswith("tensorrtllm/")}
     assert trt == TRTLLM_MODELS
-    assert "vllm/vllm_model/config.pbtxt" in tree.files
-    assert "vllm/vllm_model/1/model.json" in tree.files
+    assert f"{vllm_folder(example_spec)}/config.pbtxt" in tree.files
+    assert f"{vllm_folder(example_spec)}/1/model.json" in tree.files
     assert {f"tensorrtllm/{m}/1" for m in TRTLLM_MODELS} <= tree.folders
 
 
 def test_every_config_parses_with_tritons_model_config(example_spec: Spec) -> None:
     parsed = configs(example_spec)
-    assert set(parsed) == TRTLLM_MODELS | {"vllm_model"}
-    for name, config in parsed.items():
-        assert config.name == name
+    assert set(parsed) == {f"tensorrtllm/{m}" for m in TRTLLM_MODELS} | {vllm_folder(example_spec)}
+    for path, config in parsed.items():
+        assert config.name == path.split("/")[1]
 
 
 def test_tensorrt_llm_structure_comes_from_the_spec() -> None:
     spec = load_spec(SPEC_8B)
     assert spec.tensorrtllm is not None
-    config = configs(spec)["tensorrt_llm"]
+    config = configs(spec)["tensorrtllm/tensorrt_llm"]
     assert config.backend == "tensorrtllm"
     assert config.max_batch_size == spec.tensorrtllm.triton_max_batch_size
     assert config.model_transaction_policy.decoupled is True
@@ -67,7 +73,7 @@ def test_tensorrt_llm_structure_comes_from_the_spec() -> None:
 
 def test_logits_datatype_marker_is_resolved() -> None:
     spec = load_spec(SPEC_8B)
-    outputs = {t.name: t for t in configs(spec)["tensorrt_llm"].output}
+    outputs = {t.name: t for t in configs(spec)["tensorrtllm/tensorrt_llm"].output}
     assert outputs["generation_logits"].data_type == model_config_pb2.TYPE_FP32
     texts = {p: t for p, t in render_triton(spec).files.items() if p.endswith("config.pbtxt")}
     assert all("${" not in text for text in texts.values())
@@ -76,16 +82,18 @@ def test_logits_datatype_marker_is_resolved() -> None:
 def test_instance_counts_and_bls_parameters() -> None:
     spec = load_spec(SPEC_8B)
     parsed = configs(spec)
-    assert parsed["preprocessing"].instance_group[0].count == 4
-    assert parsed["tensorrt_llm_bls"].instance_group[0].count == 64
-    bls_params = {k: v.string_value for k, v in parsed["tensorrt_llm_bls"].parameters.items()}
+    assert parsed["tensorrtllm/preprocessing"].instance_group[0].count == 4
+    assert parsed["tensorrtllm/tensorrt_llm_bls"].instance_group[0].count == 64
+    bls = parsed["tensorrtllm/tensorrt_llm_bls"]
+    bls_params = {k: v.string_value for k, v in bls.parameters.items()}
     assert bls_params == {"accumulate_tokens": "true", "tensorrt_llm_model_name": "tensorrt_llm"}
-    pre_params = {k: v.string_value for k, v in parsed["preprocessing"].parameters.items()}
+    pre = parsed["tensorrtllm/preprocessing"]
+    pre_params = {k: v.string_value for k, v in pre.parameters.items()}
     assert pre_params["tokenizer_dir"] == spec.model.tokenizer
 
 
 def test_ensemble_steps_follow_the_tensor_tables() -> None:
-    ensemble = configs(load_spec(SPEC_8B))["ensemble"]
+    ensemble = configs(load_spec(SPEC_8B))["tensorrtllm/ensemble"]
     assert ensemble.platform == "ensemble"
     steps = [(s.model_name, dict(s.input_map)) for s in ensemble.ensemble_scheduling.step]
     assert [name for name, _ in steps] == ["preprocessing", "tensorrt_llm", "postprocessing"]
@@ -95,7 +103,7 @@ def test_ensemble_steps_follow_the_tensor_tables() -> None:
 
 def test_vllm_config_loads_without_auto_complete() -> None:
     spec = load_spec(SPEC_8B)
-    config = configs(spec)["vllm_model"]
+    config = configs(spec)[vllm_folder(spec)]
     assert config.backend == "vllm"
     assert config.max_batch_size == 0
     assert config.model_transaction_policy.decoupled is True
@@ -105,7 +113,7 @@ def test_vllm_config_loads_without_auto_complete() -> None:
     outputs = {t.name: t for t in config.output}
     assert outputs["num_output_tokens"].data_type == model_config_pb2.TYPE_UINT32
     assert config.parameters["REPORT_CUSTOM_METRICS"].string_value == "true"
-    model_json = json.loads(render_triton(spec).files["vllm/vllm_model/1/model.json"])
+    model_json = json.loads(render_triton(spec).files[f"{vllm_folder(spec)}/1/model.json"])
     assert spec.vllm is not None
     assert model_json == spec.vllm.engine_args
 
@@ -116,7 +124,7 @@ def test_python_backend_can_be_chosen_for_tensorrt_llm() -> None:
     python_spec = spec.model_copy(
         update={"tensorrtllm": spec.tensorrtllm.model_copy(update={"triton_backend": "python"})}
     )
-    config = configs(python_spec)["tensorrt_llm"]
+    config = configs(python_spec)["tensorrtllm/tensorrt_llm"]
     assert config.backend == "python"
     assert "FORCE_CPU_ONLY_INPUT_TENSORS" not in config.parameters
 
@@ -128,8 +136,9 @@ def test_lora_adapters_write_multi_lora_json() -> None:
         update={"vllm": spec.vllm.model_copy(update={"lora_adapters": {"sql": "/loras/sql"}})}
     )
     files = render_triton(lora_spec).files
-    assert json.loads(files["vllm/vllm_model/1/multi_lora.json"]) == {"sql": "/loras/sql"}
-    assert json.loads(files["vllm/vllm_model/1/model.json"])["enable_lora"] is True
+    folder = vllm_folder(lora_spec)
+    assert json.loads(files[f"{folder}/1/multi_lora.json"]) == {"sql": "/loras/sql"}
+    assert json.loads(files[f"{folder}/1/model.json"])["enable_lora"] is True
 
 
 def test_rendering_twice_is_byte_identical(tmp_path: Path) -> None:
@@ -137,7 +146,9 @@ def test_rendering_twice_is_byte_identical(tmp_path: Path) -> None:
     assert main(["render", "triton", str(SPEC_8B), "-o", str(first)]) == 0
     assert main(["render", "triton", str(SPEC_8B), "-o", str(second)]) == 0
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
-    assert len(files) == len(render_triton(load_spec(SPEC_8B)).files) == 10
+    assert len(render_triton(load_spec(SPEC_8B)).files) == 10
+    assert len(files) == 11  # and the record of what was rendered, byte-identical too
+    assert Path(".crossfade-render-triton") in files
     for relative in files:
         assert (first / relative).read_bytes() == (second / relative).read_bytes()
 

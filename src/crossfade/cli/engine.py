@@ -1,12 +1,15 @@
 """`crossfade engine inspect|check|stamp`: TensorRT-LLM engine folders from the command line.
 
-Only argparse is imported at the top: everything else, crossfade.engine and pydantic included,
-loads when a subcommand runs, so `crossfade --help` stays fast.
+Only argparse (and the shared --fail-on option) is imported at the top: everything else,
+crossfade.engine and pydantic included, loads when a subcommand runs, so `crossfade --help`
+stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
+
+from crossfade.cli.fail_on import add_fail_on, exit_status
 
 IMAGE_EXAMPLE = "tritonserver:25.12-trtllm-python-py3"
 
@@ -26,12 +29,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "check",
         help="check an engine against the image and GPU that will serve it",
         description="Check an engine folder for problems that stop Triton loading it. "
-        "Exit 0 when clean or only warnings, 1 on any error, 2 on a usage error.",
+        "Exit 0 when clean, 1 on findings (with --fail-on error, on errors only), 2 on a "
+        "usage error: the same as `crossfade lint` of that folder.",
     )
     check.add_argument("engine_dir", metavar="DIR", help="folder trtllm-build wrote")
     check.add_argument("--image", metavar="TAG", help=f"serving image, e.g. {IMAGE_EXAMPLE}")
     check.add_argument("--gpu", metavar="NAME", help="serving GPU, e.g. H100 or 9.0")
     _add_format(check)
+    add_fail_on(check)
     check.set_defaults(run=run_check)
 
     stamp = sub.add_parser(
@@ -102,7 +107,7 @@ def run_check(args: argparse.Namespace) -> int:
                 print(f"    hint: {finding.hint}")
         verdict = f"{errors} error(s), {warnings} warning(s)" if findings else "no problems found"
         print(f"{args.engine_dir}: {verdict}")
-    return 1 if errors else 0
+    return exit_status(findings, args.fail_on)
 
 
 def run_stamp(args: argparse.Namespace) -> int:

@@ -5,23 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossfade.cli.fail_on import add_fail_on, exit_status
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths",
         nargs="+",
         metavar="PATH",
-        help="model repository, model folder, engine folder, or Kubernetes manifests "
-        "(a YAML file or a folder of them)",
+        help="a folder to search (model repositories, engine folders, Kubernetes manifests), "
+        "or one thing to lint: a model folder, a config.pbtxt or model.json, an engine "
+        "folder or its config.json, a manifest file",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument(
-        "--fail-on",
-        choices=("warning", "error"),
-        default="warning",
-        help="the least severe finding that makes the exit status 1 (default: warning); with "
-        "error, warnings are printed but exit 0",
-    )
+    add_fail_on(parser)
     parser.add_argument(
         "--image", metavar="TAG", help="Triton container tag the engines will be served by"
     )
@@ -81,7 +78,4 @@ def run(args: argparse.Namespace) -> int:
                 print(f"    fix: {finding.hint}")
         errors = sum(1 for f in findings if f.severity == "error")
         print(f"{len(findings)} finding(s): {errors} error(s), {len(findings) - errors} warning(s)")
-    failing = (
-        findings if args.fail_on == "warning" else [f for f in findings if f.severity == "error"]
-    )
-    return 1 if failing else 0
+    return exit_status(findings, args.fail_on)

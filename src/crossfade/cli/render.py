@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from crossfade.render.tree import RenderedTree
+
+_RECORD_HELP = (
+    "Each render records what it wrote (DIR/.crossfade-render-TARGET) and removes the files "
+    "its previous render wrote and no longer renders, such as a renamed model's old folder; "
+    "--check reports them as stale."
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -17,8 +24,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "triton",
         help="Triton model repositories for both backends",
         description="Render one Triton model repository per backend in the spec: "
-        "DIR/tensorrtllm (ensemble, preprocessing, tensorrt_llm, postprocessing, "
-        "tensorrt_llm_bls) and DIR/vllm (model.json and config.pbtxt).",
+        "DIR/tensorrtllm/ (ensemble, preprocessing, tensorrt_llm, postprocessing, "
+        "tensorrt_llm_bls) and DIR/vllm/ (one model folder, DIR/vllm/MODEL/ with config.pbtxt "
+        "and 1/model.json; MODEL is vllm.triton_model_name, vllm_model unless set). "
+        f"{_RECORD_HELP}",
     )
     triton.add_argument("spec", metavar="SPEC", help="spec file (crossfade.yaml)")
     triton.add_argument("-o", "--output", metavar="DIR", required=True, help="output folder")
@@ -35,7 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         description="Render the spec's kubernetes section: per backend a ConfigMap (the model "
         "repository), a Deployment and a Service; a Prometheus monitor; the traffic split "
         "(Istio or Gateway API); and, under DIR/jobs (which `kubectl apply -f DIR` skips), the "
-        "engine build Job and the benchmark Jobs.",
+        "engine build Job and the benchmark Jobs. A split that sends requests to both "
+        "backends needs both to serve the same model name (vllm.triton_model_name: ensemble); "
+        f"otherwise it is refused. {_RECORD_HELP}",
     )
     k8s.add_argument("spec", metavar="SPEC", help="spec file (crossfade.yaml)")
     k8s.add_argument(
@@ -93,7 +104,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "Deployment a Flagger Canary targets), the plan's steps its traffic weights, and its "
         "gates Prometheus queries on vllm:* and nv_inference_* metrics (AnalysisTemplate or "
         "MetricTemplates). DIR/incumbent holds the workload on the incumbent, to apply first "
-        "when it does not exist yet. What a gate cannot express is noted in the files.",
+        "when it does not exist yet. What a gate cannot express is noted in the files. "
+        f"{_RECORD_HELP}",
     )
     canary.add_argument("spec", metavar="SPEC", help="spec file (crossfade.yaml)")
     canary.add_argument("plan", metavar="PLAN", help="canary plan (see `crossfade canary --help`)")
@@ -132,30 +144,61 @@ def run_triton(args: argparse.Namespace) -> int:
     from crossfade.render.triton import render_triton
     from crossfade.spec.load import load_spec
 
-    return _write_or_check(render_triton(load_spec(args.spec)), args)
+    return _write_or_check(render_triton(load_spec(args.spec)), args, "triton")
 
 
-def _write_or_check(tree: RenderedTree, args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _write_or_check(tree: RenderedTree, args: argparse.Namespace, command: str) -> int:
+    """Write `tree` under -o (removing what the last render of `command` left), or --check it."""
+    root = output_folder(args.output)
+    try:
+        if args.check:
+            differences = tree.diff(root, command)
+            for difference in differences:
+                print(difference, end="")
+            if differences:
+                print(f"{root}: {len(differences)} difference(s) from {args.spec}")
+                return 1
+            print(f"{root}: up to date with {args.spec}")
+            return 0
+        report = tree.sync(root, command)
+    except OSError as exc:
+        raise _unwritable(root, exc) from None
+    print(f"wrote {len(report.written)} files under {root}/")
+    for relpath in report.removed:
+        print(f"removed {root}/{relpath}: rendered before, no longer rendered")
+    for relpath in report.kept:
+        print(
+            f"crossfade render {command}: {root / relpath} was rendered before and no longer is, "
+            "but it was edited since, so it is left in place: delete it if it is stale "
+            "(Triton loads every model folder in a repository)",
+            file=sys.stderr,
+        )
+    return 1 if report.kept else 0
 
-    root = Path(args.output)
-    if args.check:
-        differences = tree.diff(root)
-        for difference in differences:
-            print(difference, end="")
-        if differences:
-            print(f"{root}: {len(differences)} difference(s) from {args.spec}")
-            return 1
-        print(f"{root}: up to date with {args.spec}")
-        return 0
-    written = tree.write(root)
-    print(f"wrote {len(written)} files under {root}/")
-    return 0
+
+def output_folder(output: str) -> Path:
+    """-o DIR as a folder to write in; a usage error for an empty value or a file."""
+    from crossfade.errors import UsageError
+
+    if not output.strip():
+        raise UsageError("-o is empty: give the folder to write (-o . for the current folder)")
+    root = Path(output)
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"-o {output}: is a file, not a folder; give a folder to write in")
+    return root
+
+
+def _unwritable(root: Path, exc: OSError) -> Exception:
+    from crossfade.errors import UsageError
+
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(root) else ""
+    return UsageError(
+        f"-o {root}: cannot write there{where}: {exc.strerror or exc}; "
+        "give a folder you can write to"
+    )
 
 
 def run_k8s(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from crossfade.errors import UsageError
     from crossfade.render.k8s.manifests import as_stream, render_k8s, render_notes
     from crossfade.spec.load import load_spec
@@ -177,12 +220,10 @@ def run_k8s(args: argparse.Namespace) -> int:
             raise UsageError("--check compares against a folder; give -o DIR")
         sys.stdout.write(as_stream(tree))
         return 0
-    return _write_or_check(tree, args)
+    return _write_or_check(tree, args, "k8s")
 
 
 def run_bench_job(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from crossfade.render.k8s.bench_job import resolve_bench_run
     from crossfade.render.k8s.manifests import as_stream, render_bench_job
     from crossfade.spec.load import load_spec
@@ -209,14 +250,17 @@ def run_bench_job(args: argparse.Namespace) -> int:
     if args.output == "-":
         sys.stdout.write(as_stream(tree))
         return 0
-    written = tree.write(Path(args.output))
+    # No record here: several bench Jobs are often rendered into one folder, one by one.
+    root = output_folder(args.output)
+    try:
+        written = tree.write(root)
+    except OSError as exc:
+        raise _unwritable(root, exc) from None
     print(f"wrote {', '.join(str(path) for path in written)}")
     return 0
 
 
 def run_canary(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from crossfade.errors import UsageError
     from crossfade.render.k8s.canary import DEFAULT_PROMETHEUS, build_setup, render_canary
     from crossfade.render.k8s.manifests import as_stream
@@ -237,4 +281,4 @@ def run_canary(args: argparse.Namespace) -> int:
             raise UsageError("--check compares against a folder; give -o DIR")
         sys.stdout.write(as_stream(tree))
         return 0
-    return _write_or_check(tree, args)
+    return _write_or_check(tree, args, "canary")

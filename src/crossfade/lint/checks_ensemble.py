@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
+
 from crossfade.findings import Finding, Severity
 from crossfade.lint.model import LintedModel
 from crossfade.lint.textproto import Field, unquote
 from crossfade.spec.suggest import did_you_mean
 
 
-def check_ensemble(ensemble: LintedModel, models: dict[str, LintedModel]) -> list[Finding]:
+def check_ensemble(
+    ensemble: LintedModel, models: dict[str, LintedModel], unreadable: Set[str] = frozenset()
+) -> list[Finding]:
+    """Steps against the repository's `models`; steps into `unreadable` ones are not judged."""
     findings: list[Finding] = []
     scheduling = ensemble.root.first("ensemble_scheduling")
     if scheduling is None:
@@ -27,7 +32,7 @@ def check_ensemble(ensemble: LintedModel, models: dict[str, LintedModel]) -> lis
     for step in scheduling.all("step"):
         name = unquote(step.scalar("model_name") or "")
         target = models.get(name)
-        if target is None:
+        if target is None and name not in unreadable:
             findings.append(
                 Finding(
                     Severity.ERROR,
@@ -39,8 +44,9 @@ def check_ensemble(ensemble: LintedModel, models: dict[str, LintedModel]) -> lis
                 )
             )
             continue
-        findings += _check_map(ensemble, step, "input_map", target, "input")
-        findings += _check_map(ensemble, step, "output_map", target, "output")
+        if target is not None:  # else its config is reported unreadable: tensors unknown
+            findings += _check_map(ensemble, step, "input_map", target, "input")
+            findings += _check_map(ensemble, step, "output_map", target, "output")
         for key, value, line in _entries(step, "input_map"):
             del key
             if value not in available:

@@ -30,10 +30,6 @@ _FRACTION_PARAMETERS = (
 )
 
 
-def is_tensorrt_llm(model: LintedModel) -> bool:
-    return model.backend == "tensorrtllm" or "gpt_model_path" in model.parameters()
-
-
 def check_tensorrt_llm(
     model: LintedModel, image: str | None = None, gpu: str | None = None
 ) -> list[Finding]:

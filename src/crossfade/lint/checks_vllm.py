@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from crossfade.findings import Finding, Severity
-from crossfade.lint.model import LintedModel
+from crossfade.lint.model import LintedModel, read_text
 from crossfade.spec import vllm_engine_args
 
 
@@ -70,15 +70,28 @@ def _check_model_json(model: LintedModel, folder: Path) -> list[Finding]:
                 "write the engine arguments to model.json",
             )
         ]
-    text = path.read_text(encoding="utf-8")
+    findings, text, args = _engine_arg_findings(path)
+    if args is not None:
+        findings += _cross_checks(model, path, text, args, folder)
+    return findings
+
+
+def check_model_json_file(path: Path) -> list[Finding]:
+    """A model.json on its own (no config.pbtxt beside its version folder): its engine args."""
+    return _engine_arg_findings(path)[0]
+
+
+def _engine_arg_findings(path: Path) -> tuple[list[Finding], str, dict[str, Any] | None]:
+    """Findings for the engine arguments in `path`, its text, and the arguments if readable."""
+    text, unreadable = read_text(path)
+    if text is None:
+        return [_invalid_json(path, None, str(unreadable))], "", None
     try:
         args = json.loads(text)
     except json.JSONDecodeError as exc:
-        return [Finding(Severity.ERROR, "vllm-model-json-invalid", str(path), exc.lineno, exc.msg)]
+        return [_invalid_json(path, exc.lineno, exc.msg)], text, None
     if not isinstance(args, dict):
-        return [
-            Finding(Severity.ERROR, "vllm-model-json-invalid", str(path), 1, "not a JSON object")
-        ]
+        return [_invalid_json(path, 1, "not a JSON object")], text, None
     findings: list[Finding] = []
     for key, value in args.items():
         line = _json_key_line(text, key)
@@ -107,8 +120,18 @@ def _check_model_json(model: LintedModel, folder: Path) -> list[Finding]:
                     "drop it unless the container's vLLM still takes it",
                 )
             )
-    findings += _cross_checks(model, path, text, args, folder)
-    return findings
+    return findings, text, args
+
+
+def _invalid_json(path: Path, line: int | None, problem: str) -> Finding:
+    return Finding(
+        Severity.ERROR,
+        "vllm-model-json-invalid",
+        str(path),
+        line,
+        f"{problem}; the vLLM backend cannot read its engine arguments",
+        "write the engine arguments as one JSON object (AsyncEngineArgs keys)",
+    )
 
 
 def _cross_checks(

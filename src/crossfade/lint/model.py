@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from crossfade.lint.pbtxt_check import ParsedConfig
 from crossfade.lint.textproto import Field, unquote
 
 _TRUE = {"true", "True", "t", "1"}
+# What a model is in the TensorRT-LLM or vLLM layouts, whatever its folder is called.
+Role = Literal[
+    "vllm", "ensemble", "preprocessing", "postprocessing", "tensorrt_llm", "bls", "other"
+]
 
 
 @dataclass
@@ -32,6 +37,29 @@ class LintedModel:
     @property
     def platform(self) -> str:
         return unquote(self.root.scalar("platform") or "")
+
+    @property
+    def role(self) -> Role:
+        """Told from the config (backend, tensors, parameters), not from the folder name.
+
+        Pre- and postprocessing are told by their inputs first: the upstream preprocessing
+        template also carries gpt_model_path (the engine, for multimodal models).
+        """
+        if self.backend == "vllm":
+            return "vllm"
+        if self.platform == "ensemble":
+            return "ensemble"
+        inputs = set(self.tensor_names("input"))
+        if "QUERY" in inputs:
+            return "preprocessing"
+        if "TOKENS_BATCH" in inputs:
+            return "postprocessing"
+        parameters = self.parameters()
+        if self.backend == "tensorrtllm" or {"gpt_model_path", "gpt_model_type"} & set(parameters):
+            return "tensorrt_llm"
+        if "tensorrt_llm_model_name" in parameters:
+            return "bls"
+        return "other"
 
     @property
     def decoupled(self) -> bool:
@@ -68,5 +96,34 @@ class LintedModel:
             kinds.append((kind.value or "", kind.line) if kind else ("KIND_AUTO", group.line))
         return kinds
 
+    def instance_count(self) -> int:
+        """Instances Triton starts (one per instance_group entry when no count is given)."""
+        total = 0
+        for group in self.root.all("instance_group"):
+            count = group.scalar("count")
+            total += int(count) if count is not None and count.isdigit() else 1
+        return total or 1
+
+    def instance_gpus(self) -> set[int] | None:
+        """GPU ids the instance groups name, or None when any group may use every GPU."""
+        gpus: set[int] = set()
+        groups = self.root.all("instance_group")
+        for group in groups:
+            ids = [node.value or "" for node in group.all("gpus")]
+            if not ids or not all(i.isdigit() for i in ids):
+                return None
+            gpus.update(int(i) for i in ids)
+        return gpus if groups else None
+
     def version_folders(self) -> list[Path]:
         return sorted(p for p in self.folder.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def read_text(path: Path) -> tuple[str | None, str | None]:
+    """The text of a file lint reads, or why it cannot be read: lint reports it and goes on."""
+    try:
+        return path.read_text(encoding="utf-8"), None
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"

@@ -1,8 +1,9 @@
 """Parse a config.pbtxt with Triton's ModelConfig schema and report what stops it loading.
 
 Two problems are found here: text that Triton's parser rejects (unknown field, wrong type), and
-``${var}`` placeholders that fill_template.py left behind. A placeholder in a structural field
-makes the model unloadable; in a parameter's string_value the backend's default silently applies.
+``${var}`` placeholders that fill_template.py left behind in a structural field, which make the
+model unloadable. Placeholders in parameter values are judged per model (`checks_parameters`):
+some parameters have a default, some are required.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from crossfade.render.pbtxt import model_config_module
 from crossfade.spec.suggest import did_you_mean
 
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+PARAMETER_VALUE = ("parameters", "value", "string_value")
 _NO_FIELD = re.compile(r'Message type "([\w.]+)" has no field named "(\w+)"')
 
 
@@ -47,32 +49,20 @@ def _placeholders(path: str, located: Field) -> list[Finding]:
     for field_path, node in located.walk():
         if node.value is None or not PLACEHOLDER.search(node.value):
             continue
+        if field_path == PARAMETER_VALUE:
+            continue  # whether the backend has a default depends on the model: checks_parameters
         names = ", ".join(PLACEHOLDER.findall(node.value))
-        line = node.value_line or node.line
-        if field_path[-3:] == ("parameters", "value", "string_value"):
-            findings.append(
-                Finding(
-                    Severity.WARNING,
-                    "leftover-var-param",
-                    path,
-                    line,
-                    f"parameter value is the unfilled placeholder ${{{names}}}; "
-                    "the backend ignores it and uses its built-in default",
-                    "set the value, or delete the parameter to use the default on purpose",
-                )
+        findings.append(
+            Finding(
+                Severity.ERROR,
+                "leftover-var-structural",
+                path,
+                node.value_line or node.line,
+                f"'{'.'.join(field_path)}' is the unfilled placeholder ${{{names}}}; "
+                "Triton cannot load this model",
+                "fill it (fill_template.py or crossfade render)",
             )
-        else:
-            findings.append(
-                Finding(
-                    Severity.ERROR,
-                    "leftover-var-structural",
-                    path,
-                    line,
-                    f"'{'.'.join(field_path)}' is the unfilled placeholder ${{{names}}}; "
-                    "Triton cannot load this model",
-                    "fill it (fill_template.py or crossfade render)",
-                )
-            )
+        )
     return findings
 
 

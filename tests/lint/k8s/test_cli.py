@@ -114,7 +114,7 @@ def test_manifests_and_model_repositories_in_one_run(manifests: Path, rendered: 
     assert lint(rendered, manifests) == []
     istio = manifests / "istio.yaml"
     plant(istio, "weight: 90", "weight: 80")
-    config = rendered / "vllm/vllm_model/config.pbtxt"
+    config = rendered / "vllm/ensemble/config.pbtxt"
     plant(config, "decoupled: true", "decoupled: false")
     found = {(code, file) for code, file, _ in located(lint(rendered, manifests))}
     assert found == {("k8s-weights-sum", str(istio)), ("vllm-not-decoupled", str(config))}

@@ -236,7 +236,7 @@ def test_every_expressible_gate_is_a_query_with_the_plans_limit(
     if candidate == "vllm":  # only vLLM exports a per-token latency
         expected["itl-p99-slo"] = 120
     assert {name: limit for name, (_, limit) in gates.items()} == expected
-    vllm = 'backend="vllm", model="vllm_model"'
+    vllm = 'backend="vllm", model="ensemble"'
     trtllm = 'backend="tensorrtllm", model=~"ensemble|tensorrt_llm_bls"'
     mine, theirs = (trtllm, vllm) if candidate == "tensorrtllm" else (vllm, trtllm)
     ratio = gates["ttft-p95-ratio"][0]

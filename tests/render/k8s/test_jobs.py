@@ -85,7 +85,7 @@ def test_spec_bench_jobs_are_indexed_one_per_backend() -> None:
             "triton-trtllm://llama-3-8b-instruct-tensorrtllm.llm.svc.cluster.local:8000"
             "/tensorrt_llm_bls",
         ),
-        ("vllm", "triton-vllm://llama-3-8b-instruct-vllm.llm.svc.cluster.local:8000/vllm_model"),
+        ("vllm", "triton-vllm://llama-3-8b-instruct-vllm.llm.svc.cluster.local:8000/ensemble"),
     ):
         job = named(manifests, "Job", f"llama-3-8b-instruct-bench-{backend}")
         spec_part = job["spec"]

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from crossfade.render.k8s.manifests import render_notes
+import pytest
+import yaml
+
+from crossfade.cli import main
+from crossfade.errors import UsageError
+from crossfade.render.k8s.manifests import render_k8s, render_notes
 from crossfade.spec import load_spec
-from tests.render.k8s.support import SPEC_8B, SPEC_70B, named, objects, of_kind, spec_with
+from tests.render.k8s.support import (
+    SPEC_8B,
+    SPEC_70B,
+    example_data,
+    named,
+    objects,
+    of_kind,
+    spec_with,
+)
 
 NAME = "llama-3-8b-instruct"
 HOST = f"{NAME}.llm.svc.cluster.local"
@@ -111,12 +125,62 @@ def test_http_route_experimental_adds_retry_and_nothing_else() -> None:
 
 def test_notes_say_what_the_split_cannot_do() -> None:
     notes = render_notes(load_spec(SPEC_70B), "standard")
-    assert any("vllm_model" in note for note in notes)
+    assert any("both backends serve 'ensemble'" in note for note in notes)
+    assert any("max_tokens" in note and "sampling_parameters" in note for note in notes)
     assert any("failover is not rendered" in note for note in notes)
     assert any("retries are not rendered" in note for note in notes)
     assert not any("retries" in note for note in render_notes(load_spec(SPEC_70B), "experimental"))
 
-    def same_model_name(data: dict[str, Any]) -> None:
-        data["vllm"]["triton_model_name"] = "ensemble"
+    def one_backend(data: dict[str, Any]) -> None:
+        data["kubernetes"]["traffic"] |= {
+            "weights": {"tensorrtllm": 100, "vllm": 0},
+            "failover": False,
+        }
 
-    assert render_notes(spec_with(same_model_name), "standard") == []
+    assert render_notes(spec_with(one_backend), "standard") == []
+
+
+def named_apart(data: dict[str, Any]) -> None:
+    data["vllm"]["triton_model_name"] = "vllm_model"
+
+
+def test_a_split_no_request_can_use_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    # Before: a 50/50 split of /v2/models/ensemble/... and /v2/models/vllm_model/... rendered.
+    spec = spec_with(named_apart, SPEC_70B)
+    with pytest.raises(UsageError) as caught:
+        render_k8s(spec, "spec.yaml")
+    message = str(caught.value)
+    assert message.startswith("kubernetes.traffic.weights sends requests to both backends (50/50)")
+    assert "'vllm_model' (vllm.triton_model_name)" in message
+    assert "set vllm.triton_model_name: ensemble" in message
+    assert "crossfade route" in message
+
+
+def test_istio_failover_counts_as_sending_to_both() -> None:
+    def all_to_tensorrtllm(data: dict[str, Any]) -> None:
+        named_apart(data)
+        data["kubernetes"]["traffic"]["weights"] = {"tensorrtllm": 100, "vllm": 0}
+
+    with pytest.raises(UsageError, match=r"^kubernetes.traffic.failover sends tensorrtllm's"):
+        render_k8s(spec_with(all_to_tensorrtllm), "spec.yaml")
+
+    def without_failover(data: dict[str, Any]) -> None:
+        all_to_tensorrtllm(data)
+        data["kubernetes"]["traffic"]["failover"] = False
+
+    service = named(objects(spec_with(without_failover)), "VirtualService", NAME)
+    weights = {d["destination"]["subset"]: d["weight"] for d in service["spec"]["http"][0]["route"]}
+    assert weights == {"tensorrtllm": 100, "vllm": 0}
+
+
+def test_the_cli_says_which_field_to_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "spec.yaml"
+    data = example_data(SPEC_70B)
+    named_apart(data)
+    spec.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    assert main(["render", "k8s", str(spec), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("crossfade render: kubernetes.traffic.weights sends requests")
+    assert not (tmp_path / "out").exists()

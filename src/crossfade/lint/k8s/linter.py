@@ -19,6 +19,7 @@ from crossfade.lint.k8s.load import ManifestFile
 from crossfade.lint.k8s.objects import Cluster
 from crossfade.lint.k8s.schemas import check_schema
 from crossfade.lint.k8s.shipped import shipped_versions
+from crossfade.lint.k8s.split import check_splits
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def lint_manifest_files(files: Sequence[ManifestFile], options: K8sOptions) -> l
     findings += check_istio(cluster)
     findings += check_gateway(cluster)
     findings += check_gpus(cluster, _engine(options.engine))
+    findings += check_splits(cluster)
     return findings
 
 

@@ -6,12 +6,19 @@ Istio can also fail over: the `tensorrtllm` subset holds every serving pod, and 
 too few TensorRT-LLM pods stay healthy, Envoy moves their share to the vLLM pods (partly once
 under about 70% are healthy, wholly when none is). Gateway API has no portable failover, and
 its `retry` exists only in the experimental channel.
+
+A split forwards each request unchanged, and Triton's URL names the model
+(`/v2/models/NAME/generate`), so a request can land on either backend only when both serve the
+same model name: the vLLM model named `ensemble` (or `tensorrt_llm_bls`). Anything else is
+refused (`check_split`); crossfade's router, which speaks each backend's dialect, is the other
+way to put both behind one address.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
+from crossfade.errors import UsageError
 from crossfade.render.k8s.common import (
     BACKEND_LABEL,
     HTTP_PORT,
@@ -34,12 +41,15 @@ RETRY_ON = "connect-failure,refused-stream,unavailable"
 RETRY_CODES = [503]
 ROUTE_NAME = "split"
 PRIMARY: Backend = "tensorrtllm"
+# The TensorRT-LLM repository's entry models: a vLLM model of either name takes its requests.
+TRTLLM_ENTRY_MODELS = ("ensemble", "tensorrt_llm_bls")
 
 
 def traffic_objects(ctx: Context, channel: Channel) -> list[Manifest]:
     traffic = ctx.k8s.traffic
     if traffic is None:
         return []
+    check_split(ctx)
     if traffic.router == "istio":
         return [virtual_service(ctx, traffic), destination_rule(ctx, traffic)]
     return [http_route(ctx, traffic, channel)]
@@ -151,6 +161,45 @@ def route_manifest(ctx: Context, traffic: Traffic, rule: dict[str, Any]) -> Mani
     }
 
 
+def _mixing(traffic: Traffic) -> str | None:
+    """How one client's requests reach both backends' pods, if they do (None: one backend)."""
+    weights = traffic.weights
+    if weights.tensorrtllm > 0 and weights.vllm > 0:
+        return (
+            f"kubernetes.traffic.weights sends requests to both backends "
+            f"({weights.tensorrtllm}/{weights.vllm})"
+        )
+    if traffic.router == "istio" and traffic.failover and weights.tensorrtllm > 0:
+        return (
+            "kubernetes.traffic.failover sends tensorrtllm's requests to the vLLM pods "
+            "when TensorRT-LLM pods fail"
+        )
+    return None
+
+
+def check_split(ctx: Context) -> None:
+    """Refuse a split whose requests cannot be served by both backends it sends them to."""
+    traffic = ctx.k8s.traffic
+    vllm = ctx.spec.vllm
+    if traffic is None or ctx.spec.tensorrtllm is None or vllm is None:
+        return
+    how = _mixing(traffic)
+    name = vllm.triton_model_name
+    if how is None or name in TRTLLM_ENTRY_MODELS:
+        return
+    one_backend = "weights 100/0 or 0/100" + (
+        ", failover: false" if traffic.router == "istio" and traffic.failover else ""
+    )
+    raise UsageError(
+        f"{how}, but no request works on both: the vLLM pods serve the model as '{name}' "
+        "(vllm.triton_model_name), the TensorRT-LLM pods as 'ensemble' or 'tensorrt_llm_bls', "
+        f"and the URL names the model (/v2/models/{name}/generate fails on a TensorRT-LLM "
+        "pod). Fix: set vllm.triton_model_name: ensemble, so one request works on both; or "
+        "put crossfade's router in front (crossfade route), which sends each backend its own "
+        f"dialect; or send all traffic to one backend ({one_backend})"
+    )
+
+
 def traffic_notes(ctx: Context, channel: Channel) -> list[str]:
     """What the rendered split does not do, or needs from the user, in plain sentences."""
     traffic = ctx.k8s.traffic
@@ -158,12 +207,12 @@ def traffic_notes(ctx: Context, channel: Channel) -> list[str]:
     if traffic is None or trt is None or vllm is None:
         return []
     notes = []
-    if vllm.triton_model_name not in ("ensemble", "tensorrt_llm_bls"):
+    if _mixing(traffic) is not None:
         notes.append(
-            f"the split sends one request to either backend, but vllm serves the model as "
-            f"'{vllm.triton_model_name}' and tensorrtllm as 'ensemble'/'tensorrt_llm_bls': a "
-            "request naming one fails on the other's pods; name them alike "
-            "(vllm.triton_model_name) for a transparent split"
+            f"both backends serve '{vllm.triton_model_name}', so a request may land on either: "
+            "give max_tokens as a field of its own (the ensemble requires it; vLLM reads it "
+            "as a sampling parameter), and nothing only one backend reads (not vLLM's "
+            "sampling_parameters tensor, not TensorRT-LLM's end_id or bad_words)"
         )
     if traffic.router == "gateway-api":
         if traffic.failover:
