@@ -4,6 +4,7 @@ aiohttp's client reading what it streams."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -110,6 +111,77 @@ def test_bad_http_is_refused_and_the_connection_closed(
     assert text in received
     assert b"Connection: close" in received
     assert seen == []
+
+
+def send_raw(port: int, head: bytes, filler: bytes = b"", repeat: int = 0) -> tuple[bool, bytes]:
+    """On a blocking socket: send `head`, then `filler` `repeat` times, then the end of a
+    request; read until the server closes. (Whether all was sent, what came back.) asyncio's
+    reader drops what it holds once the connection is reset; a socket returns it first."""
+    sent_all, received = True, b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        try:
+            conn.sendall(head)
+            for _ in range(repeat):
+                conn.sendall(filler)
+            conn.sendall(b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+        except OSError:
+            sent_all = False
+        try:
+            while data := conn.recv(65536):
+                received += data
+        except OSError:
+            pass
+    return sent_all, received
+
+
+@pytest.mark.parametrize(
+    ("head", "status", "text"),
+    [
+        (b"GET /" + b"u" * 9000 + b" HTTP/1.1\r\nX: y", b"414", b"URL is longer than 8192"),
+        (b"GET / HTTP/1.1\r\nX-Long: " + b"v" * 17000, b"431", b"'X-Long' is longer than 16384"),
+        (
+            b"GET / HTTP/1.1\r\n"
+            + b"".join(b"X-%d: %s\r\n" % (i, b"v" * 9000) for i in range(8))
+            + b"X: y",
+            b"431",
+            b"headers are longer than 65536",
+        ),
+    ],
+)
+def test_a_long_url_header_or_head_is_refused(head: bytes, status: bytes, text: bytes) -> None:
+    seen: list[HttpRequest] = []
+
+    def handler(request: HttpRequest, responder: Responder) -> None:
+        seen.append(request)
+        echo(request, responder)
+
+    async def go() -> tuple[bool, bytes]:
+        async with serving(handler) as port:
+            return await asyncio.to_thread(send_raw, port, head)
+
+    _, received = asyncio.run(go())
+    assert received.startswith(b"HTTP/1.1 " + status)
+    assert text in received
+    assert seen == []
+
+
+def test_a_huge_header_is_refused_before_it_is_read_and_the_server_serves_on() -> None:
+    # 64 MB in one header, in many reads: httptools would gather all of it (the router once
+    # grew by hundreds of MB per such connection). The server answers 431 once the head passes
+    # MAX_HEAD and closes, so the client cannot send the rest.
+    async def go() -> tuple[bool, bytes, bytes]:
+        async with serving(echo) as port:
+            head = b"POST /x HTTP/1.1\r\nHost: x\r\nX-Huge: "
+            sent_all, received = await asyncio.to_thread(
+                send_raw, port, head, b"h" * 1024 * 1024, 64
+            )
+            after = await exchange(port, post("/next", b"{}", "Connection: close"))
+            return sent_all, received, after
+
+    sent_all, received, after = asyncio.run(go())
+    assert received.startswith(b"HTTP/1.1 431 ")
+    assert not sent_all
+    assert after.startswith(b"HTTP/1.1 200 OK")
 
 
 def test_a_stream_is_chunked_and_a_handler_failure_before_it_is_a_500() -> None:
