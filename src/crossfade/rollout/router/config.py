@@ -9,7 +9,7 @@
     sticky: {header: x-session-id}  # or {field: user}: a top-level field of the JSON body
     health: {interval_s: 2.0, eject_after_failures: 3, restore_after_successes: 2}
     shadow: {backend: trtllm-ensemble, share: 0.0}
-    timeouts: {first_token_s: 60, idle_s: 30}
+    timeouts: {first_token_s: 60, idle_s: 30, total_s: 600}
 
 Port 0 asks for any free port (the router reports the one it got).
 """
@@ -90,14 +90,21 @@ class Shadow(StrictModel):
 
 
 class Timeouts(StrictModel):
-    """How long an upstream may stay silent. A backend whose process died can leave its streams
-    open with nothing more to come (Triton does, when a python-backend stub is killed)."""
+    """How long an upstream may stay silent, and how long a whole answer may take. A backend
+    whose process died can leave its streams open with nothing more to come (Triton does, when a
+    python-backend stub is killed); one that ignores max_tokens never stops."""
 
     first_token_s: float = Field(
         60.0, gt=0, description="from sending to the first token; then the next backend is tried"
     )
     idle_s: float = Field(
         30.0, gt=0, description="between tokens; then the stream fails in-band for the client"
+    )
+    total_s: float = Field(
+        600.0,
+        gt=0,
+        description="from the client's request to the end of its answer, every backend tried "
+        "included; then a stream fails in-band and a whole answer is a 504",
     )
 
 

@@ -221,9 +221,12 @@ class Router:
         comparison = self._maybe_mirror(request, order[0])
         failures: list[str] = []
         status: int | None = None
+        deadline_ns = self._deadline_ns()
         for position, name in enumerate(order):
+            if perf_counter_ns() >= deadline_ns:  # spent by the backends tried before
+                break
             sink.reset()
-            record = await self._attempt(name, request, sink)
+            record = await self._attempt(name, request, sink, deadline_ns)
             done = self._answer(name, record, sink, order[position + 1 :], failures)
             observation = self._account(name, request, record, shadow=False)
             if comparison is not None:
@@ -233,15 +236,22 @@ class Router:
                 return
             status = record.http_status
         self.metrics.client_failures.labels("no_backend").inc()
-        last_status = status if status == 429 else 502
+        if perf_counter_ns() >= deadline_ns:
+            status = 504  # timeouts.total_s is spent: no backend is tried after it
+        last_status = status if status in (429, 504) else 502
         sink.refuse("no backend could answer: " + "; ".join(failures), last_status)
 
+    def _deadline_ns(self) -> int:
+        return perf_counter_ns() + int(self.config.timeouts.total_s * 1e9)
+
     async def _attempt(
-        self, name: str, request: CanonicalRequest, sink: Collector
+        self, name: str, request: CanonicalRequest, sink: Collector, deadline_ns: int
     ) -> RequestRecord:
-        """One try of backend `name`, relayed into `sink`; its record, not yet accounted for."""
+        """One try of backend `name`, relayed into `sink` until `deadline_ns` at the latest;
+        its record, not yet accounted for."""
         record = RequestRecord(0, 0, request.max_tokens, scheduled_ns=perf_counter_ns())
-        await relay(self.upstreams[name], request, record, sink, self.config.timeouts)
+        timeouts = self.config.timeouts
+        await relay(self.upstreams[name], request, record, sink, timeouts, deadline_ns)
         return record
 
     def _answer(
@@ -302,7 +312,7 @@ class Router:
     ) -> None:
         try:
             sink = Collector()
-            record = await self._attempt(name, request, sink)
+            record = await self._attempt(name, request, sink, self._deadline_ns())
             observation = self._account(name, request, record, shadow=True)
             self.shadows.fill(comparison, Answer(observation, sink.text), shadow=True)
         finally:
