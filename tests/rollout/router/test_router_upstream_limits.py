@@ -5,75 +5,28 @@ whole answer's time is bounded by timeouts.total_s, and each counts against the 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager
 
 import aiohttp
 
 from crossfade.rollout.router.upstream import output_limit
-from tests.rollout.router.harness import admin, base, post_sse, running_router, sample, samples
+from tests.rollout.router.harness import (
+    BareTriton,
+    admin,
+    bare_triton,
+    base,
+    post_sse,
+    running_router,
+    sample,
+    samples,
+)
 
 GUARD_S = 20  # a router that relays forever fails the test here instead of hanging it
 
 
-@dataclass
-class Endless:
-    """A Triton (vLLM dialect) server that streams `text` every `every_s` until the reader
-    leaves, whatever max_tokens said. GETs (the router's readiness probes) get 200."""
-
-    port: int = 0
-    every_s: float = 0.0005
-    text: str = " x"
-    streams: int = 0
-
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                await self._answer(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass  # the router hung up
-        finally:
-            writer.close()
-
-    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        await reader.readexactly(length)
-        if head.startswith(b"GET "):
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-            return
-        self.streams += 1
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n"
-        )
-        event = b"data: " + json.dumps({"text_output": self.text}).encode() + b"\n\n"
-        chunk = b"%x\r\n%s\r\n" % (len(event), event)
-        while True:  # until the router hangs up: drain raises
-            writer.write(chunk)
-            await writer.drain()
-            await asyncio.sleep(self.every_s)
-
-    def target(self) -> str:
-        return f"triton-vllm://127.0.0.1:{self.port}/m"
-
-
-@asynccontextmanager
-async def endless_upstream() -> AsyncIterator[Endless]:
-    upstream = Endless()
-    server = await asyncio.start_server(upstream.serve, "127.0.0.1", 0)
-    upstream.port = server.sockets[0].getsockname()[1]
-    try:
-        yield upstream
-    finally:
-        server.close()
-        with suppress(TimeoutError):
-            await asyncio.wait_for(server.wait_closed(), 1)
+def endless_upstream() -> AbstractAsyncContextManager[BareTriton]:
+    """A Triton server that streams until the router hangs up, ignoring max_tokens."""
+    return bare_triton(events=None)
 
 
 def test_an_upstream_that_ignores_max_tokens_is_stopped_past_the_limit() -> None:

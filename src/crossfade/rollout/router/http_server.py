@@ -46,7 +46,7 @@ import httptools
 MAX_URL = 8 * 1024  # the request target
 MAX_HEADER = 16 * 1024  # one header: name and value
 MAX_HEAD = 64 * 1024  # the request line and every header
-MAX_BODY = 64 * 1024 * 1024
+MAX_BODY = 16 * 1024 * 1024  # a prompt of millions of characters; parsed, it takes a few times this
 MAX_PIPELINED = 8
 IDLE_TIMEOUT_S = 75.0  # a connection with no request under way (or one never completed) closes
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"

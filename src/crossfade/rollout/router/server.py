@@ -12,7 +12,6 @@ updates its backend's health, the metrics and the observations.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import re
 import socket
@@ -33,6 +32,7 @@ from crossfade.rollout.router.front import (
     FrontError,
     parse_openai,
     parse_triton,
+    read_json,
 )
 from crossfade.rollout.router.health import counts_against, may_fall_back
 from crossfade.rollout.router.http_server import (
@@ -187,16 +187,13 @@ class Router:
         parse: Callable[[Any], CanonicalRequest],
     ) -> Awaitable[None] | None:
         try:
-            body = json.loads(http.body)
+            body = read_json(http.body)
             request = parse(body)
-        except ValueError as exc:  # not JSON (FrontError is not a ValueError)
-            message = f"the body is not JSON: {exc}"
-            responder.send_json(400, error_body(api, message, 400))
+            sticky_key = self._sticky_key(http, body)
         except FrontError as exc:
             responder.send_json(exc.status, error_body(api, str(exc), exc.status))
-        else:
-            return self._route(responder, request, self._sticky_key(http, body))
-        return None
+            return None
+        return self._route(responder, request, sticky_key)
 
     def _sticky_key(self, http: HttpRequest, body: Any) -> str | None:
         sticky = self.config.sticky
@@ -205,7 +202,11 @@ class Router:
         if sticky.header is not None:
             return http.headers.get(sticky.header.lower())
         value = body.get(sticky.field) if isinstance(body, dict) else None
-        return None if value is None else str(value)
+        if value is None:
+            return None
+        if not isinstance(value, str | int | float):
+            raise FrontError(f"{sticky.field} (the sticky key) must be a string or a number")
+        return str(value)
 
     async def _route(
         self, responder: Responder, request: CanonicalRequest, sticky_key: str | None
