@@ -1,18 +1,6 @@
 """The router's YAML config (`crossfade route CONFIG`), validated with every problem located.
-
-    version: 1
-    listen: {host: 127.0.0.1, port: 18800}
-    admin: {host: 127.0.0.1, port: 18801, token_env: CROSSFADE_ADMIN_TOKEN}
-    backends:                       # order = fallback priority, first = highest
-      - {name: vllm-triton, target: "triton-vllm://127.0.0.1:18000/vllm_model", weight: 100}
-      - {name: trtllm-ensemble, target: "triton-trtllm://127.0.0.1:18000/ensemble", weight: 0}
-    sticky: {header: x-session-id}  # or {field: user}: a top-level field of the JSON body
-    health: {interval_s: 2.0, eject_after_failures: 3, restore_after_successes: 2}
-    shadow: {backend: trtllm-ensemble, share: 0.0}
-    timeouts: {first_token_s: 60, idle_s: 30, total_s: 600}
-
-Port 0 asks for any free port (the router reports the one it got).
-"""
+Every key, its default and what it does: docs/router.md; an example: `crossfade route --help`.
+Port 0 asks for any free port (the router reports the one it got)."""
 
 from __future__ import annotations
 
