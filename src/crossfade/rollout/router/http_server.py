@@ -195,6 +195,9 @@ class HttpServerConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        # The parser and this object refer to each other, so only the cyclic collector frees
+        # them, later: what they hold of a request goes now.
+        self._url, self._headers, self._body = b"", {}, []
         if self._idle is not None:
             self._idle.cancel()
         self._waiting.clear()
@@ -247,6 +250,7 @@ class HttpServerConnection(asyncio.Protocol):
             body=b"".join(self._body),
             received_ns=self._read_ns,
         )
+        self._body = []  # the request holds the body now: no second copy kept
         self._waiting.append((request, self._parser.should_keep_alive()))
         if len(self._waiting) >= MAX_PIPELINED and self.transport is not None:
             self.transport.pause_reading()
