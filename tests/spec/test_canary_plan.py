@@ -83,6 +83,10 @@ def test_the_example_in_the_help_is_a_valid_plan() -> None:
          r"plan\.yaml:6: step: interval_s \(90\) is longer than min_duration_s"),
         ("  interval_s: 10", "  interval_s: 10\n  settle_s: 60",
          r"plan\.yaml:6: step: settle_s \(60\) is not shorter than min_duration_s \(60\)"),
+        ("  min_samples: 200", "  min_samples: 15",  # below gates.min_samples' default, 20
+         r"plan\.yaml:8: step\.min_samples: 15 is below gates\.min_samples \(20\)"),
+        ("  error_rate_delta_max: 0.01", "  error_rate_delta_max: 0.01\n  min_samples: 300",
+         r"plan\.yaml:8: step\.min_samples: 200 is below gates\.min_samples \(300\)"),
         ("  itl_p95_ratio_max: 1.25", "  itl_p95_ratio_mx: 1.25",
          r"plan\.yaml:13: gates\.itl_p95_ratio_mx: unknown key \(did you mean 'itl_p95_ratio_max'"),
         ("  error_rate_delta_max: 0.01", "  error_rate_delta_max: 2",

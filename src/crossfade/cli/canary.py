@@ -30,8 +30,13 @@ plan:
     length_mismatch_delta_max: 0.01   # optional
     slo: {ttft_p99_ms: 2000, itl_p99_ms: 150}   # optional, on the candidate
     rollback_when_ejected: true   # the router took the candidate out of rotation
+    min_samples: 20               # values a gate needs for any verdict (default 20)
   on_unclear: pause               # or extend (step.max_extensions times, then pause)
   journal: canary.jsonl           # one line per decision, with its evidence
+
+Samples: a step passes only with step.min_samples requests a side, and a gate judges (pass or
+fail, in the step's window or the last interval's) only with gates.min_samples values a side,
+so a gate can fail a step early; step.min_samples below gates.min_samples is refused.
 
 A second run with the same journal resumes where the last one stopped (a step in progress
 starts its window again); a finished journal needs --restart or a new journal."""

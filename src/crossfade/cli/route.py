@@ -12,8 +12,30 @@ if TYPE_CHECKING:
     from crossfade.rollout.router.config import RouterConfig
 
 
+EXAMPLE = """\
+config (every key, its default and the limits on requests: docs/router.md):
+  version: 1
+  listen: {host: 127.0.0.1, port: 18800}      # port 0: any free port, printed
+  admin: {host: 127.0.0.1, port: 18801, token_env: CROSSFADE_ADMIN_TOKEN}
+  backends:                                    # fallback order: first is highest
+    - {name: vllm-triton, target: "triton-vllm://127.0.0.1:18000/vllm_model", weight: 90}
+    - {name: trtllm-ensemble, target: "triton-trtllm://127.0.0.1:18000/ensemble", weight: 10}
+  sticky: {header: x-session-id}               # optional; or {field: user} (a body field)
+  health: {interval_s: 2, eject_after_failures: 3, restore_after_successes: 2}
+  shadow: {backend: trtllm-ensemble, share: 0.1}   # optional: copies, never answered
+  timeouts: {first_token_s: 60, idle_s: 30, total_s: 600}
+
+targets: triton-vllm://HOST:PORT/MODEL, triton-trtllm://HOST:PORT/MODEL (ensemble or BLS),
+openai://HOST:PORT/v1?model=NAME, openai-chat://HOST:PORT/v1?model=NAME.
+clients: POST /v1/completions, /v1/chat/completions, /v2/models/M/generate[_stream];
+GET /metrics, /health, /v2/health/ready. The admin API (weights, shadow, eject, restore,
+observations) takes the token as 'Authorization: Bearer TOKEN'."""
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", metavar="CONFIG", help="the router's YAML config")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXAMPLE
+    parser.add_argument("config", metavar="CONFIG", help="the router's YAML config (below)")
     parser.add_argument(
         "--check", action="store_true", help="validate the config, print the backends, and exit"
     )

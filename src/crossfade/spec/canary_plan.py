@@ -23,6 +23,12 @@ A step is `shadow` (the candidate gets no client traffic but a copy of every req
 candidate's percentage of client traffic. At 100 the incumbent gets the copies instead, so the
 last step is still compared with the incumbent in the same window.
 
+Samples, one rule: `step.min_samples` is how many requests each side needs before a step can
+pass; `gates.min_samples` is how many values a gate needs for any verdict, so a gate can fail
+(in the last interval's window too) on fewer requests than a step needs to pass. A step's
+requirement can never be below a gate's: a plan with `step.min_samples` under
+`gates.min_samples` is refused where it is read.
+
 It lives with the other YAML models because both `crossfade.rollout.canary` (which runs it) and
 `crossfade.render.k8s` (which renders it for Argo Rollouts or Flagger) read it.
 """
@@ -33,7 +39,15 @@ import itertools
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from crossfade.errors import SpecError
 from crossfade.spec.base import StrictModel
@@ -79,7 +93,9 @@ class StepTiming(StrictModel):
     `max_duration_s`, it is extended (by another `max_duration_s`) or paused, per `on_unclear`."""
 
     min_duration_s: float = Field(gt=0)
-    min_samples: int = Field(ge=1, description="requests per side, per step")
+    min_samples: int = Field(
+        ge=1, description="requests per side before a step can pass; at least gates.min_samples"
+    )
     max_duration_s: float = Field(gt=0)
     interval_s: float = Field(gt=0, description="the evaluation interval")
     max_extensions: int = Field(default=1, ge=0, description="with on_unclear: extend")
@@ -148,7 +164,12 @@ class Gates(StrictModel):
         default=True,
         description="roll back as soon as the router takes the candidate out of rotation",
     )
-    min_samples: int = Field(default=20, ge=2, description="per side, for any verdict")
+    min_samples: int = Field(
+        default=20,
+        ge=2,
+        description="values per side a gate needs for any verdict (a fail, in any window); "
+        "step.min_samples may not be lower",
+    )
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
 
 
@@ -173,6 +194,20 @@ class CanaryPlan(StrictModel):
         if value == info.data.get("incumbent"):
             raise ValueError(f"'{value}' is the incumbent too; name the backend to move to")
         return value
+
+    @model_validator(mode="after")
+    def _samples(self) -> CanaryPlan:
+        needed, given = self.gates.min_samples, self.step.min_samples
+        if given < needed:  # located on step.min_samples, which a ValueError here would not be
+            message = (
+                f"{given} is below gates.min_samples ({needed}): no step could pass before its "
+                f"gates had {needed} values a side; raise step.min_samples to {needed} or more, "
+                "or lower gates.min_samples"
+            )
+            error = PydanticCustomError("value_error", message)
+            detail = InitErrorDetails(type=error, loc=("step", "min_samples"), input=given)
+            raise ValidationError.from_exception_data(type(self).__name__, [detail])
+        return self
 
     @field_validator("steps")
     @classmethod

@@ -139,7 +139,8 @@ def test_responses_without_counts_are_not_checked() -> None:
     ]
     result = gate(evaluate_window(seen, "incumbent", "candidate", GATES), "length_mismatch_delta")
     assert result.verdict is Verdict.UNCLEAR
-    assert "too few samples: candidate 0, incumbent 100" in result.note
+    assert "too few checked lengths: candidate 0, incumbent 100" in result.note
+    assert "(gates.min_samples is 20)" in result.note
 
 
 def test_too_few_samples_is_unclear_whatever_the_values() -> None:

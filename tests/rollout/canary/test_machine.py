@@ -297,3 +297,20 @@ def test_requests_that_finish_while_a_step_settles_are_not_evidence() -> None:
     failed = machine.observe(T0 + 10, later)
     assert failed.action is Action.ROLLBACK  # from settle_s on, they count
     assert "itl_p95_ratio" in failed.reason
+
+
+def test_a_pause_for_too_few_samples_names_the_field_that_asks_for_them() -> None:
+    # One rule (the plan refuses step.min_samples below gates.min_samples): a step waits for
+    # requests by step.min_samples, and a gate for its values by gates.min_samples; a failed
+    # request gives a gate no latency, so the two counts can differ, and each says which it is.
+    plan = make_plan(step=PLAN.step.model_copy(update={"min_samples": 20}))
+    machine = at_step(1, plan=plan)
+    failed = Profile(error_rate=1.0)
+    seen = window(19, 19) + window(6, 6, failed, failed, seed=9)  # 25 requests a side
+    machine.observe(T0 + 30, seen)
+    decision = machine.tick(T0 + 60)
+    assert decision.action is Action.PAUSE
+    assert "requests (step.min_samples)" not in decision.reason  # 25 a side: enough requests
+    assert "too few TTFT values: candidate 19, incumbent 19 (gates.min_samples is 20)" in (
+        decision.reason
+    )

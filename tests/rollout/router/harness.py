@@ -1,5 +1,6 @@
 """Helpers for router tests on real sockets: a router on free ports, admin calls, SSE reading,
-Prometheus samples, and a scripted Triton backend whose behaviour each test sets."""
+Prometheus samples, a scripted Triton backend whose behaviour each test sets, and a bare one on
+asyncio streams that answers any POST alike (a few events, or endlessly)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import json
 import random
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,3 +168,67 @@ async def scripted_triton(dialect: str = "vllm") -> AsyncIterator[ScriptedTriton
         yield server
     finally:
         await runner.cleanup()
+
+
+@dataclass
+class BareTriton:
+    """A Triton (vLLM dialect) server on asyncio streams that answers every POST with `events`
+    events of `text`, the last one final, `every_s` apart; `events=None`: endlessly, until the
+    reader leaves, whatever max_tokens said. GETs (the router's readiness probes) get 200."""
+
+    events: int | None = 2
+    every_s: float = 0.0
+    text: str = " x"
+    port: int = 0
+    streams: int = 0
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await self._answer(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the router hung up
+        finally:
+            writer.close()
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        await reader.readexactly(length)
+        if head.startswith(b"GET "):
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            return
+        self.streams += 1
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        sent = 0
+        while self.events is None or sent < self.events:  # endless: until drain raises
+            sent += 1
+            final = "length" if sent == self.events else "None"
+            event = {"text_output": self.text, "finish_reason": final}
+            data = b"data: " + json.dumps(event).encode() + b"\n\n"
+            writer.write(b"%x\r\n%s\r\n" % (len(data), data))
+            await writer.drain()
+            await asyncio.sleep(self.every_s)
+        writer.write(b"0\r\n\r\n")
+
+    def target(self) -> str:
+        return f"triton-vllm://127.0.0.1:{self.port}/m"
+
+
+@asynccontextmanager
+async def bare_triton(events: int | None = 2) -> AsyncIterator[BareTriton]:
+    upstream = BareTriton(events)
+    server = await asyncio.start_server(upstream.serve, "127.0.0.1", 0)
+    upstream.port = server.sockets[0].getsockname()[1]
+    try:
+        yield upstream
+    finally:
+        server.close()
+        with suppress(TimeoutError):
+            await asyncio.wait_for(server.wait_closed(), 1)

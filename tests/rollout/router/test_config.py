@@ -3,14 +3,18 @@ field and the fix; `crossfade route --check` validates without serving."""
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from pydantic import BaseModel
 
 from crossfade.cli import main
+from crossfade.cli.route import EXAMPLE
 from crossfade.errors import SpecError
-from crossfade.rollout.router.config import load_router_config, parse_router_config
+from crossfade.rollout.router.config import RouterConfig, load_router_config, parse_router_config
 
 BACKENDS = [
     {"name": "vllm-triton", "target": "triton-vllm://127.0.0.1:18000/vllm_model", "weight": 100},
@@ -81,3 +85,32 @@ def test_route_check_validates_without_serving(
     assert "bad.yaml:2: backends" in capsys.readouterr().err  # located: file, line, field
     assert main(["route", str(good)]) == 2  # no token: refused before listening
     assert "CROSSFADE_ADMIN_TOKEN is not set" in capsys.readouterr().err
+
+
+def test_the_example_in_the_help_is_a_valid_config() -> None:
+    example = EXAMPLE.split("\n\n")[0].splitlines()[1:]
+    loaded = parse_router_config(yaml.safe_load("\n".join(line[2:] for line in example)))
+    assert [b.name for b in loaded.backends] == ["vllm-triton", "trtllm-ensemble"]
+    assert loaded.timeouts.total_s == 600
+
+
+def keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every leaf key of `model` as a dotted path (a list's items as `name[].key`)."""
+    found = []
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        in_list = typing.get_origin(annotation) is list
+        parts = typing.get_args(annotation) or (annotation,)  # Optional, list: their arguments
+        models = [p for p in parts if isinstance(p, type) and issubclass(p, BaseModel)]
+        inner = prefix + name + ("[]." if in_list else ".")
+        found.extend(keys(models[0], inner) if models else [prefix + name])
+    return found
+
+
+def test_docs_router_md_names_every_key_of_the_config() -> None:
+    text = (Path(__file__).parents[3] / "docs" / "router.md").read_text(encoding="utf-8")
+    found = keys(RouterConfig)
+    assert "timeouts.total_s" in found  # the walk goes into sections
+    assert "backends[].weight" in found  # and into lists
+    missing = [key for key in found if f"`{key}`" not in text]
+    assert missing == []

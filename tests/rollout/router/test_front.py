@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from crossfade.rollout.router.front import FrontError, parse_openai, parse_triton
+from crossfade.rollout.router.front import FrontError, parse_openai, parse_triton, read_json
 
 EXACT_VLLM = {"max_tokens": 8, "min_tokens": 8, "ignore_eos": True}
 
@@ -66,6 +66,11 @@ def test_chat_messages_become_a_transcript_and_stay_whole_for_chat_backends() ->
         ({"prompt": "hi", "stream": "yes"}, "completions", "stream"),
         ({"messages": []}, "chat", "messages"),
         ({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "chat", "text"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": 1}]}]},
+            "chat",
+            "text",
+        ),
         ([1, 2], "completions", "JSON object"),
         ({"prompt": "hi", "temperature": "hot"}, "completions", "temperature must be a number"),
         ({"prompt": "hi", "top_k": 2.5}, "completions", "top_k must be a whole number"),
@@ -139,3 +144,54 @@ def test_triton_refusals_name_the_field(body: Any, names: str) -> None:
 def test_a_null_sampling_field_means_its_default() -> None:
     request = parse_openai({"prompt": "hi", "temperature": None, "top_p": 0.5}, "completions")
     assert dict(request.sampling) == {"top_p": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        (b'{"prompt": "hi", "temperature": NaN}', "NaN is not a JSON value"),
+        (b'{"prompt": "hi", "top_p": -Infinity}', "-Infinity is not a JSON value"),
+        (b"[" * 5000 + b"]" * 5000, "not JSON: maximum recursion depth"),
+        (b"[" + b"{}," * 100_000 + b"{}]", "more than 100000 JSON values"),
+        (b"\xff\xfe{", "not JSON"),
+        (b'{"prompt": "hi", "user": ' + b"[" * 900 + b"]" * 900 + b"}", "deeper than 32"),
+    ],
+)
+def test_bodies_that_are_not_json_or_too_large_a_structure_are_refused(
+    raw: bytes, names: str
+) -> None:
+    # Found by the fuzzing (test_front_fuzz.py): NaN reached the backends (a failure counted
+    # against them) and deep nesting raised RecursionError (a 500 with a traceback), in the
+    # parser or in whatever walked a deep value recursively (str() of a sticky field); a 64 MB
+    # body of `{},` took 1.5 GB to parse.
+    with pytest.raises(FrontError, match=names) as caught:
+        read_json(raw)
+    assert caught.value.status == 400
+
+
+def test_a_prompt_full_of_commas_is_not_a_structure() -> None:
+    prompt = 'a, [b], {c}, "d", \\ ' * 30_000  # 150,000 commas and brackets, in one string
+    assert read_json(json.dumps({"prompt": prompt}).encode()) == {"prompt": prompt}
+
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        ({"prompt": "hi", "temperature": 1e400}, "temperature must be a number"),  # inf
+        ({"prompt": "hi", "max_tokens": 2**31}, "max_tokens must be a whole number from 1 to"),
+        ({"prompt": "hi", "top_k": 2**31}, "top_k must be a whole number from"),
+        ({"prompt": "hi", "seed": 2**63}, "seed must be a whole number from"),
+        ({"prompt": "hi", "model": ["m"]}, "model must be a string"),
+        ({"prompt": "hi", "x" * 10_000: 1}, "'xxxxxxxx"),
+    ],
+)
+def test_values_no_backend_takes_are_refused_with_a_short_message(body: Any, names: str) -> None:
+    with pytest.raises(FrontError, match=names) as caught:
+        parse_openai(body, "completions")
+    assert len(str(caught.value)) < 500
+
+
+def test_triton_sampling_parameters_must_be_an_encoded_object() -> None:
+    for value, names in (({"top_p": 0.5}, "must be a string"), ("[1]", "encode a JSON object")):
+        with pytest.raises(FrontError, match=names):
+            parse_triton({"text_input": "hi", "sampling_parameters": value}, "m", stream=True)

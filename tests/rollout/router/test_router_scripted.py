@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 
 from tests.rollout.router.harness import (
+    AUTH,
     ScriptedTriton,
     admin,
     base,
@@ -245,3 +246,35 @@ def test_bad_requests_are_refused_in_the_clients_api_and_reach_no_backend() -> N
         assert a.bodies == b.bodies == []
 
     asyncio.run(go())
+
+
+def test_a_sticky_field_that_is_not_a_string_or_number_is_refused() -> None:
+    async def go() -> None:
+        async with scripted_triton("vllm") as a, scripted_triton("trtllm") as b:
+            config = pair_config(a, b, sticky={"field": "user"})
+            async with running_router(config) as router, aiohttp.ClientSession() as s:
+                url = f"{base(router)}/v1/completions"
+                status, events = await post_sse(s, url, {"prompt": "x", "user": {"id": [1]}})
+                assert status == 400
+                assert "user (the sticky key) must be a string or a number" in str(events[0])
+                assert (await post_sse(s, url, completion(2, user=7)))[0] == 200
+        assert len(a.bodies) == 1
+
+    asyncio.run(go())
+
+
+def test_the_admin_api_refuses_a_body_nested_too_deep() -> None:
+    async def go() -> tuple[int, str]:
+        deep = b"[" * 100_000 + b"]" * 100_000
+        async with (
+            scripted_triton("vllm") as a,
+            scripted_triton("trtllm") as b,
+            running_router(pair_config(a, b)) as router,
+            aiohttp.ClientSession() as s,
+        ):
+            url = f"http://127.0.0.1:{router.admin_port}/admin/weights"
+            async with s.put(url, data=deep, headers=AUTH) as response:
+                return response.status, await response.text()
+
+    status, text = asyncio.run(go())
+    assert (status, "the body is not JSON" in text) == (400, True)

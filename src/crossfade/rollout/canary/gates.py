@@ -37,6 +37,15 @@ MAX_RESAMPLED_REQUESTS = 4000
 # Failed only by their length: they count in the length gate, not as errors.
 LENGTH_ERRORS = frozenset({"short_output", "long_output"})
 QS = [95.0, 99.0]  # the percentiles the gates use
+# What a gate counts towards gates.min_samples: a failed request has no latency, a request of
+# one token no TPOT, and a length is checked only where an exact one was asked.
+_VALUES = {
+    "ttft": "TTFT values",
+    "tpot": "TPOT values",
+    "itl": "requests with ITL values",
+    "error": "requests",
+    "length": "checked lengths",
+}
 NO_LENGTHS = (
     "no response could be checked: the router knows the requested length only of requests "
     "that ask for an exact one (ignore_eos); without such traffic, leave out "
@@ -248,7 +257,7 @@ class _Judge:
         self.tail = (1 - gates.confidence) / 2
 
     def ratio(self, name: str, inc: _Side, cand: _Side, metric: str, limit: float) -> GateResult:
-        short = self._too_few(name, limit, inc.samples(metric), cand.samples(metric))
+        short = self._too_few(name, metric, limit, inc.samples(metric), cand.samples(metric))
         if short:
             return short
         base, base_reps = inc.percentile(metric, 95)
@@ -265,7 +274,7 @@ class _Judge:
         value, reps, cand_n = cand.share(kind)
         if kind == "length" and inc_n == cand_n == 0:
             return _unclear(name, limit, NO_LENGTHS)
-        short = self._too_few(name, limit, inc_n, cand_n)
+        short = self._too_few(name, kind, limit, inc_n, cand_n)
         if short:
             return short
         return self._verdict(name, value - base, reps - base_reps, limit)
@@ -273,16 +282,21 @@ class _Judge:
     def slo(self, name: str, cand: _Side, metric: str, limit: float) -> GateResult:
         samples = cand.samples(metric)
         if samples < self.min_samples:
-            return _unclear(
-                name, limit, f"too few samples: candidate {samples} (need {self.min_samples})"
-            )
+            note = f"too few {_VALUES[metric]}: candidate {samples} {self._needed}"
+            return _unclear(name, limit, note)
         value, reps = cand.percentile(metric, 99)
         return self._verdict(name, value, reps, limit)
 
-    def _too_few(self, name: str, limit: float, inc: int, cand: int) -> GateResult | None:
+    @property
+    def _needed(self) -> str:
+        return f"(gates.min_samples is {self.min_samples})"
+
+    def _too_few(
+        self, name: str, metric: str, limit: float, inc: int, cand: int
+    ) -> GateResult | None:
         if min(inc, cand) >= self.min_samples:
             return None
-        note = f"too few samples: candidate {cand}, incumbent {inc} (need {self.min_samples})"
+        note = f"too few {_VALUES[metric]}: candidate {cand}, incumbent {inc} {self._needed}"
         return _unclear(name, limit, note)
 
     def _verdict(self, name: str, value: float, replicates: FloatArray, limit: float) -> GateResult:

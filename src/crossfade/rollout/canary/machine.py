@@ -9,11 +9,12 @@
 Each evaluation holds the gates to two windows: the whole step so far (which must pass for the
 step to pass) and the last interval's observations (which can only fail it, so a candidate that
 degrades mid-step is rolled back on the first evaluation after, not diluted by its good past).
-A step passes once it has run `min_duration_s`, has `min_samples` requests on each side and
-every gate of the step window passes. Requests that finished within `settle_s` of the step's
-start are left out of both windows. The machine does no IO and reads no clock: the caller
-passes `now` and the new observations (see `controller.py`), which is what makes every
-transition testable with a fake clock.
+A step passes once it has run `min_duration_s`, has `step.min_samples` requests on each side
+and every gate of the step window passes (each gate with `gates.min_samples` values a side at
+least, which the plan keeps at or below `step.min_samples`). Requests that finished within
+`settle_s` of the step's start are left out of both windows. The machine does no IO and reads
+no clock: the caller passes `now` and the new observations (see `controller.py`), which is what
+makes every transition testable with a fake clock.
 """
 
 from __future__ import annotations
@@ -158,7 +159,8 @@ class CanaryMachine:
             waiting.append(f"{elapsed:.1f} of {plan.step.min_duration_s:g} s")
         for side, stats in (("incumbent", window.incumbent), ("candidate", window.candidate)):
             if stats.requests < plan.step.min_samples:
-                waiting.append(f"{side} {stats.requests} of {plan.step.min_samples} requests")
+                needed = plan.step.min_samples
+                waiting.append(f"{side} {stats.requests} of {needed} requests (step.min_samples)")
         unclear = _unclear(window)
         if not waiting and not unclear:
             return self._passed(now, window, recent)

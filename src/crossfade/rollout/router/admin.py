@@ -92,7 +92,7 @@ def admin_app(router: Router) -> web.Application:
 async def _body(request: web.Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.read())
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise AdminInputError(f"the body is not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise AdminInputError("the body must be a JSON object")

@@ -1,18 +1,6 @@
 """The router's YAML config (`crossfade route CONFIG`), validated with every problem located.
-
-    version: 1
-    listen: {host: 127.0.0.1, port: 18800}
-    admin: {host: 127.0.0.1, port: 18801, token_env: CROSSFADE_ADMIN_TOKEN}
-    backends:                       # order = fallback priority, first = highest
-      - {name: vllm-triton, target: "triton-vllm://127.0.0.1:18000/vllm_model", weight: 100}
-      - {name: trtllm-ensemble, target: "triton-trtllm://127.0.0.1:18000/ensemble", weight: 0}
-    sticky: {header: x-session-id}  # or {field: user}: a top-level field of the JSON body
-    health: {interval_s: 2.0, eject_after_failures: 3, restore_after_successes: 2}
-    shadow: {backend: trtllm-ensemble, share: 0.0}
-    timeouts: {first_token_s: 60, idle_s: 30}
-
-Port 0 asks for any free port (the router reports the one it got).
-"""
+Every key, its default and what it does: docs/router.md; an example: `crossfade route --help`.
+Port 0 asks for any free port (the router reports the one it got)."""
 
 from __future__ import annotations
 
@@ -90,14 +78,21 @@ class Shadow(StrictModel):
 
 
 class Timeouts(StrictModel):
-    """How long an upstream may stay silent. A backend whose process died can leave its streams
-    open with nothing more to come (Triton does, when a python-backend stub is killed)."""
+    """How long an upstream may stay silent, and how long a whole answer may take. A backend
+    whose process died can leave its streams open with nothing more to come (Triton does, when a
+    python-backend stub is killed); one that ignores max_tokens never stops."""
 
     first_token_s: float = Field(
         60.0, gt=0, description="from sending to the first token; then the next backend is tried"
     )
     idle_s: float = Field(
         30.0, gt=0, description="between tokens; then the stream fails in-band for the client"
+    )
+    total_s: float = Field(
+        600.0,
+        gt=0,
+        description="from the client's request to the end of its answer, every backend tried "
+        "included; then a stream fails in-band and a whole answer is a 504",
     )
 
 

@@ -11,11 +11,19 @@ rather than dropped: the answer must not depend on which backend took the reques
 Exact length: `ignore_eos` (vLLM's way, usually with `min_tokens == max_tokens`) or `end_id: -1`
 (the ensemble's), with no stop string, becomes `exact_length`, which `bench.dialects` turns into
 each backend's own form.
+
+Bad input is the client's error (4xx), never an exception: the body is strict JSON (no NaN or
+Infinity), nested at most MAX_JSON_DEPTH levels, with at most MAX_JSON_ITEMS values (a 64 MB
+body of `[{},{},...]` once took 1.5 GB to parse), and every number is finite and in the range
+its backend input holds. Values shown in error messages are cut short.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -54,6 +62,13 @@ _INTEGERS = frozenset({"top_k", "seed", "min_tokens"})
 _TRITON_FLAGS = ("return_finish_reason", "return_num_input_tokens", "return_num_output_tokens")
 _TRITON_IGNORED = frozenset({"text_input", "stream", "parameters", "sampling_parameters"})
 _TRITON_IGNORED |= {"id", "pad_id", "end_id", "max_tokens", *_TRITON_FLAGS}
+INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1  # the TensorRT-LLM ensemble's inputs are INT32
+_INT32_FIELDS = frozenset({"top_k", "min_tokens"})
+MAX_JSON_ITEMS = 100_000  # values in one body: a chat of thousands of messages fits
+MAX_JSON_DEPTH = 32  # a chat message's text part is 5 levels down
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_shown = reprlib.Repr()
+_shown.maxstring = _shown.maxother = 60
 
 
 class FrontError(Exception):
@@ -90,6 +105,48 @@ class CanonicalRequest:
         return BenchRequest(0, self.prompt, 0, self.max_tokens, stream=True)
 
 
+def read_json(raw: bytes | str, what: str = "the body") -> Any:
+    """A request body's JSON (or a JSON string inside it, named `what`), within the bounds in
+    the module docstring."""
+    data = raw.encode() if isinstance(raw, str) else raw
+    rough = data.count(b",") + data.count(b"[") + data.count(b"{")  # strings' count too
+    if rough > MAX_JSON_ITEMS:
+        bare = _JSON_STRING.sub(b'""', data)
+        if bare.count(b",") + bare.count(b"[") + bare.count(b"{") > MAX_JSON_ITEMS:
+            raise FrontError(f"{what} holds more than {MAX_JSON_ITEMS} JSON values")
+    try:
+        value = json.loads(raw, parse_constant=_not_json)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        raise FrontError(f"{what} is not JSON: {_cut(str(exc))}") from None
+    if _too_deep(value):
+        raise FrontError(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether `value` nests deeper than MAX_JSON_DEPTH; a walk without recursion, since
+    anything that recursed through it (a repr, a str) could run out of stack."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            return True
+        pending.extend((child, depth + 1) for child in item)
+    return False
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _cut(text: str, most: int = 200) -> str:
+    return text if len(text) <= most else text[:most] + "..."
+
+
 def parse_openai(body: Any, api: Api) -> CanonicalRequest:
     """A `/v1/completions` (api "completions") or `/v1/chat/completions` ("chat") body."""
     data = _object(body)
@@ -112,7 +169,9 @@ def parse_openai(body: Any, api: Api) -> CanonicalRequest:
         continuous_usage=stream and bool(options.get("continuous_usage_stats")),
     )
     sampling = {k: v for k, v in data.items() if k in PORTABLE_SAMPLING}
-    model = str(data.get("model") or "")
+    model = data.get("model") or ""
+    if not isinstance(model, str):
+        raise FrontError("model must be a string")
     return _canonical(api, model, prompt, limit, stream, sampling, messages, reply)
 
 
@@ -124,11 +183,14 @@ def parse_triton(body: Any, model: str, *, stream: bool) -> CanonicalRequest:
     if not isinstance(parameters, dict):
         raise FrontError("parameters must be an object")
     fields.update({k: _scalar(k, v) for k, v in parameters.items()})
-    if isinstance(data.get("sampling_parameters"), str):
-        try:
-            fields.update(_object(json.loads(data["sampling_parameters"])))
-        except ValueError as exc:
-            raise FrontError(f"sampling_parameters is not JSON: {exc}") from None
+    encoded = data.get("sampling_parameters")
+    if encoded is not None:
+        if not isinstance(encoded, str):
+            raise FrontError("sampling_parameters must be a string: a JSON object, encoded")
+        decoded = read_json(encoded, "sampling_parameters")
+        if not isinstance(decoded, dict):
+            raise FrontError("sampling_parameters must encode a JSON object")
+        fields.update(decoded)
     for old, new in _TRITON_RENAMES.items():
         if old in fields:
             fields[new] = fields.pop(old)
@@ -158,8 +220,10 @@ def _canonical(
     messages: tuple[Mapping[str, str], ...] | None,
     reply: ReplyOptions,
 ) -> CanonicalRequest:
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise FrontError(f"max_tokens must be a whole number of at least 1, got {limit!r}")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= INT32_MAX:
+        raise FrontError(
+            f"max_tokens must be a whole number from 1 to {INT32_MAX}, got {_shown.repr(limit)}"
+        )
     sampling = {k: v for k, v in sampling.items() if v is not None}  # null: the default
     for name, value in sampling.items():
         _check_type(name, value)
@@ -171,17 +235,20 @@ def _canonical(
 
 
 def _check_type(name: str, value: Any) -> None:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
     if name in _NUMBERS:
-        ok, what = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+        ok, what = number and math.isfinite(value), "a number (finite)"
     elif name in _INTEGERS:
-        ok, what = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+        most = INT32_MAX if name in _INT32_FIELDS else INT64_MAX
+        ok = number and isinstance(value, int) and -most - 1 <= value <= most
+        what = f"a whole number from {-most - 1} to {most}"
     elif name == "ignore_eos":
         ok, what = isinstance(value, bool), "true or false"
     else:  # stop
         strings = isinstance(value, list) and all(isinstance(s, str) for s in value)
         ok, what = isinstance(value, str) or strings, "a string or a list of strings"
     if not ok:
-        raise FrontError(f"{name} must be {what}, got {value!r}")
+        raise FrontError(f"{name} must be {what}, got {_shown.repr(value)}")
 
 
 def _object(body: Any) -> dict[str, Any]:
@@ -222,7 +289,10 @@ def _messages(value: Any) -> tuple[Mapping[str, str], ...]:
         if isinstance(content, list):  # content parts: text only
             if any(not isinstance(p, dict) or p.get("type") != "text" for p in content):
                 raise FrontError(f"messages[{index}]: only text content parts are routed")
-            content = "".join(str(p.get("text", "")) for p in content)
+            texts = [p.get("text", "") for p in content]
+            if any(not isinstance(text, str) for text in texts):
+                raise FrontError(f"messages[{index}]: a text part's text must be a string")
+            content = "".join(texts)
         if not isinstance(content, str):
             raise FrontError(f"messages[{index}].content must be text")
         messages.append({"role": message["role"], "content": content})
@@ -232,13 +302,13 @@ def _messages(value: Any) -> tuple[Mapping[str, str], ...]:
 def _check_noops(data: Mapping[str, Any], noops: Mapping[str, tuple[Any, ...]]) -> None:
     for name, allowed in noops.items():
         if name in data and data[name] not in allowed:
-            raise FrontError(f"{name}={data[name]!r} is not supported by the router")
+            raise FrontError(f"{name}={_shown.repr(data[name])} is not supported by the router")
 
 
 def _refuse_unknown(unknown: set[str]) -> None:
     if unknown:
         accepted = ", ".join(sorted(PORTABLE_SAMPLING))
         raise FrontError(
-            f"field {sorted(unknown)[0]!r} is not translated to every backend; sampling fields "
-            f"the router carries: {accepted}"
+            f"field {_shown.repr(min(unknown))} is not translated to every backend; the "
+            f"sampling fields the router carries: {accepted}"
         )

@@ -17,8 +17,15 @@ A `Responder` writes one response, whole (`send`) or as a chunked stream (`start
 `write`, `end`). When the client goes away, `on_gone` is called once, so whoever is producing
 the answer can stop.
 
-Writes are not awaited: a streamed answer is at most `max_tokens` events, so what a slow reader
-leaves in the socket's buffer is bounded by the answer itself.
+Every request is bounded before it is read into memory, as any HTTP server bounds them: its URL
+(MAX_URL, else 414), each header (MAX_HEADER) and the whole head, request line and headers
+(MAX_HEAD; both 431), and the body (MAX_BODY, 413). Past a bound the router answers and closes
+the connection, which frees whatever was read of it. The head is counted per read, since
+httptools gathers a header's pieces itself and shows it only once it is whole.
+
+Writes are not awaited: a streamed answer is at most `max_tokens` events (and the relay ends one
+that runs past them), so what a slow reader leaves in the socket's buffer is bounded by the
+answer itself.
 """
 
 from __future__ import annotations
@@ -36,7 +43,10 @@ from typing import Any, cast
 
 import httptools
 
-MAX_BODY = 64 * 1024 * 1024
+MAX_URL = 8 * 1024  # the request target
+MAX_HEADER = 16 * 1024  # one header: name and value
+MAX_HEAD = 64 * 1024  # the request line and every header
+MAX_BODY = 16 * 1024 * 1024  # a prompt of millions of characters; parsed, it takes a few times this
 MAX_PIPELINED = 8
 IDLE_TIMEOUT_S = 75.0  # a connection with no request under way (or one never completed) closes
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -146,6 +156,7 @@ class HttpServerConnection(asyncio.Protocol):
         self._parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
         self._read_ns = 0
+        self._head_bytes: int | None = 0  # of the request's head read so far; None: in its body
         self._url = b""
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
@@ -163,20 +174,30 @@ class HttpServerConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._read_ns = perf_counter_ns()
+        if self._head_bytes is not None:
+            self._head_bytes += len(data)  # a read that also holds a body counts it too, but
+            # its head then completes in this read, and the count is dropped
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._refuse(400, "protocol upgrades are not supported")
         except httptools.HttpParserError as exc:  # httptools wraps a callback's exception
-            if isinstance(exc.__context__, _TooLarge):
-                self._refuse(413, f"the request body is larger than {MAX_BODY} bytes")
+            cause = exc.__context__
+            if isinstance(cause, Refusal):
+                self._refuse(cause.status, str(cause))
             else:
                 self._refuse(400, f"malformed HTTP request: {exc}")
         else:
-            self._next()
+            if self._head_bytes is not None and self._head_bytes > MAX_HEAD:
+                self._refuse(431, f"the request's headers are longer than {MAX_HEAD} bytes")
+            else:
+                self._next()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        # The parser and this object refer to each other, so only the cyclic collector frees
+        # them, later: what they hold of a request goes now.
+        self._url, self._headers, self._body = b"", {}, []
         if self._idle is not None:
             self._idle.cancel()
         self._waiting.clear()
@@ -191,21 +212,32 @@ class HttpServerConnection(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+        if len(self._url) > MAX_URL:
+            raise Refusal(414, f"the request's URL is longer than {MAX_URL} bytes")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        size = len(name) + len(value)
+        if size > MAX_HEADER:
+            shown = name[:64].decode("latin-1")
+            raise Refusal(431, f"the request's header {shown!r} is longer than {MAX_HEADER} bytes")
+        self._size += size  # the headers' bytes, until the body's
+        if self._size > MAX_HEAD:
+            raise Refusal(431, f"the request's headers are longer than {MAX_HEAD} bytes")
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
+        self._head_bytes, self._size = None, 0
         if self._headers.get("expect", "").lower() == "100-continue" and self.transport:
             self.transport.write(CONTINUE)  # curl waits a second for this before a large body
 
     def on_body(self, body: bytes) -> None:
         self._size += len(body)
         if self._size > MAX_BODY:
-            raise _TooLarge
+            raise Refusal(413, f"the request body is larger than {MAX_BODY} bytes")
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        self._head_bytes = 0  # the next request's
         if self._idle is not None:
             self._idle.cancel()
             self._idle = None
@@ -218,6 +250,7 @@ class HttpServerConnection(asyncio.Protocol):
             body=b"".join(self._body),
             received_ns=self._read_ns,
         )
+        self._body = []  # the request holds the body now: no second copy kept
         self._waiting.append((request, self._parser.should_keep_alive()))
         if len(self._waiting) >= MAX_PIPELINED and self.transport is not None:
             self.transport.pause_reading()
@@ -301,5 +334,9 @@ class HttpServerConnection(asyncio.Protocol):
             self.transport.close()
 
 
-class _TooLarge(Exception):
-    pass
+class Refusal(Exception):
+    """Raised in a parser callback: answer `status` with the message, and close."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status

@@ -12,7 +12,6 @@ updates its backend's health, the metrics and the observations.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import re
 import socket
@@ -33,6 +32,7 @@ from crossfade.rollout.router.front import (
     FrontError,
     parse_openai,
     parse_triton,
+    read_json,
 )
 from crossfade.rollout.router.health import counts_against, may_fall_back
 from crossfade.rollout.router.http_server import (
@@ -187,16 +187,13 @@ class Router:
         parse: Callable[[Any], CanonicalRequest],
     ) -> Awaitable[None] | None:
         try:
-            body = json.loads(http.body)
+            body = read_json(http.body)
             request = parse(body)
-        except ValueError as exc:  # not JSON (FrontError is not a ValueError)
-            message = f"the body is not JSON: {exc}"
-            responder.send_json(400, error_body(api, message, 400))
+            sticky_key = self._sticky_key(http, body)
         except FrontError as exc:
             responder.send_json(exc.status, error_body(api, str(exc), exc.status))
-        else:
-            return self._route(responder, request, self._sticky_key(http, body))
-        return None
+            return None
+        return self._route(responder, request, sticky_key)
 
     def _sticky_key(self, http: HttpRequest, body: Any) -> str | None:
         sticky = self.config.sticky
@@ -205,7 +202,11 @@ class Router:
         if sticky.header is not None:
             return http.headers.get(sticky.header.lower())
         value = body.get(sticky.field) if isinstance(body, dict) else None
-        return None if value is None else str(value)
+        if value is None:
+            return None
+        if not isinstance(value, str | int | float):
+            raise FrontError(f"{sticky.field} (the sticky key) must be a string or a number")
+        return str(value)
 
     async def _route(
         self, responder: Responder, request: CanonicalRequest, sticky_key: str | None
@@ -221,9 +222,12 @@ class Router:
         comparison = self._maybe_mirror(request, order[0])
         failures: list[str] = []
         status: int | None = None
+        deadline_ns = self._deadline_ns()
         for position, name in enumerate(order):
+            if perf_counter_ns() >= deadline_ns:  # spent by the backends tried before
+                break
             sink.reset()
-            record = await self._attempt(name, request, sink)
+            record = await self._attempt(name, request, sink, deadline_ns)
             done = self._answer(name, record, sink, order[position + 1 :], failures)
             observation = self._account(name, request, record, shadow=False)
             if comparison is not None:
@@ -233,15 +237,22 @@ class Router:
                 return
             status = record.http_status
         self.metrics.client_failures.labels("no_backend").inc()
-        last_status = status if status == 429 else 502
+        if perf_counter_ns() >= deadline_ns:
+            status = 504  # timeouts.total_s is spent: no backend is tried after it
+        last_status = status if status in (429, 504) else 502
         sink.refuse("no backend could answer: " + "; ".join(failures), last_status)
 
+    def _deadline_ns(self) -> int:
+        return perf_counter_ns() + int(self.config.timeouts.total_s * 1e9)
+
     async def _attempt(
-        self, name: str, request: CanonicalRequest, sink: Collector
+        self, name: str, request: CanonicalRequest, sink: Collector, deadline_ns: int
     ) -> RequestRecord:
-        """One try of backend `name`, relayed into `sink`; its record, not yet accounted for."""
+        """One try of backend `name`, relayed into `sink` until `deadline_ns` at the latest;
+        its record, not yet accounted for."""
         record = RequestRecord(0, 0, request.max_tokens, scheduled_ns=perf_counter_ns())
-        await relay(self.upstreams[name], request, record, sink, self.config.timeouts)
+        timeouts = self.config.timeouts
+        await relay(self.upstreams[name], request, record, sink, timeouts, deadline_ns)
         return record
 
     def _answer(
@@ -302,7 +313,7 @@ class Router:
     ) -> None:
         try:
             sink = Collector()
-            record = await self._attempt(name, request, sink)
+            record = await self._attempt(name, request, sink, self._deadline_ns())
             observation = self._account(name, request, record, shadow=True)
             self.shadows.fill(comparison, Answer(observation, sink.text), shadow=True)
         finally:

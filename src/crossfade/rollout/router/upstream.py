@@ -41,6 +41,16 @@ from crossfade.rollout.router.config import Timeouts
 from crossfade.rollout.router.front import CanonicalRequest
 
 PROBE_TIMEOUT_S = 5.0
+# Past max_tokens, an upstream gets this margin before the router calls it broken: how a
+# backend's tokens are counted (its own counts, or one per event with text) may differ a
+# little from what it enforced. Text is bounded too, since an event may carry text and no count.
+OUTPUT_MARGIN_SHARE, OUTPUT_MARGIN_TOKENS = 0.1, 16
+MAX_CHARS_PER_TOKEN = 256
+
+
+def output_limit(max_tokens: int) -> int:
+    """The most output tokens the router relays for a request asking `max_tokens`."""
+    return max_tokens + int(max_tokens * OUTPUT_MARGIN_SHARE) + OUTPUT_MARGIN_TOKENS
 
 
 class Sink(Protocol):
@@ -157,30 +167,40 @@ async def relay(
     record: RequestRecord,
     sink: Sink,
     timeouts: Timeouts,
+    deadline_ns: int,
 ) -> None:
     """Send `request` upstream and pass its output to `sink` as it arrives; fills `record`.
 
     Each event is counted and handed to the sink inside the read that brought it, and the sink
-    is flushed at the end of that read; this coroutine only waits for the end. Two things
+    is flushed at the end of that read; this coroutine only waits for the end. Four things
     interrupt it, each recorded first and then cancelling the wait (as `asyncio.timeout` does),
-    which closes the upstream connection: the client going away (CANCELLED), and no output
-    within `timeouts.first_token_s`, or none for `timeouts.idle_s` after some (TIMEOUT)."""
+    which closes the upstream connection: the client going away (CANCELLED); no output within
+    `timeouts.first_token_s`, none for `timeouts.idle_s` after some, or no end by `deadline_ns`
+    (TIMEOUT); and output past `output_limit(max_tokens)` tokens, or its text past
+    MAX_CHARS_PER_TOKEN times that (OTHER: the backend ignores max_tokens). The event past
+    the limit is not passed on."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
-    chunks_seen = 0
+    chunks_seen = relayed = 0
+    most_tokens = output_limit(request.max_tokens)
+    most_chars = most_tokens * MAX_CHARS_PER_TOKEN
     # One timer per request, re-armed only when it fires (not on every event): the per-token
     # path only keeps the event's own timestamp for the timeouts.
     last_output_ns: int | None = None
     interrupted = False
 
     def on_event(event: ParsedEvent, now_ns: int) -> None:
-        nonlocal chunks_seen, last_output_ns
+        nonlocal chunks_seen, last_output_ns, relayed
         new_chunk = len(record.chunk_tokens) > chunks_seen
         tokens = record.chunk_tokens[-1] if new_chunk else 0
         chunks_seen = len(record.chunk_tokens)
         if event.text or tokens:
             last_output_ns = now_ns
+            relayed += tokens
+            if relayed > most_tokens or record.output_chars > most_chars:
+                too_much(record.output_chars > most_chars)
+                return
             sink.take(event.text, tokens, record)
 
     def interrupt(kind: ErrorKind, message: str) -> None:
@@ -190,6 +210,14 @@ async def relay(
             record.fail(kind, message, perf_counter_ns())
             task.cancel()
 
+    def too_much(text: bool) -> None:
+        what = f"more than {most_chars} characters" if text else f"{relayed} tokens"
+        interrupt(
+            ErrorKind.OTHER,
+            f"the backend sent {what} for max_tokens {request.max_tokens}: it ignores "
+            f"max_tokens (the router stops past {most_tokens} tokens)",
+        )
+
     def watchdog() -> None:
         if last_output_ns is None:
             limit, name, what = timeouts.first_token_s, "first_token_s", "no output"
@@ -197,11 +225,16 @@ async def relay(
         else:
             limit, name, what = timeouts.idle_s, "idle_s", "no more output"
             silent_since_ns = last_output_ns
-        left_s = (silent_since_ns - perf_counter_ns()) / 1e9 + limit
-        if left_s > 0:
-            timer[0] = loop.call_later(left_s, watchdog)
-            return
-        interrupt(ErrorKind.TIMEOUT, f"{what} for {limit:g} s (the router's timeouts.{name})")
+        now_ns = perf_counter_ns()
+        silence_left_s = (silent_since_ns - now_ns) / 1e9 + limit
+        total_left_s = (deadline_ns - now_ns) / 1e9
+        if silence_left_s <= 0:
+            interrupt(ErrorKind.TIMEOUT, f"{what} for {limit:g} s (the router's timeouts.{name})")
+        elif total_left_s <= 0:
+            message = f"no complete answer within {timeouts.total_s:g} s (timeouts.total_s)"
+            interrupt(ErrorKind.TIMEOUT, message)
+        else:
+            timer[0] = loop.call_later(min(silence_left_s, total_left_s), watchdog)
 
     def client_gone() -> None:
         interrupt(ErrorKind.CANCELLED, "the client went away")
@@ -210,7 +243,8 @@ async def relay(
         record.fail(ErrorKind.CANCELLED, "the client went away", perf_counter_ns())
         return
     started_ns = perf_counter_ns()
-    timer = [loop.call_later(timeouts.first_token_s, watchdog)]
+    first_wait_s = min(timeouts.first_token_s, (deadline_ns - started_ns) / 1e9)
+    timer = [loop.call_later(first_wait_s, watchdog)]
     sink.on_gone(client_gone)
     try:
         await upstream.send(request, record, on_event, on_read_end=sink.flush)
