@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 import pytest
 import uvloop
 
-from crossfade.bench.clients.exchange import decode_event, post_and_record
-from crossfade.bench.clients.http1 import Http1Pool
+from crossfade.bench.clients.exchange import MAX_BODY_BYTES, decode_event, post_and_record
+from crossfade.bench.clients.http1 import MAX_RESPONSE_HEAD, Http1Pool
 from crossfade.bench.dialects import parse_openai_completions_event
 from crossfade.bench.protocol import ErrorKind, RequestRecord
 
@@ -375,3 +375,43 @@ def test_the_event_decoder_agrees_with_json_loads(text: str) -> None:
 def test_the_event_decoder_raises_what_json_loads_raises(text: str) -> None:
     with pytest.raises(json.JSONDecodeError):
         decode_event(text)
+
+
+@on_uvloop
+async def test_an_endless_response_header_fails_the_request_instead_of_filling_memory() -> None:
+    async def endless_header(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int
+    ) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\nX-Filler: ")
+        for _ in range(64):  # 4 MiB of one header, never ended; the client must stop reading
+            if writer.is_closing():
+                return False
+            writer.write(b"a" * 65536)
+            try:
+                await writer.drain()
+            except ConnectionError:
+                return False
+        return False
+
+    async with serve(endless_header) as (_, pool):
+        record = await send(pool)
+    assert record.error_kind is ErrorKind.TRUNCATED
+    assert record.error is not None
+    assert f"over {MAX_RESPONSE_HEAD} bytes" in record.error
+
+
+@on_uvloop
+async def test_a_whole_answer_over_the_body_limit_fails_and_is_not_kept() -> None:
+    size = MAX_BODY_BYTES + 1
+
+    async def huge_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+        for start in range(0, size, 1 << 20):
+            writer.write(b" " * min(1 << 20, size - start))
+            await writer.drain()
+        return True
+
+    async with serve(huge_body) as (_, pool):
+        record = await send(pool, stream=False)
+    assert record.error_kind is ErrorKind.OTHER
+    assert record.error == f"the answer's body is {size} bytes, over {MAX_BODY_BYTES}"

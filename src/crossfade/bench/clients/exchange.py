@@ -23,6 +23,9 @@ from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.bench.sse import SseEvent, SseParser
 
 EventCallback = Callable[[ParsedEvent, int], None]
+# A whole (non-streamed) answer or an error body is kept in memory up to this size; a server
+# that sends more is not answering a generation request, and the request fails.
+MAX_BODY_BYTES = 16 * 1024 * 1024
 _SCAN_VALUE = json.scanner.make_scanner(cast(Any, json.JSONDecoder()))  # typeshed: wrong arg
 
 
@@ -42,6 +45,7 @@ class RecordingHandler:
 
     __slots__ = (
         "_body",
+        "_body_bytes",
         "_clean_end",
         "_ok",
         "_on_event",
@@ -72,6 +76,7 @@ class RecordingHandler:
         self._clean_end = clean_end_is_final
         self._sse = SseParser()
         self._body: list[bytes] = []  # a whole answer, or an error's text
+        self._body_bytes = 0
         self._ok = False
 
     def on_headers(self, status: int, now_ns: int) -> None:
@@ -81,7 +86,9 @@ class RecordingHandler:
 
     def on_body(self, data: bytes, now_ns: int) -> None:
         if not (self._ok and self._stream):
-            self._body.append(data)
+            self._body_bytes += len(data)
+            if self._body_bytes <= MAX_BODY_BYTES:
+                self._body.append(data)
         elif self.tally.record.error_kind is None:  # after an error, only drain the body
             self._take(self._sse.feed(data), now_ns)
 
@@ -91,6 +98,10 @@ class RecordingHandler:
         if not self._ok:
             message = f"HTTP {record.http_status}: {error_body_text(body)}"
             record.fail(ErrorKind.HTTP_STATUS, message, now_ns)
+            return
+        if not self._stream and self._body_bytes > MAX_BODY_BYTES:
+            message = f"the answer's body is {self._body_bytes} bytes, over {MAX_BODY_BYTES}"
+            record.fail(ErrorKind.OTHER, message, now_ns)
             return
         if not self._stream:
             self._apply_json(body, now_ns, json.loads)

@@ -28,6 +28,9 @@ import httptools
 IDLE_LIMIT_S = 4.0
 WARM_TIMEOUT_S = 10.0
 MAX_WARM = 512
+# A response's status line and headers may take this many bytes; past it the server is not one
+# this client should keep reading from (httptools would gather an endless header in memory).
+MAX_RESPONSE_HEAD = 64 * 1024
 
 
 class ResponseHandler(Protocol):
@@ -65,6 +68,7 @@ class Http1Connection(asyncio.Protocol):
         self._now = 0
         self._started = False
         self._headers_done = False
+        self._head_bytes = 0  # bytes read while the head is incomplete
         self._until_close = True  # no Content-Length and not chunked: the body ends at EOF
 
     # --- asyncio.Protocol ---------------------------------------------------------------
@@ -81,6 +85,13 @@ class Http1Connection(asyncio.Protocol):
             self._finish(Broken(exc, True))
             self.close()
             return
+        if not self._headers_done:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_RESPONSE_HEAD:
+                error = ValueError(f"the response's head is over {MAX_RESPONSE_HEAD} bytes")
+                self._finish(Broken(error, True))
+                self.close()
+                return
         if self._handler is not None:
             self._handler.on_read_end()
 
@@ -126,7 +137,7 @@ class Http1Connection(asyncio.Protocol):
         if self.transport is None or self.transport.is_closing():
             raise ConnectionResetError("the connection closed before the request was sent")
         self._handler, self._started, self._until_close = handler, False, True
-        self._headers_done = False
+        self._headers_done, self._head_bytes = False, 0
         self._done = asyncio.get_running_loop().create_future()
         self.transport.write(payload)
         return self._done
