@@ -28,9 +28,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
     parser.formatter_class = HelpWithDefaults
-    parser.epilog = (
-        "Ctrl-C (SIGINT) or SIGTERM stops the run in progress and the sweep after it; every run "
-        "finished so far is saved and indexed, and compare exits 130 or 143."
+    parser.epilog = (  # as written: HelpWithDefaults keeps line breaks
+        "Ctrl-C (SIGINT) or SIGTERM stops the run in progress and the sweep after it;\n"
+        "every run finished so far is saved and indexed, and compare exits 130 or 143."
     )
 
     parser.add_argument(
@@ -52,8 +52,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_workload_options(parser)
     load = parser.add_argument_group(
         "load (one of --concurrency or --rates)",
-        "--requests counts each run's measured requests; at a concurrency level it is raised "
-        "to at least 4 per slot",
+        "--requests counts each run's measured requests; at a concurrency level it is\n"
+        "raised to at least 4 per slot",
     )
     load.add_argument("--concurrency", metavar="LEVELS", help="closed loop, e.g. 1,2,4,8")
     load.add_argument("--rates", metavar="LEVELS", help="open loop, requests/s, e.g. 1,2.5,5")
