@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from crossfade.bench.console import EMULATED_MARK, summary_table, summary_title
-from crossfade.bench.protocol import BenchRequest
+from crossfade.bench.console import (
+    EMULATED_MARK,
+    LiveProgress,
+    error_rows,
+    summary_table,
+    summary_title,
+)
+from crossfade.bench.protocol import BenchRequest, RequestRecord
 from crossfade.bench.results import load_result
 from crossfade.bench.workload import Workload
 from crossfade.cli import main
@@ -45,3 +52,42 @@ def test_the_emulated_mark_is_never_split_by_a_narrow_terminal() -> None:
     Console(file=buffer, width=80).print(table)
     assert EMULATED_MARK in buffer.getvalue()
     assert "[concurrency@2]" in buffer.getvalue()
+
+
+def test_errors_show_by_kind_with_their_messages_unstyled() -> None:
+    summary = {
+        "failures": {"http_status": 3, "connect": 1},
+        "errors": [
+            {"kind": "http_status", "count": 3, "messages": ["HTTP 500: [model] not\nfound"]},
+            {"kind": "connect", "count": 1, "messages": ["refused"]},
+        ],
+    }
+    rows = [(label.plain, text.plain) for label, text in error_rows(summary)]
+    assert rows == [
+        ("error", "3 http_status: HTTP 500: [model] not found"),  # brackets kept: not markup
+        ("error", "1 connect: refused"),
+    ]
+    assert error_rows({"failures": {"connect": 0}, "errors": []})[0][1].plain == "none"
+    older = {"failures": {"timeout": 0, "connect": 2}}  # saved before messages were kept
+    assert [t.plain for _, t in error_rows(older)] == ["2 connect"]
+
+
+def test_progress_off_a_terminal_is_a_plain_line_at_each_interval() -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=40)  # not a terminal, and narrow
+    record = RequestRecord(0, 2, 1, 0, sent_ns=0, first_byte_ns=5_000_000, end_ns=9_000_000)
+    record.chunk_ns, record.chunk_tokens = [5_000_000], [1]
+    with LiveProgress(console, "a-long-target-name", 10, interval_s=0.05) as progress:
+        progress.on_record(record)
+        deadline = time.monotonic() + 10
+        while buffer.getvalue().count("\n") < 2:  # two interval lines, whole and unwrapped
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    lines = buffer.getvalue().splitlines()
+    assert all(line.startswith("a-long-target-name: 1/10 requests, ") for line in lines)
+    assert "TTFT p50 5.0 ms" in lines[-1]
+    assert len(lines) >= 3  # and the last one when it stops
+    transient = io.StringIO()
+    with LiveProgress(Console(file=transient), "x", None, interval_s=60, transient=True):
+        pass
+    assert transient.getvalue() == ""  # a sweep prints its own line per run

@@ -222,7 +222,7 @@ def test_cli_ctrl_c_with_workers_saves_an_interrupted_result(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    assert process.returncode == 1, stderr  # an interrupted run exits 1
+    assert process.returncode == 130, stderr  # stopped by SIGINT, after saving
     assert "stopped: interrupted" in stdout
     assert "Traceback" not in stderr, stderr
     result = json.loads((output / "result.json").read_text(encoding="utf-8"))

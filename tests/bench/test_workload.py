@@ -246,7 +246,6 @@ def test_jsonl_prompts_count_tokens_unless_given(
     [
         ('{"prompt": "hi", "output_tokens": 4', "not JSON"),
         ('["hi", 4]', "not a JSON object"),
-        ('{"prompt": "hi"}', "output_tokens: Field required"),
         ('{"prompt": "hi", "output_tokens": "4"}', "output_tokens: Input should be a valid int"),
         ('{"prompt": "hi", "output_tokens": 0}', "output_tokens: Input should be greater"),
         ('{"prompt": "hi", "output_tokens": 4, "max_tokens": 9}', "max_tokens: Extra inputs"),
@@ -264,6 +263,28 @@ def test_jsonl_malformed_line_names_file_and_line(
     assert message.startswith(f"{path}:3: ")
     assert problem in message
     assert '{"prompt": "...", "output_tokens": 128}' in message  # the fix
+
+
+def test_jsonl_lines_without_output_tokens_draw_from_output_len(
+    folder: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "prompts.jsonl"
+    lines = [{"prompt": "one"}, {"prompt": "two", "output_tokens": 3}, {"prompt": "three"}]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    with pytest.raises(WorkloadError, match=rf"^{re.escape(str(path))}:1: no output_tokens.*"
+                       "--output-len"):  # fmt: skip
+        jsonl_workload(path, folder)
+    fixed = jsonl_workload(path, folder, output_len="16")
+    assert [r.output_tokens for r in fixed.requests] == [16, 3, 16]  # a line's own count stays
+    assert (fixed.output_len, fixed.seed) == ("16", 0)
+    drawn = jsonl_workload(path, folder, output_len="uniform:1-1000", seed=5)
+    again = jsonl_workload(path, folder, output_len="uniform:1-1000", seed=5)
+    assert drawn.fingerprint() == again.fingerprint()  # seeded: the same draw every time
+    assert drawn.requests[1].output_tokens == 3
+    complete = tmp_path / "complete.jsonl"
+    complete.write_text(json.dumps({"prompt": "x", "output_tokens": 2}) + "\n", encoding="utf-8")
+    untouched = jsonl_workload(complete, folder, output_len="16")
+    assert (untouched.requests[0].output_tokens, untouched.output_len) == (2, None)
 
 
 # --- saved workloads ------------------------------------------------------------------------

@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 
 from crossfade.bench.protocol import BenchRequest
+from crossfade.bench.results import load_records, load_result
 from crossfade.bench.sweep_index import load_sweep
 from crossfade.bench.workload import Workload
 from crossfade.cli import main
 from crossfade.lab.processes import stop
 from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
+from tests.cli.running import Crossfade
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = "openai://127.0.0.1:9/v1?model=x"
@@ -195,7 +197,7 @@ def test_ctrl_c_stops_the_sweep_after_saving(
         os.killpg(process.pid, signal.SIGINT)
     finally:
         _, stderr = finish(process)
-    assert process.returncode == 1, stderr
+    assert process.returncode == 130, stderr  # stopped by SIGINT, after saving
     assert "Traceback" not in stderr
     index = load_sweep(out)
     assert index.stop_reason == "interrupted"
@@ -203,3 +205,34 @@ def test_ctrl_c_stops_the_sweep_after_saving(
     assert index.runs[0].stop_reason == "completed"
     for run in index.runs:
         assert (out / run.folder / "result.json").is_file()
+
+
+def test_sigterm_stops_the_sweep_like_ctrl_c_and_exits_143(
+    servers: dict[str, GroundTruth], workload_file: Path, tmp_path: Path
+) -> None:
+    """What a Job's deletion sends, to the first process only; progress lines show in a log."""
+    out = tmp_path / "sweep"
+    running = Crossfade(
+        "compare", servers["fast"].target, servers["slow"].target, "--name", "fast", "--name",
+        "slow", "--concurrency", "1", "--repeat", "2", "--requests", "2000", "--workload",
+        str(workload_file), "--no-server-metrics", "--progress-interval", "0.2", "-o", str(out),
+        cwd=tmp_path,
+    )  # fmt: skip
+    seen = running.wait_for_requests(5)
+    running.signal(signal.SIGTERM)
+    code, _, stderr = running.finish()
+    assert code == 143, stderr
+    assert "Traceback" not in stderr
+    assert any(
+        line.startswith("[1/4] fast concurrency 1 repeat 1/2: ") for line in stderr.split("\n")
+    )
+    index = load_sweep(out)
+    assert index.stop_reason == "interrupted"
+    assert [run.stop_reason for run in index.runs] == ["interrupted"]
+    result = load_result(out / index.runs[0].folder)
+    assert any("SIGTERM" in note for note in result.run["notes"])
+    assert (
+        seen
+        <= result.summary["completed"]
+        == sum(r.ok for r in load_records(out / index.runs[0].folder))
+    )

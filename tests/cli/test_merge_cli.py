@@ -243,6 +243,7 @@ def test_merge_warns_of_a_pod_whose_clock_is_off(
         (["--shard", "1/3", "--workers", "2"], "use more pods, not --workers"),
         (["--start-at", "1700000000"], "use it with --shard"),
         (["--shard", "0/3", "--start-at", "1700000000000"], "not milliseconds"),
+        (["--shard", "0/3", "--start-at", "nan"], "--start-at nan: give Unix seconds"),
     ],
 )
 def test_shard_options_errors(

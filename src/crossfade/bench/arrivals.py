@@ -95,8 +95,12 @@ class ArrivalPattern:
         return gamma(rate, self.shape, seed)
 
     def spec(self) -> str:
-        """The ``--arrivals`` string that parses back to this pattern."""
-        return f"gamma:{self.shape:g}" if self.kind == "gamma" else self.kind
+        """The ``--arrivals`` string that parses back to this pattern (the same shape exactly:
+        ``gamma:0.5``, and all the digits of a shape that ``g`` would round)."""
+        if self.shape is None:
+            return self.kind
+        short = f"{self.shape:g}"
+        return f"gamma:{short if float(short) == self.shape else repr(self.shape)}"
 
     def describe(self, rate: float) -> str:
         """A short label for reports, e.g. ``poisson@20/s`` or ``gamma:0.5@20/s``."""

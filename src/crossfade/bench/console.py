@@ -1,11 +1,15 @@
-"""What a person sees: a live line while the run goes, and a summary table at the end.
+"""What a person sees: progress while the run goes, and a summary table at the end.
 
-The live display only reads counters that the runner's record callback updates, and redraws
-twice a second, so it costs the measured event loop next to nothing.
+On a terminal the progress is a live line, redrawn twice a second; elsewhere (CI, pod logs) it
+is a plain line every `interval_s` (`--progress-interval`), so a long run is never silent and
+nothing is redrawn into what follows. Either way it only reads counters that the runner's
+record callback updates, from another thread, so it costs the measured event loop next to
+nothing.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from typing import Any
@@ -24,24 +28,57 @@ from crossfade.bench.runner import OnRecord
 from crossfade.bench.sweep import FinishedRun, PlannedRun
 
 EMULATED_MARK = "EMULATED (not TensorRT-LLM)"
+SHOWN_MESSAGE_CHARS = 200  # of each error message in the summary (the record keeps 500)
 
 
 class LiveProgress:
-    """Requests done, rate, errors and the TTFT p50 of the last 200 requests."""
+    """Requests done, rate, errors and the TTFT p50 of the last 200 requests.
 
-    def __init__(self, console: Console, label: str, total: int | None) -> None:
-        self.label, self.total = label, total
+    `transient`: on a terminal the line goes when it stops; elsewhere no last line is printed
+    (a caller that prints its own line per run, as `SweepConsole` does)."""
+
+    def __init__(
+        self,
+        console: Console,
+        label: str,
+        total: int | None,
+        interval_s: float,
+        transient: bool = False,
+    ) -> None:
+        self.console, self.label, self.total = console, label, total
+        self.interval_s, self.transient = interval_s, transient
         self.done = self.failed = 0
         self.recent_ttft: deque[int] = deque(maxlen=200)
         self.started = time.monotonic()
-        self.live = Live(console=console, refresh_per_second=2, get_renderable=self._render)
+        self.live: Live | None = None
+        self.stopping = threading.Event()
+        self.lines: threading.Thread | None = None
+        if console.is_terminal:
+            self.live = Live(
+                console=console,
+                refresh_per_second=2,
+                get_renderable=self._render,
+                transient=transient,
+            )
 
     def __enter__(self) -> LiveProgress:
-        self.live.__enter__()
+        if self.live is not None:
+            self.live.__enter__()
+        else:
+            self.lines = threading.Thread(target=self._print_lines, name="crossfade-progress")
+            self.lines.daemon = True
+            self.lines.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.live.__exit__(None, None, None)
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+            return
+        self.stopping.set()
+        if self.lines is not None:
+            self.lines.join()
+        if not self.transient:
+            self._print_line()
 
     def on_record(self, record: RequestRecord) -> None:
         self.done += 1
@@ -52,10 +89,18 @@ class LiveProgress:
         if value is not None:
             self.recent_ttft.append(value)
 
+    def _print_lines(self) -> None:
+        while not self.stopping.wait(self.interval_s):
+            self._print_line()
+
+    def _print_line(self) -> None:
+        self.console.print(self._render(), soft_wrap=True)
+
     def _render(self) -> Text:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         total = f"/{self.total}" if self.total else ""
-        ttft = f"{np.median(self.recent_ttft) / 1e6:.1f} ms" if self.recent_ttft else "-"
+        recent = list(self.recent_ttft)  # one copy: the event loop's thread appends to it
+        ttft = f"{np.median(recent) / 1e6:.1f} ms" if recent else "-"
         return Text(
             f"{self.label}: {self.done}{total} requests, {self.done / elapsed:.1f}/s, "
             f"{self.failed} failed, TTFT p50 {ttft}, {elapsed:.0f} s"
@@ -107,8 +152,8 @@ def summary_table(result: dict[str, Any]) -> Group:
         f"{summary['request_throughput_per_s']:.2f} req/s, "
         f"{summary['output_token_throughput_per_s']:.1f} output tok/s",
     )
-    failures = ", ".join(f"{k} {v}" for k, v in summary["failures"].items())
-    facts.add_row("failures", failures)
+    for row in error_rows(summary):
+        facts.add_row(*row)
     length = summary["output_length"]
     flag = "" if length["mismatched"] == 0 else "  <-- OUTPUT LENGTH MISMATCH"
     facts.add_row(
@@ -126,15 +171,38 @@ def summary_table(result: dict[str, Any]) -> Group:
         )
     facts.add_row("stopped", run["stop_reason"])
     for note in run.get("notes", []):
-        facts.add_row("note", note)
+        facts.add_row("note", Text(note))  # Text: a bracket in a message is not markup
     return Group(latency, facts)
 
 
-class SweepConsole:
-    """A live line while each run goes (on a terminal), then one line per run that stays."""
+def error_rows(summary: dict[str, Any]) -> list[tuple[Text, Text]]:
+    """ "failures: none", or a row per kind of error, most frequent first, with the first
+    messages (results saved before the summary kept messages: the counts alone)."""
+    groups = summary.get("errors")
+    if groups is None:
+        groups = [{"kind": k, "count": n, "messages": []} for k, n in summary["failures"].items()]
+        groups = sorted((g for g in groups if g["count"]), key=lambda g: -g["count"])
+    if not groups:
+        return [(Text("failures"), Text("none"))]
+    rows = []
+    for group in groups:
+        shown = [_clip(message) for message in group["messages"]]
+        text = f"{group['count']} {group['kind']}" + (": " + " | ".join(shown) if shown else "")
+        rows.append((Text("error", style="red"), Text(text)))
+    return rows
 
-    def __init__(self, console: Console, total: int, repeats: int) -> None:
+
+def _clip(message: str) -> str:
+    line = " ".join(message.split())  # one line: a server's message may hold newlines
+    return line if len(line) <= SHOWN_MESSAGE_CHARS else line[: SHOWN_MESSAGE_CHARS - 1] + "…"
+
+
+class SweepConsole:
+    """Progress while each run goes (see `LiveProgress`), then one line per run that stays."""
+
+    def __init__(self, console: Console, total: int, repeats: int, interval_s: float) -> None:
         self.console, self.total, self.repeats = console, total, repeats
+        self.interval_s = interval_s
         self.live: LiveProgress | None = None
         self.label = ""
 
@@ -153,10 +221,10 @@ class SweepConsole:
         level = f"concurrency {plan.concurrency}" if plan.concurrency else f"{plan.rate:g} req/s"
         repeat = f"repeat {run.repeat + 1}/{self.repeats}"
         self.label = f"[{run.order + 1}/{self.total}] {run.target} {level} {repeat}"
-        if not self.console.is_terminal:
-            return None
-        self.live = LiveProgress(self.console, self.label, plan.requests)
-        self.live.live.transient = True  # the line printed when the run ends replaces it
+        # Transient: the line printed when the run ends replaces it.
+        self.live = LiveProgress(
+            self.console, self.label, plan.requests, self.interval_s, transient=True
+        )
         self.live.__enter__()
         return self.live.on_record
 

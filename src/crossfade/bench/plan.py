@@ -5,7 +5,17 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from crossfade.bench.arrivals import ARRIVALS_FORMS, parse_arrivals
 
 
 class StopReason(StrEnum):
@@ -18,7 +28,8 @@ class StopReason(StrEnum):
 class LoadPlan(BaseModel):
     """What to send and how. Exactly one of `concurrency` (closed loop) or `rate` (open loop)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No inf or nan: `--rate inf` or `--duration inf` would only fail later, mid-run.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     concurrency: PositiveInt | None = None
     rate: float | None = Field(default=None, gt=0)
@@ -31,6 +42,18 @@ class LoadPlan(BaseModel):
     min_requests_for_error_rate: PositiveInt = 20
     request_timeout_s: float = Field(default=600.0, gt=0)
     seed: int = 0
+
+    @field_validator("arrivals")
+    @classmethod
+    def _known_arrivals(cls, text: str, info: ValidationInfo) -> str:
+        """An open loop's, parsed up front and kept in canonical form (`gamma:0.5`, not
+        ` Gamma:.5`); a closed loop never reads it (and older results may hold anything)."""
+        if info.data.get("rate") is None:
+            return text
+        try:
+            return parse_arrivals(text).spec()
+        except ValueError:
+            raise ValueError(f"not understood; use {ARRIVALS_FORMS}") from None
 
     @model_validator(mode="after")
     def _one_mode(self) -> LoadPlan:

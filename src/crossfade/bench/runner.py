@@ -6,8 +6,9 @@ server delays nothing but its own answers; each record keeps its intended send t
 (`scheduled_ns`) beside the actual one, so latency can be reported from either and queueing
 behind `max_concurrency` stays visible (no coordinated omission).
 
-Whatever stops the run (the plan's end, the duration, the error-rate guard, Ctrl-C), the
-records measured so far are returned; requests still in flight are marked CANCELLED.
+Whatever stops the run (the plan's end, the duration, the error-rate guard, Ctrl-C or
+SIGTERM through an `Interrupt`), the records measured so far are returned; requests still in
+flight are marked CANCELLED.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +29,20 @@ from crossfade.bench.protocol import BenchRequest, Client, ErrorKind, RequestRec
 BACKSTOP_SLACK_S = 1.0
 
 OnRecord = Callable[[RequestRecord], None]
+
+
+class Interrupt(asyncio.Event):
+    """The event that stops a run gracefully, and the signal that set it, if one did (the
+    result says which, and the command exits 128 + its number)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signal: signal.Signals | None = None
+
+    def stop_by(self, received: signal.Signals) -> None:
+        if not self.is_set():
+            self.signal = received
+            self.set()
 
 
 @dataclass

@@ -21,7 +21,7 @@ from crossfade.bench.arrivals import arrival_offsets
 from crossfade.bench.plan import LoadPlan, StopReason
 from crossfade.bench.protocol import BenchRequest, RequestRecord
 from crossfade.bench.results import BenchResult, environment, save_result
-from crossfade.bench.runner import OnRecord, RunOutcome, run_load
+from crossfade.bench.runner import Interrupt, OnRecord, RunOutcome, run_load
 from crossfade.bench.scraper import MetricsSampler
 from crossfade.bench.server_metrics import server_view
 from crossfade.bench.slo import LatencyBasis, Slo
@@ -166,6 +166,12 @@ async def run_bench(
         raise
     finally:
         clock["end"] = wall_minus_monotonic_ns()
+        stopped = outcome is None or outcome.stop_reason == StopReason.INTERRUPTED
+        if stopped and isinstance(interrupt, Interrupt) and interrupt.signal is not None:
+            notes.append(
+                f"interrupted by {interrupt.signal.name}: requests in flight were cancelled "
+                "(recorded as cancelled); every request that finished is saved"
+            )
         scrapes = await sampler.stop() if sampler is not None else []
         await client.close()
         if sampler is not None:

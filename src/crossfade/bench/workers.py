@@ -6,9 +6,10 @@ process for Poisson; constant streams are phase-shifted so they interleave exact
 common start time on the host's monotonic clock. Raw records come back and are merged, so every
 percentile is computed from all of them, never averaged.
 
-Stopping works as in one process: workers ignore SIGINT (a terminal sends it to the whole
-process group) and stop through a shared event, set by the parent on Ctrl-C or by a worker whose
-error-rate guard tripped, then return what they measured. Finished records also stream to the
+Stopping works as in one process: workers ignore SIGINT and SIGTERM (a terminal's Ctrl-C, or a
+`kill` of the process group, reaches them too) and stop through a shared event, set by the
+parent on either signal or by a worker whose error-rate guard tripped, then return what they
+measured. Finished records also stream to the
 parent in small batches for the live display; the result is merged from the returned records.
 """
 
@@ -18,6 +19,7 @@ import asyncio
 import contextlib
 import ctypes
 import multiprocessing
+import os
 import queue
 import signal
 import threading
@@ -38,9 +40,12 @@ from crossfade.bench.targets import TargetSpec, make_client
 
 START_DELAY_NS = 3_000_000_000  # time for every worker process to import and connect
 STOP_POLL_S = 0.05  # how soon a worker notices the shared stop event
+PARENT_POLL_S = 0.5  # how soon a worker notices that its parent is gone
 PROGRESS_BATCH_S = 0.1  # one queue put per worker per interval keeps the hot path cheap
 PROGRESS_FLUSH_S = 2.0  # at the end, how long to wait for the workers' last batches
 _REASONS = tuple(StopReason)  # the shared cause is stored as an index + 1 (0: none yet)
+# Signals the parent handles for the whole run; workers ignore them (see _init_worker).
+_PARENT_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 @dataclass(frozen=True)
@@ -105,22 +110,36 @@ def _halt(channels: _Channels, reason: StopReason) -> None:
 
 
 def _init_worker(channels: _Channels) -> None:
-    # Ctrl-C reaches the whole process group; the parent stops workers through `stop` instead,
-    # so they can still return their records. SIGINT was blocked when this process was spawned
-    # (see _sigint_blocked): ignoring it first drops one that came early.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    # Ctrl-C (or a kill of the group) reaches every process; the parent stops workers through
+    # `stop` instead, so they can still return their records. These signals were blocked when
+    # this process was spawned (see _signals_blocked): ignoring them first drops one that came
+    # early.
+    for each in _PARENT_SIGNALS:
+        signal.signal(each, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _PARENT_SIGNALS)
     if channels.progress is not None:
         channels.progress.cancel_join_thread()  # progress is display only: never hang an exit
     global _channels
     _channels = channels
+    parent = os.getppid()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker ignores the signals that would end it: once its parent is gone (killed
+    outright, say), nobody would stop it, collect its records or send the pool's last message,
+    so it ends itself."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
 
 
 @contextlib.contextmanager
-def _sigint_blocked() -> Iterator[None]:
-    """Processes spawned in here inherit a blocked SIGINT, so a Ctrl-C while they import
-    cannot kill them before _init_worker ignores it. The parent gets its own once unblocked."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+def _signals_blocked() -> Iterator[None]:
+    """Processes spawned in here inherit blocked SIGINT and SIGTERM, so a signal while they
+    import cannot kill them before _init_worker ignores it. The parent gets its own once
+    unblocked."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _PARENT_SIGNALS)
     try:
         yield
     finally:
@@ -291,7 +310,7 @@ async def run_workers(
     try:
         if progress is not None and on_record is not None:
             pump = _ProgressPump(progress, on_record, len(shares))
-        with _sigint_blocked():  # each submit spawns its worker process here
+        with _signals_blocked():  # each submit spawns its worker process here
             submitted = [pool.submit(_run_share, target, s, start_at) for s in shares]
         for future in submitted:
             future.add_done_callback(lambda f: _stop_all_if_failed(f, channels))
@@ -308,7 +327,7 @@ async def run_workers(
         if pump is not None:
             await asyncio.to_thread(pump.finish, PROGRESS_FLUSH_S)
     except BaseException:
-        # The workers ignore SIGINT: whatever went wrong here, they must be told to stop.
+        # The workers ignore SIGINT and SIGTERM: whatever went wrong here, they must be told.
         _halt(channels, StopReason.INTERRUPTED)
         if pump is not None:
             pump.closing.set()

@@ -3,20 +3,42 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 import time
-from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crossfade.bench.runner import Interrupt
+    from crossfade.bench.summary import Summary
+
+EXIT_SOME_FAILED = 1
+EXIT_TARGET_FAILED = 3  # 2 is a usage error, as for every command
+
+EXIT_CODES = """\
+exit codes (the result folder is saved in every case but 2):
+  0    the run completed (or --duration ended it) and no measured request failed
+  1    some measured requests failed, or the run stopped early (--max-error-rate)
+  2    usage error: nothing was run
+  3    the target failed: no request succeeded, or more than half of them failed;
+       the run says nothing about the target (the first errors are printed)
+  130  stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM (a Job deleted, past its
+       deadline or evicted): after saving every request that finished
+
+When stderr is not a terminal (CI, pod logs), a progress line goes there every
+--progress-interval seconds."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from crossfade.cli.bench_inputs import (
+        HelpWithDefaults,
         add_load_options,
+        add_progress_option,
         add_shard_options,
         add_slo_option,
         add_workload_options,
     )
 
+    parser.formatter_class = HelpWithDefaults
+    parser.epilog = EXIT_CODES
     parser.add_argument(
         "target",
         metavar="TARGET",
@@ -25,7 +47,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "openai-chat://...",
     )
     parser.add_argument("--name", help="label of the target in results and reports")
-    parser.add_argument("-o", "--output", metavar="DIR", help="result folder (default: results/…)")
+    parser.add_argument(
+        "-o", "--output", metavar="DIR", help="a new result folder (default: results/…)"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the result already in -o DIR"
+    )
     add_workload_options(parser)
     load = parser.add_argument_group("load (one of --concurrency or --rate)")
     load.add_argument("--concurrency", type=int, help="closed loop: requests in flight")
@@ -33,6 +60,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_load_options(load)
     add_shard_options(parser)
     add_slo_option(parser)
+    add_progress_option(parser)
     parser.add_argument("--metrics-url", help="server's Prometheus URL (default: from TARGET)")
     parser.add_argument("--no-server-metrics", action="store_true", help="do not scrape")
     parser.set_defaults(run=run)
@@ -40,6 +68,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import os
+    import sys
     from pathlib import Path
 
     from rich.console import Console
@@ -47,29 +76,41 @@ def run(args: argparse.Namespace) -> int:
     from crossfade.bench.calibration import load_calibration
     from crossfade.bench.console import LiveProgress, summary_table
     from crossfade.bench.plan import LoadPlan
+    from crossfade.bench.results import RESULT_FILE, BenchResult
     from crossfade.bench.session import BenchConfig, run_bench, shard_share
     from crossfade.bench.slo import parse_slos
+    from crossfade.bench.summary import Summary
     from crossfade.bench.targets import parse_target
     from crossfade.cli.bench_inputs import (
         build_workload,
         default_output,
         plan_from_args,
+        progress_interval,
+        refuse_existing,
         shard_from_args,
     )
+    from crossfade.cli.stopping import run_until_stopped
     from crossfade.errors import UsageError
 
     target = parse_target(args.target, args.name)
     plan: LoadPlan = plan_from_args(args)
     shard = shard_from_args(args, os.environ)
+    interval = progress_interval(args)
     try:
         slos = parse_slos(args.slo) if args.slo else []
     except ValueError as exc:
         raise UsageError(f"--slo: {exc}") from None
+    output = Path(args.output) if args.output else default_output(target.name, plan, shard)
+    if not args.overwrite:
+        refuse_existing(output, RESULT_FILE, "a result", "or --overwrite to replace it")
     workload = build_workload(args, plan)
     if args.save_workload:
         workload.save(args.save_workload)
     share = shard_share(workload.requests, plan, shard) if shard is not None else None
-    output = Path(args.output) if args.output else default_output(target.name, plan, shard)
+    try:  # now, not after the run: a folder that cannot be written must not cost a run
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"-o {output}: cannot create it ({exc.strerror})") from None
     config = BenchConfig(
         target,
         plan,
@@ -89,36 +130,50 @@ def run(args: argparse.Namespace) -> int:
         late = f"in {wait_s:.1f} s" if wait_s >= 0 else f"{-wait_s:.1f} s ago: starting now"
         console.print(f"shard {shard.index}/{shard.count}: --start-at {when} ({late})")
 
-    async def main() -> int:
-        interrupt = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, _first_interrupt(loop, interrupt))
-        with LiveProgress(console, target.name, total) as progress:
-            result = await run_bench(config, workload, progress.on_record, interrupt)
-        Console().print(summary_table(result.model_dump()))
-        print(
-            f"saved {output}/ (result.json, requests.jsonl); stopped: {result.run['stop_reason']}"
-        )
-        return 0 if result.run["stop_reason"] in ("completed", "duration") else 1
+    async def main(interrupt: Interrupt) -> BenchResult:
+        with LiveProgress(console, target.name, total, interval) as progress:
+            return await run_bench(config, workload, progress.on_record, interrupt)
 
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        return runner.run(main())
-
-
-def _first_interrupt(
-    loop: asyncio.AbstractEventLoop, interrupt: asyncio.Event
-) -> Callable[[], None]:
-    def handle() -> None:
-        # The first Ctrl-C stops the run gracefully (results are saved); a second one is default.
-        interrupt.set()
-        loop.remove_signal_handler(signal.SIGINT)
-
-    return handle
+    result, interrupt = run_until_stopped(main)
+    Console().print(summary_table(result.model_dump()))
+    stop_reason = result.run["stop_reason"]
+    print(f"saved {output}/ (result.json, requests.jsonl); stopped: {stop_reason}", flush=True)
+    summary = Summary.from_json(result.summary)
+    code = exit_code(stop_reason, summary, interrupt)
+    verdict = _verdict(stop_reason, summary, interrupt, code)
+    if verdict:
+        print(f"crossfade bench: {verdict} (exit {code})", file=sys.stderr)
+    return code
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - a core dependency on Linux
-        return None
-    return uvloop.new_event_loop
+def exit_code(stop_reason: str, summary: Summary, interrupt: Interrupt) -> int:
+    """The rule in EXIT_CODES. A signal's code comes first: whoever sent it asked for the stop."""
+    from crossfade.cli.stopping import signal_exit_code
+
+    by_signal = signal_exit_code(interrupt)
+    if by_signal is not None:
+        return by_signal
+    if summary.target_failed:
+        return EXIT_TARGET_FAILED
+    if summary.failed or stop_reason not in ("completed", "duration"):
+        return EXIT_SOME_FAILED
+    return 0
+
+
+def _verdict(stop_reason: str, summary: Summary, interrupt: Interrupt, code: int) -> str:
+    """Why the exit code is not 0, in a sentence ("" when it is 0)."""
+    failed = f"{summary.failed} of {summary.requests} measured requests failed"
+    if summary.errors:  # the most frequent kind, so a log shows it even without the table
+        top = summary.errors[0]
+        failed += f" (most: {top.count} {top.kind.value}: {top.messages[0]})"
+    if interrupt.signal is not None:
+        return f"stopped by {interrupt.signal.name}; every request that finished is saved"
+    if code == EXIT_TARGET_FAILED:
+        if not summary.requests:
+            return "the target failed: no request was measured"
+        return f"the target failed: {failed}"
+    if code == EXIT_SOME_FAILED and stop_reason not in ("completed", "duration"):
+        return f"the run stopped early ({stop_reason}); {failed}"
+    if code == EXIT_SOME_FAILED:
+        return failed
+    return ""

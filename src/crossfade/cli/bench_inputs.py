@@ -7,6 +7,7 @@ imports stay inside the functions: commands declare their options while `crossfa
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,35 @@ if TYPE_CHECKING:
 
 SHARD_INDEX_ENV = "JOB_COMPLETION_INDEX"  # set by Kubernetes in each pod of an Indexed Job
 MAX_START_AHEAD_S = 24 * 3600  # a --start-at further ahead is a mistake (milliseconds?)
+DEFAULT_LENGTH = "128"  # --input-len and --output-len of synthetic prompts
+PROGRESS_INTERVAL_S = 10.0  # a progress line this often when stderr is not a terminal
+
+# LoadPlan field -> (the flag that sets it, its argparse dest): errors name what was typed.
+PLAN_FLAGS = {
+    "concurrency": ("--concurrency", "concurrency"),
+    "rate": ("--rate", "rate"),
+    "arrivals": ("--arrivals", "arrivals"),
+    "max_concurrency": ("--max-concurrency", "max_concurrency"),
+    "requests": ("--requests", "requests"),
+    "duration_s": ("--duration", "duration"),
+    "warmup_requests": ("--warmup", "warmup"),
+    "max_error_rate": ("--max-error-rate", "max_error_rate"),
+    "request_timeout_s": ("--timeout", "timeout"),
+    "seed": ("--seed", "seed"),
+}
+
+
+class HelpWithDefaults(argparse.RawDescriptionHelpFormatter):
+    """Adds "(default: X)" to each option that has a default and does not state it already;
+    keeps the line breaks of the description and epilog (the exit-code table)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        # Identity, not equality: a default of 0 is worth showing (0 == False).
+        unstated = not any(action.default is v for v in (None, False, argparse.SUPPRESS))
+        if unstated and action.option_strings and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
 
 
 def add_workload_options(parser: argparse.ArgumentParser) -> None:
@@ -29,10 +59,18 @@ def add_workload_options(parser: argparse.ArgumentParser) -> None:
         "--tokenizer", metavar="DIR", help="tokenizer folder (`lab`: the running lab's model)"
     )
     work.add_argument(
-        "--input-len", default="128", help="N, uniform:A-B, normal:M,S, lognormal:M,S"
+        "--input-len",
+        help=f"synthetic prompts: N, uniform:A-B, normal:M,S, lognormal:M,S "
+        f"(default: {DEFAULT_LENGTH})",
     )
-    work.add_argument("--output-len", default="128", help="same forms as --input-len")
-    work.add_argument("--num-prompts", type=int, help="distinct prompts (default: --requests)")
+    work.add_argument(
+        "--output-len",
+        help="same forms as --input-len (default: "
+        f"{DEFAULT_LENGTH}); with a prompts .jsonl, for the lines without output_tokens",
+    )
+    work.add_argument(
+        "--num-prompts", type=int, help="distinct prompts (default: --requests, at most 10000)"
+    )
     work.add_argument("--dataset", metavar="FILE", help="ShareGPT .json or prompts .jsonl")
     work.add_argument("--workload", metavar="FILE", help="a workload saved with --save-workload")
     work.add_argument("--save-workload", metavar="FILE", help="save the workload for replay")
@@ -41,14 +79,19 @@ def add_workload_options(parser: argparse.ArgumentParser) -> None:
 
 def add_load_options(load: argparse._ArgumentGroup) -> None:
     """Everything about a run's load but its level (--concurrency or --rate)."""
-    load.add_argument("--arrivals", default="poisson", help="constant, poisson or gamma:SHAPE")
+    load.add_argument(
+        "--arrivals",
+        help="open loop's send times: constant, poisson or gamma:SHAPE (default: poisson)",
+    )
     load.add_argument("--max-concurrency", type=int, help="cap in-flight requests at --rate")
     load.add_argument("--requests", type=int, help="measured requests to send")
     load.add_argument("--duration", type=float, help="seconds; stop sending after this")
     load.add_argument("--warmup", type=int, default=0, help="requests sent before measuring")
     load.add_argument("--max-error-rate", type=float, help="stop when failures exceed this share")
     load.add_argument("--timeout", type=float, default=600.0, help="per-request deadline, s")
-    load.add_argument("--seed", type=int, default=0)
+    load.add_argument(
+        "--seed", type=int, default=0, help="of every draw: prompts, lengths, arrival times"
+    )
     load.add_argument(
         "--workers", type=int, default=1, help="processes sending load (beyond one core)"
     )
@@ -96,6 +139,8 @@ def shard_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Sha
         raise UsageError(
             "--shard runs one process per pod; for more load use more pods, not --workers"
         )
+    if args.start_at is not None and not math.isfinite(args.start_at):
+        raise UsageError(f"--start-at {args.start_at}: give Unix seconds (date +%s)")
     if args.start_at is not None and args.start_at - time.time() > MAX_START_AHEAD_S:
         raise UsageError(
             f"--start-at {args.start_at:.0f}: more than a day from now; give Unix seconds "
@@ -108,19 +153,67 @@ def add_slo_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--slo", help="e.g. ttft:p99<500ms,itl:p95<50ms (for goodput)")
 
 
+def add_progress_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress-interval",
+        type=float,
+        default=PROGRESS_INTERVAL_S,
+        metavar="SECONDS",
+        help="when stderr is not a terminal (CI, pod logs): a progress line this often",
+    )
+
+
+def progress_interval(args: argparse.Namespace) -> float:
+    value: float = args.progress_interval
+    if not (value > 0 and value != float("inf")):
+        raise UsageError(f"--progress-interval {value:g}: give seconds above 0, e.g. 10")
+    return value
+
+
+def refuse_existing(folder: Path, marker: str, what: str, alternative: str) -> None:
+    """A UsageError when `folder` already holds `marker` (`what` it is), so a new run never
+    replaces an earlier one without being asked; `alternative` says the other way out."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"-o {folder}: a file, not a folder; give a new folder")
+    if (folder / marker).exists():
+        raise UsageError(
+            f"{folder / marker}: this folder already holds {what}; give a new -o folder, "
+            f"{alternative}"
+        )
+
+
+def _check_counts(args: argparse.Namespace) -> None:
+    """What the plan cannot see as typed (it counts warm-up in --requests) or never holds."""
+    counts = (
+        ("--requests", args.requests, 1),
+        ("--warmup", args.warmup, 0),
+        ("--workers", args.workers, 1),
+        ("--num-prompts", args.num_prompts, 1),
+    )
+    for flag, value, least in counts:
+        if value is not None and value < least:
+            raise UsageError(f"{flag} {value}: give {least} or more")
+    if args.arrivals is not None and args.concurrency is not None:
+        raise UsageError(
+            f"--arrivals {args.arrivals}: arrivals shape an open loop's send times; a closed "
+            "loop (--concurrency) sends when a request ends: drop --arrivals, or give a rate"
+        )
+
+
 def plan_from_args(args: argparse.Namespace) -> LoadPlan:
     from pydantic import ValidationError
 
     from crossfade.bench.plan import LoadPlan
 
+    _check_counts(args)
     try:
         return LoadPlan(
             concurrency=args.concurrency,
             rate=args.rate,
-            arrivals=args.arrivals,
+            arrivals=args.arrivals or "poisson",
             max_concurrency=args.max_concurrency,
             # --requests counts measured requests; the plan counts every request sent.
-            requests=args.requests + args.warmup if args.requests else None,
+            requests=args.requests + args.warmup if args.requests is not None else None,
             duration_s=args.duration,
             warmup_requests=args.warmup,
             max_error_rate=args.max_error_rate,
@@ -129,9 +222,14 @@ def plan_from_args(args: argparse.Namespace) -> LoadPlan:
         )
     except ValidationError as exc:
         problem = exc.errors()[0]
-        where = ".".join(str(p) for p in problem["loc"])
         text = problem["msg"].removeprefix("Value error, ")
-        raise UsageError(f"{where}: {text}" if where else text) from None
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        if field not in PLAN_FLAGS:  # a rule about several flags: its message names them
+            raise UsageError(text) from None
+        flag, dest = PLAN_FLAGS[field]
+        value = getattr(args, dest)
+        shown = f"{value:g}" if isinstance(value, float) else value
+        raise UsageError(f"{flag} {shown}: {text[:1].lower()}{text[1:]}") from None
 
 
 def tokenizer_folder(value: str | None) -> str:
@@ -155,24 +253,39 @@ def build_workload(args: argparse.Namespace, plan: LoadPlan) -> Workload:
         Workload,
         WorkloadError,
         jsonl_workload,
+        parse_length,
         sharegpt_workload,
         synthetic_workload,
     )
 
     stream = not args.no_stream
+    for flag, text in (("--input-len", args.input_len), ("--output-len", args.output_len)):
+        try:
+            if text is not None:
+                parse_length(text)
+        except ValueError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
     try:
         if args.workload:
             return Workload.load(args.workload)
         folder = tokenizer_folder(args.tokenizer)
         if args.dataset:
             if args.dataset.endswith(".jsonl"):
-                return jsonl_workload(args.dataset, folder, args.num_prompts, stream=stream)
+                return jsonl_workload(
+                    args.dataset,
+                    folder,
+                    args.num_prompts,
+                    output_len=args.output_len,
+                    seed=args.seed,
+                    stream=stream,
+                )
             return sharegpt_workload(
                 args.dataset, folder, args.num_prompts, seed=args.seed, stream=stream
             )
         count = args.num_prompts or min(plan.requests or 1000, 10_000)
+        input_len, output_len = args.input_len or DEFAULT_LENGTH, args.output_len or DEFAULT_LENGTH
         return synthetic_workload(
-            folder, count, args.input_len, args.output_len, seed=args.seed, stream=stream
+            folder, count, input_len, output_len, seed=args.seed, stream=stream
         )
     except (WorkloadError, ValueError) as exc:
         raise UsageError(str(exc)) from None

@@ -4,6 +4,7 @@ server whose timing is known (see `crossfade.bench.calibration`)."""
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 COLUMNS = (
@@ -62,6 +63,20 @@ def run(args: argparse.Namespace) -> int:
 
     if args.tokens < 1 or (args.requests_per_level is not None and args.requests_per_level < 1):
         raise UsageError("--tokens and --requests-per-level must be at least 1")
+    times = {
+        "--ttft-ms": args.ttft_ms,
+        "--itl-ms": args.itl_ms,
+        "--max-added-ttft-ms": args.max_added_ttft_ms,
+        "--max-itl-error-ms": args.max_itl_error_ms,
+    }
+    for flag, value in times.items():
+        if not 0 <= value < math.inf:  # nan fails too
+            raise UsageError(f"{flag} {value:g}: give milliseconds, 0 or more")
+    output = Path(args.output) if args.output else None
+    if output is not None and output.is_dir():  # checked now: the measurement takes minutes
+        raise UsageError(
+            f"-o {output}: a folder; give the file to write, e.g. -o {output / 'calibration.json'}"
+        )
     console = Console()
     table = Table(
         title="client overhead against the ground-truth server (ms)", box=SIMPLE, pad_edge=False
@@ -106,7 +121,10 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"largest clean chunk rate: {rate:.0f} chunks/s (at {streams} in flight)")
     load = ", ".join(f"{x:.2f}" for x in data["machine"]["load_average"])
     console.print(f"machine load average at the end (1, 5, 15 min): {load}")
-    path = save_calibration(data, Path(args.output) if args.output else None)
+    try:
+        path = save_calibration(data, output)
+    except OSError as exc:
+        raise UsageError(f"-o {exc.filename}: cannot write it ({exc.strerror})") from None
     print(f"saved {path}")
     return 0
 

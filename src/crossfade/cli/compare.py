@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from crossfade.bench.plan import LoadPlan
+    from crossfade.bench.runner import Interrupt
     from crossfade.bench.slo import Slo
     from crossfade.bench.sweep_index import LoadMode, SweepIndex
     from crossfade.bench.targets import TargetSpec
@@ -18,7 +19,19 @@ if TYPE_CHECKING:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from crossfade.cli.bench_inputs import add_load_options, add_slo_option, add_workload_options
+    from crossfade.cli.bench_inputs import (
+        HelpWithDefaults,
+        add_load_options,
+        add_progress_option,
+        add_slo_option,
+        add_workload_options,
+    )
+
+    parser.formatter_class = HelpWithDefaults
+    parser.epilog = (  # as written: HelpWithDefaults keeps line breaks
+        "Ctrl-C (SIGINT) or SIGTERM stops the run in progress and the sweep after it;\n"
+        "every run finished so far is saved and indexed, and compare exits 130 or 143."
+    )
 
     parser.add_argument(
         "targets", nargs="*", metavar="TARGET", help="two or more target URLs, as for bench"
@@ -39,8 +52,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_workload_options(parser)
     load = parser.add_argument_group(
         "load (one of --concurrency or --rates)",
-        "--requests counts each run's measured requests; at a concurrency level it is raised "
-        "to at least 4 per slot",
+        "--requests counts each run's measured requests; at a concurrency level it is\n"
+        "raised to at least 4 per slot",
     )
     load.add_argument("--concurrency", metavar="LEVELS", help="closed loop, e.g. 1,2,4,8")
     load.add_argument("--rates", metavar="LEVELS", help="open loop, requests/s, e.g. 1,2.5,5")
@@ -52,6 +65,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_load_options(load)
     add_slo_option(parser)
+    add_progress_option(parser)
     parser.add_argument("--no-server-metrics", action="store_true", help="do not scrape")
     parser.set_defaults(run=run)
 
@@ -68,16 +82,14 @@ class _Sweep:
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
-    import signal
-
     from rich.console import Console
 
     from crossfade.bench.calibration import load_calibration
     from crossfade.bench.console import SweepConsole
     from crossfade.bench.sweep import run_sweep
     from crossfade.bench.sweep_index import load_sweep
-    from crossfade.cli.bench import _first_interrupt, _loop_factory
+    from crossfade.cli.bench_inputs import progress_interval
+    from crossfade.cli.stopping import run_until_stopped, signal_exit_code
     from crossfade.errors import CrossfadeError, UsageError
 
     if args.confidence is not None and not 0 < args.confidence < 1:
@@ -91,14 +103,12 @@ def run(args: argparse.Namespace) -> int:
         _analyse(folder, load_sweep(folder), args.confidence)
         return 0
     sweep = _prepare(args)
+    interval = progress_interval(args)
     console = Console(stderr=True)
 
-    async def main() -> SweepIndex:
-        interrupt = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, _first_interrupt(loop, interrupt))
+    async def main(interrupt: Interrupt) -> SweepIndex:
         total = len(sweep.targets) * len(sweep.levels) * args.repeat
-        with SweepConsole(console, total, args.repeat) as progress:
+        with SweepConsole(console, total, args.repeat, interval) as progress:
             return await run_sweep(
                 sweep.targets, sweep.workload, sweep.base, sweep.mode, sweep.levels, args.repeat,
                 sweep.folder, on_progress=progress, interrupt=interrupt,
@@ -106,18 +116,20 @@ def run(args: argparse.Namespace) -> int:
                 workers=args.workers, client_overhead=load_calibration(),
             )  # fmt: skip
 
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        index = runner.run(main())
+    index, interrupt = run_until_stopped(main)
+    by_signal = signal_exit_code(interrupt)
     if not index.runs:
         print(
             f"saved {sweep.folder}/sweep.json; nothing was measured; stopped: {index.stop_reason}"
         )
-        return 1
+        return by_signal or 1
     try:
         _analyse(sweep.folder, index, args.confidence)
     except CrossfadeError as exc:
         print(f"comparison not written: {exc}")
-        return 1
+        return by_signal or 1
+    if by_signal is not None:
+        return by_signal
     return 0 if index.stop_reason == "completed" else 1
 
 
@@ -127,7 +139,7 @@ def _prepare(args: argparse.Namespace) -> _Sweep:
     from crossfade.bench.sweep import check_unique_names, level_plan, parse_levels
     from crossfade.bench.sweep_index import SWEEP_FILE
     from crossfade.bench.targets import parse_target
-    from crossfade.cli.bench_inputs import build_workload, plan_from_args
+    from crossfade.cli.bench_inputs import build_workload, plan_from_args, refuse_existing
     from crossfade.errors import UsageError
 
     if len(args.targets) < 2:
@@ -140,11 +152,7 @@ def _prepare(args: argparse.Namespace) -> _Sweep:
     if args.output is None:
         raise UsageError("give -o DIR, a new folder for the sweep (or --from DIR to re-analyse)")
     folder = Path(args.output)
-    if (folder / SWEEP_FILE).exists():
-        raise UsageError(
-            f"{folder / SWEEP_FILE}: this folder already holds a sweep; give a new -o folder, "
-            f"or re-analyse it with --from {folder}"
-        )
+    refuse_existing(folder, SWEEP_FILE, "a sweep", f"or re-analyse it with --from {folder}")
     if args.repeat < 1:
         raise UsageError(f"--repeat {args.repeat}: give 1 or more")
     names = args.name or []

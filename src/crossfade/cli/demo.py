@@ -22,14 +22,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
-    import signal
     from pathlib import Path
 
     from rich.console import Console
 
     from crossfade.bench.console import SweepConsole
-    from crossfade.cli.bench import _first_interrupt, _loop_factory
+    from crossfade.bench.runner import Interrupt
+    from crossfade.cli.bench_inputs import PROGRESS_INTERVAL_S
+    from crossfade.cli.stopping import run_until_stopped, signal_exit_code
     from crossfade.demo import DemoOutcome, DemoSettings, run_demo
     from crossfade.errors import UsageError
     from crossfade.lab.settings import LabSettings, default_lab_dir
@@ -47,17 +47,16 @@ def run(args: argparse.Namespace) -> int:
     def say(message: str) -> None:
         console.print(f"demo: {message}", soft_wrap=True, highlight=False)
 
-    async def main() -> DemoOutcome:
-        interrupt = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, _first_interrupt(loop, interrupt))
+    async def main(interrupt: Interrupt) -> DemoOutcome:
         total = 3 * len(levels) * args.repeat
-        with SweepConsole(console, total, args.repeat) as progress:
+        with SweepConsole(console, total, args.repeat, PROGRESS_INTERVAL_S) as progress:
             return await run_demo(settings, lab, say, progress, interrupt)
 
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        outcome = runner.run(main())
+    outcome, interrupt = run_until_stopped(main)
     _print(outcome)
+    by_signal = signal_exit_code(interrupt)
+    if by_signal is not None:
+        return by_signal
     return 0 if outcome.index.stop_reason == "completed" and outcome.advice else 1
 
 

@@ -157,7 +157,7 @@ def sharegpt_workload(
 class _PromptLine(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     prompt: str = Field(min_length=1)
-    output_tokens: int = Field(ge=1)
+    output_tokens: int | None = Field(default=None, ge=1)
     prompt_tokens: int | None = Field(default=None, ge=1)
 
 
@@ -166,30 +166,48 @@ def jsonl_workload(
     tokenizer_folder: str | Path,
     num_requests: int | None = None,
     *,
+    output_len: LengthSpec | str | None = None,
+    seed: int = 0,
     stream: bool = True,
 ) -> Workload:
-    """One request per line, in file order: {"prompt", "output_tokens"[, "prompt_tokens"]}."""
+    """One request per line, in file order: {"prompt"[, "output_tokens"][, "prompt_tokens"]}.
+
+    A line without "output_tokens" gets a seeded draw from `output_len` (``--output-len``);
+    without `output_len`, every line must give it."""
+    fill = None if output_len is None else as_length(output_len)
     lines: list[_PromptLine] = []
     for number, data in json_lines(path, JSONL_LINE_FORM)[:num_requests]:
         try:
-            lines.append(_PromptLine.model_validate(data))
+            line = _PromptLine.model_validate(data)
         except ValidationError as exc:
             raise WorkloadError(
                 f"{path}:{number}: {problem(exc)}; write {JSONL_LINE_FORM}"
             ) from exc
+        if line.output_tokens is None and fill is None:
+            raise WorkloadError(
+                f"{path}:{number}: no output_tokens; give it on every line, or give "
+                "--output-len for the lines without one"
+            )
+        lines.append(line)
     if not lines:
         raise WorkloadError(f"{path}: no prompts; write one {JSONL_LINE_FORM} per line")
     vocab = load_vocab(str(tokenizer_folder))
     uncounted = [line.prompt for line in lines if line.prompt_tokens is None]
     counts = (len(ids) for ids in encode(vocab.tokenizer, uncounted))
+    missing = sum(line.output_tokens is None for line in lines)
+    drawn = iter(fill.sample(rngs(seed, 1)[0], missing) if fill is not None else [])
     requests = tuple(
         BenchRequest(
             i,
             line.prompt,
             next(counts) if line.prompt_tokens is None else line.prompt_tokens,
-            line.output_tokens,
+            next(drawn) if line.output_tokens is None else line.output_tokens,
             stream,
         )
         for i, line in enumerate(lines)
     )
-    return new_workload(tokenizer_folder, source=f"jsonl:{path}", seed=None, requests=requests)
+    provenance = {"output_len": str(fill)} if missing and fill is not None else {}
+    seeded = seed if missing else None  # the file alone decides: no draw, no seed
+    return new_workload(
+        tokenizer_folder, source=f"jsonl:{path}", seed=seeded, requests=requests, **provenance
+    )
