@@ -402,25 +402,15 @@ def test_the_bound_is_five_percent_of_the_run_above_the_floor(
 # --- the output folder -------------------------------------------------------------------------
 
 
-def test_the_output_must_be_a_new_folder_unless_overwrite(unsplit: Path, tmp_path: Path) -> None:
+def test_a_merge_that_cannot_be_written_is_an_error_naming_the_output(
+    unsplit: Path, tmp_path: Path
+) -> None:
     shards = split_by_hand(unsplit, tmp_path)
     a_file = tmp_path / "a-file"
     a_file.write_text("keep me\n")
-    with pytest.raises(MergeError, match=f"-o {a_file}: that is a file; give a folder"):
-        merge_results(shards, a_file)
-    assert a_file.read_text() == "keep me\n"
     with pytest.raises(MergeError, match=f"-o {a_file / 'sub'}: cannot write the merged result"):
         merge_results(shards, a_file / "sub")
-    earlier = tmp_path / "earlier"
-    save_result(earlier, load_result(shards[0]), load_records(shards[0]))
-    before = (earlier / RESULT_FILE).read_text()
-    with pytest.raises(MergeError, match=r"already holds a result \(result\.json, requests\.js"):
-        merge_results(shards, earlier)
-    assert (earlier / RESULT_FILE).read_text() == before
-    merged = merge_results(shards, earlier, overwrite=True)
-    assert load_result(earlier).summary == merged.result.summary
-    assert len(load_records(earlier)) == 48
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    merge_results(shards, empty)  # an empty folder holds no result
-    assert load_result(empty).summary == merged.result.summary
+    assert a_file.read_text() == "keep me\n"
+    merged = merge_results(shards, tmp_path / "merged")
+    assert load_result(tmp_path / "merged").summary == merged.result.summary
+    assert len(load_records(tmp_path / "merged")) == 48

@@ -15,6 +15,7 @@ from crossfade.bench.summary import (
     describe,
     error_groups,
     in_window,
+    merge_error_groups,
     summarize,
 )
 from tests.bench.test_metrics import MS, make_record
@@ -122,6 +123,16 @@ def test_errors_are_grouped_by_kind_with_their_first_distinct_messages() -> None
         "HTTP 500: message 1",
     ]
     assert summarize(records, 0, S).errors == groups
+
+
+def test_merged_groups_are_the_groups_of_all_the_records() -> None:
+    first = [failed(ErrorKind.TIMEOUT, "slow"), failed(ErrorKind.CONNECT, "refused")]
+    second = [failed(ErrorKind.CONNECT, f"refused {n}") for n in range(4)]
+    second.append(failed(ErrorKind.TIMEOUT, "slow"))
+    merged = merge_error_groups([error_groups(first), error_groups(second)])
+    assert merged == error_groups(first + second)
+    assert [(g.kind, g.count) for g in merged] == [(ErrorKind.CONNECT, 5), (ErrorKind.TIMEOUT, 2)]
+    assert merged[0].messages == ["refused", "refused 0", "refused 1"]
 
 
 def test_a_tie_between_kinds_keeps_the_kind_seen_first() -> None:

@@ -205,7 +205,7 @@ def test_an_existing_result_is_refused_unless_overwrite(
     capsys.readouterr()
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert f"{out / 'result.json'}: this folder already holds a result" in err
+    assert f"-o {out}: this folder already holds a result (result.json, requests.jsonl)" in err
     assert "--overwrite" in err
     assert (out / "requests.jsonl").read_text(encoding="utf-8") == first
     assert main([*args, "--overwrite"]) == 0

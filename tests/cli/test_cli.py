@@ -92,10 +92,12 @@ def test_render_to_a_file_or_an_unwritable_folder_is_a_usage_error(
     assert main([*render, "-o", str(a_file)]) == 2
     assert f"-o {a_file}: is a file, not a folder" in capsys.readouterr().err
     assert a_file.read_text(encoding="utf-8") == "mine\n"
-    # A folder that cannot be made (below a file; /proc takes no new folders, even for root).
-    for unwritable in (a_file / "below", Path("/proc/crossfade-render-test")):
-        assert main([*render, "-o", str(unwritable)]) == 2
-        assert f"-o {unwritable}: cannot write there" in capsys.readouterr().err
+    # A folder that cannot be made: below a file, or in /proc (no new folders, even for root).
+    assert main([*render, "-o", str(a_file / "below")]) == 2
+    assert f"-o {a_file / 'below'}: {a_file} is a file, not a folder" in capsys.readouterr().err
+    unwritable = Path("/proc/crossfade-render-test")
+    assert main([*render, "-o", str(unwritable)]) == 2
+    assert f"-o {unwritable}: cannot write there" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("render", RENDERS, ids=lambda argv: argv[1])

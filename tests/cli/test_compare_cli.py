@@ -179,6 +179,29 @@ def test_compare_runs_saves_and_reanalyses(
     assert load_sweep(out) == index, "re-analysis runs nothing"
 
 
+def test_a_target_that_answered_nothing_gets_no_verdict_and_exit_3(
+    servers: dict[str, GroundTruth], workload_file: Path, tmp_path: Path
+) -> None:
+    closed = free_port()  # nothing listens there: every request fails to connect
+    out = tmp_path / "sweep"
+    process = compare(
+        servers["fast"].target, f"openai://127.0.0.1:{closed}/v1?model=x", "--name", "fast",
+        "--name", "closed", "--concurrency", "1", "--requests", "3", "--workload",
+        str(workload_file), "--no-server-metrics", "-o", str(out), cwd=tmp_path,
+    )  # fmt: skip
+    stdout, stderr = finish(process)
+    assert process.returncode == 3, stderr
+    assert "closed: failed at every level measured" in stdout
+    assert "connect 3: " in stdout
+    assert "fast vs closed" not in stdout
+    assert "closed vs fast" not in stdout
+    comparison = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
+    assert [f["target"] for f in comparison["failures"]] == ["closed"]
+    again = compare("--from", str(out), cwd=tmp_path)
+    finish(again)
+    assert again.returncode == 3
+
+
 def test_ctrl_c_stops_the_sweep_after_saving(
     servers: dict[str, GroundTruth], workload_file: Path, tmp_path: Path
 ) -> None:

@@ -159,15 +159,17 @@ def test_merge_output_file_or_existing_result_is_a_usage_error(
     a_file.write_text("keep me\n")
     assert main(["merge", *shards, "-o", str(a_file)]) == 2
     err = capsys.readouterr().err
-    assert f"crossfade merge: -o {a_file}: that is a file; give a folder" in err
+    assert f"crossfade merge: -o {a_file}: is a file, not a folder; give a folder" in err
     assert "Traceback" not in err
     assert a_file.read_text() == "keep me\n"
+    assert main(["merge", *shards, "-o", str(a_file / "sub")]) == 2
+    assert f"-o {a_file / 'sub'}: {a_file} is a file, not a folder" in capsys.readouterr().err
     merged = tmp_path / "merged"
     assert main(["merge", *shards[:2], "-o", str(merged), "--allow-missing"]) == 1
     first = (merged / "result.json").read_text()
     assert main(["merge", *shards, "-o", str(merged)]) == 2
     err = capsys.readouterr().err
-    assert f"-o {merged}: that folder already holds a result" in err
+    assert f"-o {merged}: this folder already holds a result (result.json, requests.jsonl)" in err
     assert "--overwrite to replace it" in err
     assert (merged / "result.json").read_text() == first
     assert main(["merge", *shards, "-o", str(merged), "--overwrite"]) == 0

@@ -1,26 +1,16 @@
-"""How a failed level's errors are pooled and put on one line."""
+"""How a failed level's errors are put on one line."""
 
 from __future__ import annotations
 
 from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.bench.summary import error_groups
-from crossfade.compare.failures import MESSAGE_CHARS, errors_text, merge_errors
+from crossfade.compare.failures import MESSAGE_CHARS, errors_text
 
 
 def failed(index: int, kind: ErrorKind, message: str) -> RequestRecord:
     record = RequestRecord(index, 10, 20, scheduled_ns=0, sent_ns=0)
     record.fail(kind, message, 1)
     return record
-
-
-def test_merged_groups_are_the_groups_of_all_the_records() -> None:
-    first = [failed(0, ErrorKind.TIMEOUT, "slow"), failed(1, ErrorKind.CONNECT, "refused")]
-    second = [failed(2, ErrorKind.CONNECT, f"refused {n}") for n in range(4)]
-    second.append(failed(3, ErrorKind.TIMEOUT, "slow"))
-    merged = merge_errors([error_groups(first), error_groups(second)])
-    assert merged == error_groups(first + second)
-    assert [(g.kind, g.count) for g in merged] == [(ErrorKind.CONNECT, 5), (ErrorKind.TIMEOUT, 2)]
-    assert merged[0].messages == ["refused", "refused 0", "refused 1"]
 
 
 def test_errors_read_on_one_line_with_long_messages_cut() -> None:

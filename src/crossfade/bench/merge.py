@@ -24,7 +24,7 @@ from typing import Any
 
 from crossfade.bench.plan import StopReason
 from crossfade.bench.protocol import RequestRecord
-from crossfade.bench.results import REQUESTS_FILE, RESULT_FILE, BenchResult, save_result
+from crossfade.bench.results import BenchResult, save_result
 from crossfade.bench.runner import RunOutcome
 from crossfade.bench.session import summarize_outcome
 from crossfade.bench.shards import MergeError, ShardResult, check_shards, load_shard
@@ -237,30 +237,14 @@ def _shard_facts(shard: ShardResult, shift: int) -> dict[str, Any]:
     }
 
 
-def merge_results(
-    folders: Sequence[Path], output: Path, allow_missing: bool = False, overwrite: bool = False
-) -> MergedRun:
-    """Load the shards' result folders, merge them and save the result to `output` (a folder
-    that holds no result yet, unless `overwrite`)."""
+def merge_results(folders: Sequence[Path], output: Path, allow_missing: bool = False) -> MergedRun:
+    """Load the shards' result folders, merge them and save the result to `output`."""
     for folder in folders:
         if folder.resolve() == output.resolve():
             raise MergeError(f"-o {output}: that is one of the shards; write the merge elsewhere")
-    check_output(output, overwrite)
     merged = merge_shards([load_shard(folder) for folder in folders], allow_missing)
     try:
         save_result(output, merged.result, merged.records)
     except OSError as exc:
         raise MergeError(f"-o {output}: cannot write the merged result there: {exc}") from None
     return merged
-
-
-def check_output(output: Path, overwrite: bool) -> None:
-    """-o must name a folder (new, or without a result unless `overwrite`)."""
-    if output.exists() and not output.is_dir():
-        raise MergeError(f"-o {output}: that is a file; give a folder for the merged result")
-    held = [name for name in (RESULT_FILE, REQUESTS_FILE) if (output / name).exists()]
-    if held and not overwrite:
-        raise MergeError(
-            f"-o {output}: that folder already holds a result ({', '.join(held)}); give a new "
-            "folder, or --overwrite to replace it"
-        )

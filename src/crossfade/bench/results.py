@@ -20,6 +20,7 @@ from crossfade.saved import read_model, write_atomic
 SCHEMA_VERSION = 1
 RESULT_FILE = "result.json"
 REQUESTS_FILE = "requests.jsonl"
+RESULT_FILES = (RESULT_FILE, REQUESTS_FILE)  # either makes a folder a saved result
 
 
 class ResultError(CrossfadeError):

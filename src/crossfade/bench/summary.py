@@ -153,21 +153,41 @@ def failures_by_kind(records: Iterable[RequestRecord]) -> dict[ErrorKind, int]:
     return {kind: counts.get(kind, 0) for kind in ErrorKind}
 
 
+class _ErrorTally:
+    """Counts per error kind and the first distinct messages of each, in the order seen."""
+
+    def __init__(self) -> None:
+        self.counts: dict[ErrorKind, int] = {}
+        self.messages: dict[ErrorKind, list[str]] = {}
+
+    def add(self, kind: ErrorKind, count: int, messages: Iterable[str]) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + count
+        seen = self.messages.setdefault(kind, [])
+        for text in messages:
+            if len(seen) < MESSAGES_PER_ERROR_KIND and text not in seen:
+                seen.append(text)
+
+    def groups(self) -> list[ErrorGroup]:
+        order = sorted(self.counts, key=lambda kind: -self.counts[kind])  # stable: first seen
+        return [ErrorGroup(kind=k, count=self.counts[k], messages=self.messages[k]) for k in order]
+
+
 def error_groups(records: Iterable[RequestRecord]) -> list[ErrorGroup]:
     """The failures grouped by kind, most frequent first (ties: the kind seen first)."""
-    counts: dict[ErrorKind, int] = {}
-    messages: dict[ErrorKind, list[str]] = {}
+    tally = _ErrorTally()
     for record in records:
-        kind = record.error_kind
-        if kind is None:
-            continue
-        counts[kind] = counts.get(kind, 0) + 1
-        seen = messages.setdefault(kind, [])
-        text = record.error or kind.value
-        if len(seen) < MESSAGES_PER_ERROR_KIND and text not in seen:
-            seen.append(text)
-    order = sorted(counts, key=lambda kind: -counts[kind])  # stable: first seen wins a tie
-    return [ErrorGroup(kind=k, count=counts[k], messages=messages[k]) for k in order]
+        if record.error_kind is not None:
+            tally.add(record.error_kind, 1, (record.error or record.error_kind.value,))
+    return tally.groups()
+
+
+def merge_error_groups(runs: Iterable[Sequence[ErrorGroup]]) -> list[ErrorGroup]:
+    """Several runs' error groups as one list, as `error_groups` would have made it from all
+    their records (messages: the first distinct ones in the order the runs are given)."""
+    tally = _ErrorTally()
+    for group in (group for run in runs for group in run):
+        tally.add(group.kind, group.count, group.messages)
+    return tally.groups()
 
 
 def check_lengths(records: Iterable[RequestRecord]) -> LengthCheck:

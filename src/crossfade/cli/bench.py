@@ -10,9 +10,6 @@ if TYPE_CHECKING:
     from crossfade.bench.runner import Interrupt
     from crossfade.bench.summary import Summary
 
-EXIT_SOME_FAILED = 1
-EXIT_TARGET_FAILED = 3  # 2 is a usage error, as for every command
-
 EXIT_CODES = """\
 exit codes (the result folder is saved in every case but 2):
   0    the run completed (or --duration ended it) and no measured request failed
@@ -69,14 +66,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import os
     import sys
-    from pathlib import Path
 
     from rich.console import Console
 
     from crossfade.bench.calibration import load_calibration
     from crossfade.bench.console import LiveProgress, summary_table
     from crossfade.bench.plan import LoadPlan
-    from crossfade.bench.results import RESULT_FILE, BenchResult
+    from crossfade.bench.results import RESULT_FILES, BenchResult
     from crossfade.bench.session import BenchConfig, run_bench, shard_share
     from crossfade.bench.slo import parse_slos
     from crossfade.bench.summary import Summary
@@ -86,9 +82,9 @@ def run(args: argparse.Namespace) -> int:
         default_output,
         plan_from_args,
         progress_interval,
-        refuse_existing,
         shard_from_args,
     )
+    from crossfade.cli.output import output_folder, refuse_existing
     from crossfade.cli.stopping import run_until_stopped
     from crossfade.errors import UsageError
 
@@ -100,9 +96,13 @@ def run(args: argparse.Namespace) -> int:
         slos = parse_slos(args.slo) if args.slo else []
     except ValueError as exc:
         raise UsageError(f"--slo: {exc}") from None
-    output = Path(args.output) if args.output else default_output(target.name, plan, shard)
+    output = (
+        output_folder("-o", args.output)
+        if args.output is not None
+        else default_output(target.name, plan, shard)
+    )
     if not args.overwrite:
-        refuse_existing(output, RESULT_FILE, "a result", "or --overwrite to replace it")
+        refuse_existing(output, RESULT_FILES, "a result", "or --overwrite to replace it")
     workload = build_workload(args, plan)
     if args.save_workload:
         workload.save(args.save_workload)
@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
 
 def exit_code(stop_reason: str, summary: Summary, interrupt: Interrupt) -> int:
     """The rule in EXIT_CODES. A signal's code comes first: whoever sent it asked for the stop."""
-    from crossfade.cli.stopping import signal_exit_code
+    from crossfade.cli.stopping import EXIT_SOME_FAILED, EXIT_TARGET_FAILED, signal_exit_code
 
     by_signal = signal_exit_code(interrupt)
     if by_signal is not None:
@@ -162,6 +162,8 @@ def exit_code(stop_reason: str, summary: Summary, interrupt: Interrupt) -> int:
 
 def _verdict(stop_reason: str, summary: Summary, interrupt: Interrupt, code: int) -> str:
     """Why the exit code is not 0, in a sentence ("" when it is 0)."""
+    from crossfade.cli.stopping import EXIT_SOME_FAILED, EXIT_TARGET_FAILED
+
     failed = f"{summary.failed} of {summary.requests} measured requests failed"
     if summary.errors:  # the most frequent kind, so a log shows it even without the table
         top = summary.errors[0]

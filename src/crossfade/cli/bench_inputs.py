@@ -170,18 +170,6 @@ def progress_interval(args: argparse.Namespace) -> float:
     return value
 
 
-def refuse_existing(folder: Path, marker: str, what: str, alternative: str) -> None:
-    """A UsageError when `folder` already holds `marker` (`what` it is), so a new run never
-    replaces an earlier one without being asked; `alternative` says the other way out."""
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"-o {folder}: a file, not a folder; give a new folder")
-    if (folder / marker).exists():
-        raise UsageError(
-            f"{folder / marker}: this folder already holds {what}; give a new -o folder, "
-            f"{alternative}"
-        )
-
-
 def _check_counts(args: argparse.Namespace) -> None:
     """What the plan cannot see as typed (it counts warm-up in --requests) or never holds."""
     counts = (

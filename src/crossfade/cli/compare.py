@@ -30,7 +30,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = HelpWithDefaults
     parser.epilog = (  # as written: HelpWithDefaults keeps line breaks
         "Ctrl-C (SIGINT) or SIGTERM stops the run in progress and the sweep after it;\n"
-        "every run finished so far is saved and indexed, and compare exits 130 or 143."
+        "every run finished so far is saved and indexed, and compare exits 130 or 143.\n"
+        "Exit codes: 0 every run complete and every target answered; 1 the sweep stopped\n"
+        "early; 3 a target failed at a level (no request succeeded there, or more than half\n"
+        "failed: no verdict is drawn from it; see comparison.json's failures)."
     )
 
     parser.add_argument(
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from crossfade.bench.sweep import run_sweep
     from crossfade.bench.sweep_index import load_sweep
     from crossfade.cli.bench_inputs import progress_interval
-    from crossfade.cli.stopping import run_until_stopped, signal_exit_code
+    from crossfade.cli.stopping import EXIT_TARGET_FAILED, run_until_stopped, signal_exit_code
     from crossfade.errors import CrossfadeError, UsageError
 
     if args.confidence is not None and not 0 < args.confidence < 1:
@@ -100,8 +103,7 @@ def run(args: argparse.Namespace) -> int:
         if args.targets or args.concurrency or args.rates:
             raise UsageError("--from DIR analyses a saved sweep: give no targets or levels with it")
         folder = Path(args.from_dir)
-        _analyse(folder, load_sweep(folder), args.confidence)
-        return 0
+        return EXIT_TARGET_FAILED if _analyse(folder, load_sweep(folder), args.confidence) else 0
     sweep = _prepare(args)
     interval = progress_interval(args)
     console = Console(stderr=True)
@@ -124,12 +126,14 @@ def run(args: argparse.Namespace) -> int:
         )
         return by_signal or 1
     try:
-        _analyse(sweep.folder, index, args.confidence)
+        failed = _analyse(sweep.folder, index, args.confidence)
     except CrossfadeError as exc:
         print(f"comparison not written: {exc}")
         return by_signal or 1
     if by_signal is not None:
         return by_signal
+    if failed:
+        return EXIT_TARGET_FAILED
     return 0 if index.stop_reason == "completed" else 1
 
 
@@ -139,7 +143,8 @@ def _prepare(args: argparse.Namespace) -> _Sweep:
     from crossfade.bench.sweep import check_unique_names, level_plan, parse_levels
     from crossfade.bench.sweep_index import SWEEP_FILE
     from crossfade.bench.targets import parse_target
-    from crossfade.cli.bench_inputs import build_workload, plan_from_args, refuse_existing
+    from crossfade.cli.bench_inputs import build_workload, plan_from_args
+    from crossfade.cli.output import output_folder, refuse_existing
     from crossfade.errors import UsageError
 
     if len(args.targets) < 2:
@@ -151,8 +156,8 @@ def _prepare(args: argparse.Namespace) -> _Sweep:
         raise UsageError("give exactly one of --concurrency LEVELS or --rates LEVELS, e.g. 1,2,4")
     if args.output is None:
         raise UsageError("give -o DIR, a new folder for the sweep (or --from DIR to re-analyse)")
-    folder = Path(args.output)
-    refuse_existing(folder, SWEEP_FILE, "a sweep", f"or re-analyse it with --from {folder}")
+    folder = output_folder("-o", args.output)
+    refuse_existing(folder, (SWEEP_FILE,), "a sweep", f"or re-analyse it with --from {folder}")
     if args.repeat < 1:
         raise UsageError(f"--repeat {args.repeat}: give 1 or more")
     names = args.name or []
@@ -190,7 +195,8 @@ def _prepare(args: argparse.Namespace) -> _Sweep:
     return _Sweep(targets, mode, levels, base, workload, slos, folder)
 
 
-def _analyse(folder: Path, index: SweepIndex, confidence: float | None) -> None:
+def _analyse(folder: Path, index: SweepIndex, confidence: float | None) -> bool:
+    """Analyse, save and print the comparison; True when a target failed at some level."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -216,3 +222,4 @@ def _analyse(folder: Path, index: SweepIndex, confidence: float | None) -> None:
         f"saved {folder / COMPARISON_FILE}; runs ({len(index.runs)}) in {folder / 'runs'}/, "
         f"indexed in sweep.json; sweep stopped: {index.stop_reason}"
     )
+    return bool(comparison.failures)

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from crossfade.bench.console import SweepConsole
     from crossfade.bench.runner import Interrupt
     from crossfade.cli.bench_inputs import PROGRESS_INTERVAL_S
-    from crossfade.cli.stopping import run_until_stopped, signal_exit_code
+    from crossfade.cli.stopping import EXIT_TARGET_FAILED, run_until_stopped, signal_exit_code
     from crossfade.demo import DemoOutcome, DemoSettings, run_demo
     from crossfade.errors import UsageError
     from crossfade.lab.settings import LabSettings, default_lab_dir
@@ -57,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     by_signal = signal_exit_code(interrupt)
     if by_signal is not None:
         return by_signal
+    if outcome.comparison is not None and outcome.comparison.failures:
+        return EXIT_TARGET_FAILED
     return 0 if outcome.index.stop_reason == "completed" and outcome.advice else 1
 
 
@@ -70,8 +72,13 @@ def _print(outcome: object) -> None:
     for note in outcome.notes:
         print(f"  {note}")
     if outcome.comparison is not None:
-        lines = verdict_lines(outcome.comparison)
-        print("\n".join(f"  {line}" for line in lines if "throughput" in line.lower()))
+        # The throughput verdicts, and every target that failed (there is no verdict on it).
+        lines = [
+            line
+            for line in verdict_lines(outcome.comparison)
+            if "throughput" in line.lower() or "failed" in line
+        ]
+        print("\n".join(f"  {line}" for line in lines))
     if outcome.advice is not None:
         facts = ", ".join(f"{k}={v}" for k, v in EXAMPLE_FACTS.model_dump().items())
         print(f"\nadvice on example facts ({facts}):")

@@ -44,11 +44,13 @@ def run(args: argparse.Namespace) -> int:
 
     from crossfade.bench.console import summary_table
     from crossfade.bench.merge import merge_results
+    from crossfade.bench.results import RESULT_FILES
+    from crossfade.cli.output import output_folder, refuse_existing
 
-    output = Path(args.output)
-    merged = merge_results(
-        [Path(r) for r in args.results], output, args.allow_missing, args.overwrite
-    )
+    output = output_folder("-o", args.output)
+    if not args.overwrite:
+        refuse_existing(output, RESULT_FILES, "a result", "or --overwrite to replace it")
+    merged = merge_results([Path(r) for r in args.results], output, args.allow_missing)
     Console().print(summary_table(merged.result.model_dump()))
     for warning in merged.warnings:
         print(f"crossfade merge: warning: {warning}", file=sys.stderr)

@@ -149,7 +149,9 @@ def run_triton(args: argparse.Namespace) -> int:
 
 def _write_or_check(tree: RenderedTree, args: argparse.Namespace, command: str) -> int:
     """Write `tree` under -o (removing what the last render of `command` left), or --check it."""
-    root = output_folder(args.output)
+    from crossfade.cli.output import output_folder
+
+    root = output_folder("-o", args.output)
     try:
         if args.check:
             differences = tree.diff(root, command)
@@ -174,18 +176,6 @@ def _write_or_check(tree: RenderedTree, args: argparse.Namespace, command: str) 
             file=sys.stderr,
         )
     return 1 if report.kept else 0
-
-
-def output_folder(output: str) -> Path:
-    """-o DIR as a folder to write in; a usage error for an empty value or a file."""
-    from crossfade.errors import UsageError
-
-    if not output.strip():
-        raise UsageError("-o is empty: give the folder to write (-o . for the current folder)")
-    root = Path(output)
-    if root.exists() and not root.is_dir():
-        raise UsageError(f"-o {output}: is a file, not a folder; give a folder to write in")
-    return root
 
 
 def _unwritable(root: Path, exc: OSError) -> Exception:
@@ -224,6 +214,7 @@ def run_k8s(args: argparse.Namespace) -> int:
 
 
 def run_bench_job(args: argparse.Namespace) -> int:
+    from crossfade.cli.output import output_folder
     from crossfade.render.k8s.bench_job import resolve_bench_run
     from crossfade.render.k8s.manifests import as_stream, render_bench_job
     from crossfade.spec.load import load_spec
@@ -251,7 +242,7 @@ def run_bench_job(args: argparse.Namespace) -> int:
         sys.stdout.write(as_stream(tree))
         return 0
     # No record here: several bench Jobs are often rendered into one folder, one by one.
-    root = output_folder(args.output)
+    root = output_folder("-o", args.output)
     try:
         written = tree.write(root)
     except OSError as exc:

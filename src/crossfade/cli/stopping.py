@@ -14,6 +14,10 @@ from typing import Any, TypeVar
 from crossfade.bench.runner import Interrupt
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Exit codes of the commands that send load, beside 0, 2 (a usage error, as for every command)
+# and a stopping signal's 128 + N.
+EXIT_SOME_FAILED = 1  # some requests failed, or the run stopped early
+EXIT_TARGET_FAILED = 3  # a target answered nothing or too little (`Summary.target_failed`)
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from crossfade.bench.protocol import RequestRecord
-from crossfade.bench.summary import MESSAGES_PER_ERROR_KIND, ErrorGroup, Summary, error_groups
+from crossfade.bench.summary import ErrorGroup, Summary, error_groups, merge_error_groups
 from crossfade.compare.model import LevelFailure
 
 # A message in a one-line verdict is cut here; comparison.json and the report keep it whole.
@@ -56,27 +56,9 @@ def pool_failures(failures: Sequence[LevelFailure]) -> LevelFailure:
             "failed_runs": [run for f in failures for run in f.failed_runs],
             "requests": sum(f.requests for f in failures),
             "failed": sum(f.failed for f in failures),
-            "errors": merge_errors([f.errors for f in failures]),
+            "errors": merge_error_groups([f.errors for f in failures]),
         }
     )
-
-
-def merge_errors(groups: Iterable[Sequence[ErrorGroup]]) -> list[ErrorGroup]:
-    """Several runs' (or levels') error groups as one list, as `error_groups` would have made
-    it from all their records: counts added, the first distinct messages kept, most frequent
-    kind first (ties: the kind seen first)."""
-    counts: dict[str, int] = {}
-    messages: dict[str, list[str]] = {}
-    kinds = {}
-    for group in (g for run in groups for g in run):
-        kinds[group.kind.value] = group.kind
-        counts[group.kind.value] = counts.get(group.kind.value, 0) + group.count
-        seen = messages.setdefault(group.kind.value, [])
-        for message in group.messages:
-            if len(seen) < MESSAGES_PER_ERROR_KIND and message not in seen:
-                seen.append(message)
-    order = sorted(counts, key=lambda kind: -counts[kind])
-    return [ErrorGroup(kind=kinds[k], count=counts[k], messages=messages[k]) for k in order]
 
 
 def errors_text(groups: Sequence[ErrorGroup], messages: int = 1) -> str:
