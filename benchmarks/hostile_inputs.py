@@ -9,6 +9,9 @@ wait4. A case the CLI handled within its limits is then loaded in this process t
 three `load_spec` times and the peak of Python allocations (tracemalloc) during one. Goal: each
 refused in under a second with under 100 MB, with exit 2 and a message naming the file and,
 where it has one, the line.
+
+Then the SSE parser, in process: a long line arriving in many reads (each read used to rescan,
+and its line regex backtracked over, everything held so far) and one past the parser's bound.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+from crossfade.bench.sse import MAX_EVENT_BYTES, SseError, SseParser
 from crossfade.errors import SpecError
 from crossfade.spec import load_spec
 from crossfade.spec.example import EXAMPLE_SPEC
@@ -126,6 +130,42 @@ def load_in_process(spec: Path) -> tuple[float, int]:
     return min(times), peak
 
 
+def feed_long_line(size: int, read: int) -> tuple[float, int, str]:
+    """Feed `data: ` and `size` bytes of one line in reads of `read` bytes, then its end."""
+    parser = SseParser()
+    piece = bytearray(b"x" * read)  # each read a new bytes object, as from a socket
+    tracemalloc.start()
+    start = time.perf_counter()
+    outcome = "ok"
+    try:
+        parser.feed(b"data: ")
+        for _ in range(size // read):
+            parser.feed(bytes(piece))
+        parser.feed(b"\n\n")
+    except SseError as exc:
+        outcome = f"SseError: {exc}"
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return elapsed, peak, outcome
+
+
+def sse_cases() -> None:
+    print(f"\n{'SSE line':<36} {'time ms':>8} {'alloc MB':>8}  outcome")
+    for label, size, read in [
+        ("64 KiB in one read", 64 * 1024, 64 * 1024),
+        ("64 KiB in 1 KiB reads", 64 * 1024, 1024),
+        ("4 MiB in 4 KiB reads", 4 * MB, 4096),
+        (
+            f"{MAX_EVENT_BYTES // MB + 1} MiB in 64 KiB reads (past the bound)",
+            MAX_EVENT_BYTES + MB,
+            65536,
+        ),
+    ]:
+        elapsed, peak, outcome = feed_long_line(size, read)
+        print(f"{label:<36} {elapsed * 1000:>8.1f} {peak / MB:>8.1f}  {outcome}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit-mb", type=int, default=2048, help="address-space limit per run")
@@ -145,6 +185,7 @@ def main() -> None:
             )
             messages.append(f"{name}: {message.replace(tmp, '')}" if message else "")
     print("\n".join(m for m in messages if m))
+    sse_cases()
 
 
 if __name__ == "__main__":

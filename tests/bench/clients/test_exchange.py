@@ -16,6 +16,7 @@ from crossfade.bench.clients.exchange import decode_event, post_and_record
 from crossfade.bench.clients.http1 import Http1Pool
 from crossfade.bench.dialects import parse_openai_completions_event
 from crossfade.bench.protocol import ErrorKind, RequestRecord
+from crossfade.bench.sse import MAX_EVENT_BYTES
 
 
 def on_uvloop(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
@@ -375,3 +376,24 @@ def test_the_event_decoder_agrees_with_json_loads(text: str) -> None:
 def test_the_event_decoder_raises_what_json_loads_raises(text: str) -> None:
     with pytest.raises(json.JSONDecodeError):
         decode_event(text)
+
+
+@on_uvloop
+async def test_a_stream_line_past_the_parsers_bound_fails_the_record_and_is_not_held() -> None:
+    async def endless_line(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int
+    ) -> bool:
+        writer.write(STREAM_HEAD + chunked(event(1)))
+        piece = chunked(b"x" * (1024 * 1024))
+        writer.write(chunked(b"data: "))
+        for _ in range(MAX_EVENT_BYTES // (1024 * 1024) + 1):
+            writer.write(piece)
+            await writer.drain()
+        writer.write(END)
+        return True
+
+    async with serve(endless_line) as (_, pool):
+        record = await send(pool)
+    assert record.error_kind is ErrorKind.OTHER
+    assert record.error == "unreadable stream: a line of over 8,388,608 bytes without its end"
+    assert record.chunk_tokens == [1]  # what came before is kept
