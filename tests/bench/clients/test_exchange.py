@@ -397,3 +397,17 @@ async def test_a_stream_line_past_the_parsers_bound_fails_the_record_and_is_not_
     assert record.error_kind is ErrorKind.OTHER
     assert record.error == "unreadable stream: a line of over 8,388,608 bytes without its end"
     assert record.chunk_tokens == [1]  # what came before is kept
+
+
+@on_uvloop
+async def test_an_event_nested_past_jsons_depth_is_an_unreadable_response() -> None:
+    async def deep(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> bool:
+        writer.write(STREAM_HEAD + chunked(event(1), b"data: " + b"[" * 100_000 + b"\n\n") + END)
+        await writer.drain()
+        return True
+
+    async with serve(deep) as (_, pool):
+        record = await send(pool)
+    assert record.error_kind is ErrorKind.OTHER
+    assert record.error is not None
+    assert record.error.startswith("unreadable response: RecursionError(")
