@@ -92,6 +92,7 @@ def test_a_mutated_config_reads_and_keeps_every_field_protobuf_accepts(text: str
 def test_a_malformed_escape_unquotes_to_its_text_as_written() -> None:
     assert unquote('"\\x"') == "\\x"
     assert unquote("'a\\u12'") == "a\\u12"
+    assert unquote('"\\8"') == "\\8"  # an unknown escape: Python only warns (deprecated)
     assert unquote('"caf\\xc3\\xa9 \\"q\\""') == 'caf\xc3\xa9 "q"'
 
 

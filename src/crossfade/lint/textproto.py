@@ -8,6 +8,7 @@ placeholders anywhere) so lint can point at lines; protobuf stays the judge of v
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -58,10 +59,12 @@ class Field:
 def unquote(token: str) -> str:
     if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'":
         body = token[1:-1]
-        try:
-            return body.encode("latin-1", "backslashreplace").decode("unicode_escape")
-        except UnicodeDecodeError:  # a malformed escape (a lone `\x`): protobuf reports it
-            return body
+        with warnings.catch_warnings():  # an unknown escape (`\8`) only warns, deprecated
+            warnings.simplefilter("error", DeprecationWarning)
+            try:
+                return body.encode("latin-1", "backslashreplace").decode("unicode_escape")
+            except (UnicodeDecodeError, DeprecationWarning):  # protobuf reports them
+                return body
     return token
 
 
