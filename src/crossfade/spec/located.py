@@ -78,14 +78,18 @@ def validate_located(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [locate(e, model, filename, lines) for e in exc.errors(include_url=False)]
+        errors = exc.errors(include_url=False)
+        problems = [locate(e, model, filename, lines, data) for e in errors]
         raise error(problems) from None
 
 
 def compose(text: str, filename: str, error: type[SpecError] = SpecError) -> tuple[Any, Lines]:
     """The document's data and the line of every key and item in it, within the bounds of
     `crossfade.spec.yaml_limits` (depth, and size with aliases expanded)."""
-    loader = BoundedLoader(text)
+    try:
+        loader = BoundedLoader(text)  # its reader refuses control characters right away
+    except yaml.YAMLError as exc:
+        raise error([SpecProblem(filename, None, "", f"invalid YAML: {exc}")]) from None
     try:
         root = loader.get_single_node()
         if root is None:
@@ -139,17 +143,20 @@ def _index_lines(
             yield from _index_lines(item, (*path, index), lines, filename, seen_nodes)
 
 
-def locate(error: Any, model: type[BaseModel], filename: str, lines: Lines) -> SpecProblem:
-    """One pydantic error as a located problem with its fix, where one is known."""
-    loc: PathKey = tuple(part for part in error["loc"] if not _is_union_tag(part))
+def locate(
+    error: Any, model: type[BaseModel], filename: str, lines: Lines, data: Any = None
+) -> SpecProblem:
+    """One pydantic error as a located problem with its fix, where one is known; `data` is
+    what was validated (a key of it is never taken for one of pydantic's union tags)."""
+    loc = _data_loc(error["loc"], data)
     ctx = error.get("ctx") or {}
     hint: str | None = ctx.get("hint") or None
     kind = error["type"]
     if kind == "bad_key":  # a model's own check of a free-form mapping's keys
         loc = (*loc, ctx["key"])
-    elif kind == "extra_forbidden":
+    elif kind == "extra_forbidden" and loc:
         hint = did_you_mean(str(loc[-1]), allowed_keys(model, loc[:-1]))
-    elif kind == "missing":
+    elif kind == "missing" and loc:
         hint = f"add '{loc[-1]}:'"
     message = error["msg"]
     if kind == "value_error":
@@ -183,6 +190,23 @@ def dotted(loc: PathKey) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
     return text
+
+
+def _data_loc(loc: PathKey, data: Any) -> PathKey:
+    """pydantic's `loc` without the union members it names on the way; a part that is a key
+    or index of `data` at that place stays, whatever it looks like (`x[0]: 1` is a key)."""
+    kept: list[str | int] = []
+    node = data
+    for part in loc:
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_list or (isinstance(node, dict) and part in node):
+            node = node[part]
+        elif _is_union_tag(part):
+            continue
+        else:
+            node = None
+        kept.append(part)
+    return tuple(kept)
 
 
 def _is_union_tag(part: str | int) -> bool:
