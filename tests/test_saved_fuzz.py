@@ -93,7 +93,7 @@ def expect_result_or_error(read: Callable[[], Any]) -> None:
 
 
 @pytest.mark.parametrize("name", list(READERS))
-@fuzz(examples=150)
+@fuzz(examples=400)
 @given(data=st.data())
 def test_a_corrupted_document_reads_or_is_a_crossfade_error(
     sweep: Path, name: str, data: st.DataObject
@@ -102,7 +102,7 @@ def test_a_corrupted_document_reads_or_is_a_crossfade_error(
         expect_result_or_error(lambda: READERS[name](sweep / name))
 
 
-@fuzz(examples=200)
+@fuzz(examples=600)
 @given(data=st.data())
 def test_a_corrupted_record_line_reads_or_is_a_result_error(
     sweep: Path, data: st.DataObject
@@ -112,7 +112,7 @@ def test_a_corrupted_record_line_reads_or_is_a_result_error(
 
 
 @pytest.mark.parametrize("name", [*READERS, f"{RUN}/requests.jsonl"])
-@fuzz(examples=60)
+@fuzz(examples=150)
 @given(data=st.data())
 def test_a_sweep_with_a_corrupted_file_reports_and_compares_or_says_why_not(
     sweep: Path, name: str, data: st.DataObject

@@ -74,13 +74,13 @@ def parse_or_unreadable(parse: EventParser, event: Any) -> ParsedEvent | None:
 
 
 @pytest.mark.parametrize("parse", PARSERS, ids=lambda p: p.__name__)
-@fuzz(examples=250)
+@fuzz(examples=800)
 @given(event=ANY_EVENT)
 def test_any_json_gives_an_event_or_an_unreadable_error(parse: EventParser, event: Any) -> None:
     parse_or_unreadable(parse, event)
 
 
-@fuzz(examples=200)
+@fuzz(examples=500)
 @given(event=triton_events)
 def test_a_triton_error_is_final_whatever_else_comes_with_it(event: dict[str, Any]) -> None:
     for parse in PARSERS[:2]:
@@ -89,7 +89,7 @@ def test_a_triton_error_is_final_whatever_else_comes_with_it(event: dict[str, An
         assert (parsed.error, parsed.final) == ("boom", True)
 
 
-@fuzz(examples=300)
+@fuzz(examples=800)
 @given(
     body=st.binary(max_size=100)
     | json_values.map(lambda v: json.dumps(v).encode())

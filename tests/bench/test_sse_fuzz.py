@@ -31,7 +31,7 @@ def cut_stream(draw: st.DrawFn, stream: bytes) -> list[int]:
     return draw(st.lists(st.integers(0, len(stream)), max_size=8))
 
 
-@fuzz(examples=400)
+@fuzz(examples=1500)
 @given(
     stream=st.binary(max_size=200)
     | st.lists(
@@ -76,7 +76,7 @@ written_events = st.builds(
 )
 
 
-@fuzz(examples=300)
+@fuzz(examples=1000)
 @given(
     events=st.lists(written_events, max_size=5),
     ends=st.lists(st.sampled_from(LINE_ENDS), min_size=1),

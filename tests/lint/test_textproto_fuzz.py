@@ -68,13 +68,13 @@ def read_and_check(text: str) -> Field:
     return root
 
 
-@fuzz(examples=400)
+@fuzz(examples=1000)
 @given(text=st.text(max_size=300) | st.text("{}[]<>:,\"'\\#$ \nab1", max_size=300))
 def test_any_text_reads_into_located_fields(text: str) -> None:
     read_and_check(text)
 
 
-@fuzz(examples=300)
+@fuzz(examples=800)
 @given(text=mutated_configs())
 def test_a_mutated_config_reads_and_keeps_every_field_protobuf_accepts(text: str) -> None:
     root = read_and_check(text)

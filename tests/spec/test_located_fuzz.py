@@ -89,7 +89,7 @@ def parse_or_located_error(parse: Callable[[str, str], BaseModel], text: str) ->
 
 
 @pytest.mark.parametrize("kind", list(FILES))
-@fuzz(examples=200)
+@fuzz(examples=600)
 @given(data=st.data())
 def test_an_edited_document_loads_or_is_a_located_error(kind: str, data: st.DataObject) -> None:
     parse, examples = FILES[kind]
@@ -97,7 +97,7 @@ def test_an_edited_document_loads_or_is_a_located_error(kind: str, data: st.Data
 
 
 @pytest.mark.parametrize("kind", list(FILES))
-@fuzz(examples=150)
+@fuzz(examples=400)
 @given(text=st.text(max_size=200) | st.text("{}[]&*!<>:-?|#'\"\n\t ab1.~", max_size=200))
 def test_any_text_loads_or_is_a_located_error(kind: str, text: str) -> None:
     parse_or_located_error(FILES[kind][0], text)

@@ -9,8 +9,8 @@ inputs, so a failure reproduces with the same command. Tests are sized so the wh
 takes about a minute on two cores. To explore further, run with random seeds and more
 examples (hypothesis prints the seed and a `@reproduce_failure` blob for what it finds):
 
-    CROSSFADE_FUZZ_SCALE=20 .venv/bin/python -m pytest -k fuzz --hypothesis-profile=explore \
-        --hypothesis-show-statistics -p no:cacheprovider
+    CROSSFADE_FUZZ_SCALE=20 .venv/bin/python -m pytest tests --ignore=tests/lab -k fuzz \
+        --hypothesis-profile=explore --hypothesis-show-statistics -p no:cacheprovider
 """
 
 from __future__ import annotations
