@@ -43,11 +43,17 @@ def read_model(
     another schema version; `older` are the earlier versions `model` still reads (the caller
     upgrades what it reads)."""
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error(f"{file}: {missing}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{file}: cannot read: {exc}") from None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise error(f"{file}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise error(f"{file}: not valid JSON: nested deeper than the decoder goes") from None
     found = data.get("schema_version") if isinstance(data, dict) else None
     if found != version and found not in older:
         fix = f" ({stale})" if stale else ""
@@ -56,6 +62,12 @@ def read_model(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise error(f"{file}: {field}: {first['msg']}") from None
+        raise error(f"{file}: {first_problem(exc)}") from None
+
+
+def first_problem(exc: ValidationError) -> str:
+    """The first of pydantic's errors as `field.path: message` (just the message at the top)."""
+    first = exc.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{field}: {message}" if field else message

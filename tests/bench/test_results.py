@@ -50,3 +50,26 @@ def test_unreadable_results_name_the_file_and_problem(tmp_path: Path) -> None:
     (tmp_path / "requests.jsonl").write_text('{"index": 1}\nnot json\n')
     with pytest.raises(ResultError, match=r"requests.jsonl:1"):
         load_records(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("section", "edit", "field"),
+    [
+        ("config", {"slos": [None]}, "config.slos.0"),
+        ("config", {"slos": None}, "config.slos"),
+        ("config", {"workload": ["not", "a", "mapping"]}, "config.workload"),
+        ("run", {"measure_start_ns": "0"}, "run.measure_start_ns"),
+        ("target", {"url": 7}, "target.url"),
+    ],
+)
+def test_the_parts_compare_and_report_read_are_checked_on_load(
+    tmp_path: Path, section: str, edit: dict[str, object], field: str
+) -> None:
+    data = result().model_dump()
+    data[section] = {**data[section], "anything_else": [1]}
+    (tmp_path / "result.json").write_text(json.dumps(data))
+    assert load_result(tmp_path).model_dump()[section]["anything_else"] == [1]  # kept as written
+    data[section] |= edit
+    (tmp_path / "result.json").write_text(json.dumps(data))
+    with pytest.raises(ResultError, match=rf"result.json: {field}: Input should be"):
+        load_result(tmp_path)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from crossfade.bench.sweep_index import SweepError
 from crossfade.compare import (
     CompareError,
     Comparison,
@@ -215,9 +216,12 @@ def test_unreadable_runs_and_arguments_are_clear_errors(tmp_path: Path) -> None:
 
 def test_a_run_for_a_target_the_sweep_does_not_list_is_refused(tmp_path: Path) -> None:
     sweep = SweepBuilder(tmp_path, [1.0], ["a", "b"])
-    sweep.add("c", 1.0, RunShape(ttft_ms=100, requests=20), seed=1)
+    sweep.add("a", 1.0, RunShape(ttft_ms=100, requests=20), seed=1)
     sweep.save()
-    with pytest.raises(CompareError, match=r"run runs/c-c1-r0 is for target 'c'"):
+    index = json.loads((tmp_path / "sweep.json").read_text(encoding="utf-8"))
+    index["runs"][0]["target"] = "c"  # sweep.json edited by hand: the model refuses to build it
+    (tmp_path / "sweep.json").write_text(json.dumps(index), encoding="utf-8")
+    with pytest.raises(SweepError, match=r"run runs/a-c1-r0 is for target 'c'"):
         analyse_sweep(tmp_path)
 
 

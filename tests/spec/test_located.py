@@ -65,3 +65,15 @@ def test_the_router_config_and_the_plan_are_read_the_same_way(
     with pytest.raises(PlanError) as plan_error:
         parse_plan("version: 1\nincumbent: a\ncandidate: b\nsteps: [shadow, 100]\nsteps: [100]\n")
     assert "<plan>:5: steps: duplicate key" in str(plan_error.value)
+
+
+def test_a_key_that_looks_like_a_pydantic_union_tag_is_still_located() -> None:
+    assert sorted(problems("name: x\nx[0]: 1\nlisten: {port: 1, int: 2}\n")) == [
+        "f.yaml:2: x[0]: unknown key",
+        "f.yaml:3: listen.int: unknown key",
+    ]
+
+
+def test_a_control_character_is_invalid_yaml_not_a_reader_exception() -> None:
+    [problem] = problems("name: x\x1f\n")
+    assert problem.startswith("f.yaml: invalid YAML: unacceptable character #x001f")

@@ -220,8 +220,17 @@ def _count(value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, list):  # one count per sequence
-        return sum(int(v) for v in value)
-    return int(value)
+        return sum(_whole(v) for v in value)
+    return _whole(value)
+
+
+def _whole(value: Any) -> int:
+    """`int(value)`, with an infinite count (JSON allows `Infinity`) a ValueError like the
+    other unreadable values, not an OverflowError."""
+    try:
+        return int(value)
+    except OverflowError:
+        raise ValueError(f"a token count of {value!r}") from None
 
 
 def _triton_event(event: Mapping[str, Any], final: bool) -> ParsedEvent:
@@ -311,9 +320,9 @@ def _openai_event(event: Mapping[str, Any], text_of: Any) -> ParsedEvent:
     choice = choices[0] if choices else {}
     return ParsedEvent(
         text=text_of(choice) if choice else "",
-        cumulative_tokens=None if cumulative is None else int(cumulative),
+        cumulative_tokens=None if cumulative is None else _whole(cumulative),
         final=choice.get("finish_reason") is not None,
-        input_tokens=None if prompt is None else int(prompt),
+        input_tokens=None if prompt is None else _whole(prompt),
         summary=not choices,
     )
 
@@ -349,7 +358,7 @@ def error_body_text(body: bytes) -> str:
     for candidate in candidates:
         try:
             parsed = json.loads(candidate)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past json's depth
             continue
         if isinstance(parsed, Mapping) and (message := _openai_error(parsed)) is not None:
             return message

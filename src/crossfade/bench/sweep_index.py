@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crossfade.errors import CrossfadeError
 from crossfade.saved import read_model, write_atomic
@@ -53,6 +53,18 @@ class SweepIndex(BaseModel):
     workload_fingerprint: str  # the one workload every run used
     runs: list[SweepRun] = Field(default_factory=list)
     stop_reason: str = "completed"  # the sweep's: completed, or why it ended early
+
+    @model_validator(mode="after")
+    def _runs_are_of_listed_targets_and_levels(self) -> SweepIndex:
+        names = sorted(target.name for target in self.targets)
+        for run in self.runs:
+            if run.target not in names or run.level not in self.levels:
+                raise ValueError(
+                    f"run {run.folder} is for target {run.target!r} at level {run.level:g}, "
+                    f"which the sweep does not list (targets {names}, levels {self.levels}); "
+                    "fix or remove that run entry"
+                )
+        return self
 
     def target(self, name: str) -> SweepTarget:
         return next(t for t in self.targets if t.name == name)

@@ -8,6 +8,7 @@ placeholders anywhere) so lint can point at lines; protobuf stays the judge of v
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ _TOKEN = re.compile(
 )
 
 _CLOSE = {"{": "}", "<": ">"}
+MAX_DEPTH = 100
 
 
 @dataclass
@@ -56,7 +58,13 @@ class Field:
 
 def unquote(token: str) -> str:
     if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'":
-        return token[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
+        body = token[1:-1]
+        with warnings.catch_warnings():  # an unknown escape (`\8`) only warns, deprecated
+            warnings.simplefilter("error", DeprecationWarning)
+            try:
+                return body.encode("latin-1", "backslashreplace").decode("unicode_escape")
+            except (UnicodeDecodeError, DeprecationWarning):  # protobuf reports them
+                return body
     return token
 
 
@@ -82,14 +90,30 @@ class _Tokens:
 
 
 def read_located(text: str) -> Field:
-    """The file as a tree of located fields; malformed stretches are skipped, not fatal."""
+    """The file as a tree of located fields; malformed stretches are skipped, not fatal. So is
+    what is nested past `MAX_DEPTH` (ModelConfig itself nests about five deep): the field is
+    kept, its content skipped, so the reader never recurses without bound."""
     tokens = _Tokens(text)
     root = Field("", 1)
-    _read_fields(tokens, root, closer=None)
+    _read_fields(tokens, root, None, 0)
     return root
 
 
-def _read_fields(tokens: _Tokens, parent: Field, closer: str | None) -> None:
+def _read_message(tokens: _Tokens, node: Field, opener: str, depth: int) -> None:
+    """`node`'s content, after its `opener` was taken."""
+    if depth < MAX_DEPTH:
+        _read_fields(tokens, node, _CLOSE[opener], depth + 1)
+        return
+    open_messages = 1
+    while open_messages and (item := tokens.peek()) is not None:
+        tokens.take()
+        if item[1] in _CLOSE:
+            open_messages += 1
+        elif item[1] in _CLOSE.values():
+            open_messages -= 1
+
+
+def _read_fields(tokens: _Tokens, parent: Field, closer: str | None, depth: int) -> None:
     while (item := tokens.peek()) is not None:
         kind, text, line = item
         if closer is not None and text == closer:
@@ -107,18 +131,18 @@ def _read_fields(tokens: _Tokens, parent: Field, closer: str | None) -> None:
             return
         if nxt[1] == "[":
             tokens.take()
-            _read_list(tokens, parent, text, line)
+            _read_list(tokens, parent, text, line, depth)
         elif nxt[1] in _CLOSE:
             tokens.take()
             node = Field(text, line)
             parent.children.append(node)
-            _read_fields(tokens, node, _CLOSE[nxt[1]])
+            _read_message(tokens, node, nxt[1], depth)
         else:
             _, value, value_line = tokens.take()
             parent.children.append(Field(text, line, value, value_line))
 
 
-def _read_list(tokens: _Tokens, parent: Field, name: str, line: int) -> None:
+def _read_list(tokens: _Tokens, parent: Field, name: str, line: int, depth: int) -> None:
     while tokens.peek() is not None:
         _, text, item_line = tokens.take()
         if text == "]":
@@ -128,6 +152,6 @@ def _read_list(tokens: _Tokens, parent: Field, name: str, line: int) -> None:
         if text in _CLOSE:
             node = Field(name, item_line)
             parent.children.append(node)
-            _read_fields(tokens, node, _CLOSE[text])
+            _read_message(tokens, node, text, depth)
         else:
             parent.children.append(Field(name, line, text, item_line))

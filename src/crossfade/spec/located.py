@@ -8,6 +8,7 @@ would silently merge, are problems too. Then pydantic's errors are mapped back o
 
 from __future__ import annotations
 
+import os
 import types
 import typing
 from collections.abc import Iterator
@@ -19,6 +20,13 @@ from pydantic import BaseModel, ValidationError
 
 from crossfade.errors import SpecError, SpecProblem
 from crossfade.spec.suggest import did_you_mean
+from crossfade.spec.yaml_limits import (
+    MAX_FILE_BYTES,
+    BoundedLoader,
+    Refused,
+    check_expansion,
+    too_large,
+)
 
 PathKey = tuple[str | int, ...]
 Lines = dict[PathKey, int]
@@ -26,12 +34,22 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 def read_text(path: str | Path, error: type[SpecError] = SpecError) -> str:
+    """The file's text; a file over `MAX_FILE_BYTES` is refused unread (a device or a log
+    named by mistake would otherwise be read whole)."""
     file = Path(path)
     try:
-        return file.read_text(encoding="utf-8")
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+            size = os.fstat(handle.fileno()).st_size
     except FileNotFoundError:
         raise error([SpecProblem(str(file), None, "", "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise error([SpecProblem(str(file), None, "", f"cannot read: {exc}")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise error([SpecProblem(str(file), None, "", too_large(size or None))])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise error([SpecProblem(str(file), None, "", f"cannot read: {exc}")]) from None
 
 
@@ -60,14 +78,30 @@ def validate_located(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [locate(e, model, filename, lines) for e in exc.errors(include_url=False)]
+        errors = exc.errors(include_url=False)
+        problems = [locate(e, model, filename, lines, data) for e in errors]
         raise error(problems) from None
 
 
 def compose(text: str, filename: str, error: type[SpecError] = SpecError) -> tuple[Any, Lines]:
-    """The document's data and the line of every key and item in it."""
+    """The document's data and the line of every key and item in it, within the bounds of
+    `crossfade.spec.yaml_limits` (depth, and size with aliases expanded)."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = BoundedLoader(text)  # its reader refuses control characters right away
+    except yaml.YAMLError as exc:
+        raise error([SpecProblem(filename, None, "", f"invalid YAML: {exc}")]) from None
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise error([SpecProblem(filename, None, "", "the file is empty")])
+        check_expansion(root)
+        lines: Lines = {}
+        problems = list(_index_lines(root, (), lines, filename, set()))
+        if problems:
+            raise error(problems)
+        return loader.construct_document(root), lines
+    except Refused as exc:
+        raise error([SpecProblem(filename, exc.line, "", exc.message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -75,19 +109,19 @@ def compose(text: str, filename: str, error: type[SpecError] = SpecError) -> tup
         raise error([SpecProblem(filename, line, "", f"invalid YAML: {message}")]) from None
     except yaml.YAMLError as exc:
         raise error([SpecProblem(filename, None, "", f"invalid YAML: {exc}")]) from None
-    if root is None:
-        raise error([SpecProblem(filename, None, "", "the file is empty")])
-    lines: Lines = {}
-    problems = list(_index_lines(root, (), lines, filename))
-    if problems:
-        raise error(problems)
-    return yaml.SafeLoader(text).get_single_data(), lines
+    finally:
+        loader.dispose()
 
 
 def _index_lines(
-    node: yaml.Node, path: PathKey, lines: Lines, filename: str
+    node: yaml.Node, path: PathKey, lines: Lines, filename: str, seen_nodes: set[int]
 ) -> Iterator[SpecProblem]:
+    """Lines of `node` and what is under it. A node met again through an alias is not walked
+    again: a problem inside it is placed on the alias's line."""
     lines[path] = node.start_mark.line + 1
+    if id(node) in seen_nodes:
+        return
+    seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -102,24 +136,27 @@ def _index_lines(
                     "keep one; YAML would silently use the last",
                 )
             seen[key] = line
-            yield from _index_lines(value_node, (*path, key), lines, filename)
+            yield from _index_lines(value_node, (*path, key), lines, filename, seen_nodes)
             lines[(*path, key)] = line
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            yield from _index_lines(item, (*path, index), lines, filename)
+            yield from _index_lines(item, (*path, index), lines, filename, seen_nodes)
 
 
-def locate(error: Any, model: type[BaseModel], filename: str, lines: Lines) -> SpecProblem:
-    """One pydantic error as a located problem with its fix, where one is known."""
-    loc: PathKey = tuple(part for part in error["loc"] if not _is_union_tag(part))
+def locate(
+    error: Any, model: type[BaseModel], filename: str, lines: Lines, data: Any = None
+) -> SpecProblem:
+    """One pydantic error as a located problem with its fix, where one is known; `data` is
+    what was validated (a key of it is never taken for one of pydantic's union tags)."""
+    loc = _data_loc(error["loc"], data)
     ctx = error.get("ctx") or {}
     hint: str | None = ctx.get("hint") or None
     kind = error["type"]
     if kind == "bad_key":  # a model's own check of a free-form mapping's keys
         loc = (*loc, ctx["key"])
-    elif kind == "extra_forbidden":
+    elif kind == "extra_forbidden" and loc:
         hint = did_you_mean(str(loc[-1]), allowed_keys(model, loc[:-1]))
-    elif kind == "missing":
+    elif kind == "missing" and loc:
         hint = f"add '{loc[-1]}:'"
     message = error["msg"]
     if kind == "value_error":
@@ -153,6 +190,23 @@ def dotted(loc: PathKey) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
     return text
+
+
+def _data_loc(loc: PathKey, data: Any) -> PathKey:
+    """pydantic's `loc` without the union members it names on the way; a part that is a key
+    or index of `data` at that place stays, whatever it looks like (`x[0]: 1` is a key)."""
+    kept: list[str | int] = []
+    node = data
+    for part in loc:
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_list or (isinstance(node, dict) and part in node):
+            node = node[part]
+        elif _is_union_tag(part):
+            continue
+        else:
+            node = None
+        kept.append(part)
+    return tuple(kept)
 
 
 def _is_union_tag(part: str | int) -> bool:

@@ -16,6 +16,7 @@ from crossfade.bench.clients.exchange import MAX_BODY_BYTES, decode_event, post_
 from crossfade.bench.clients.http1 import MAX_RESPONSE_HEAD, Http1Pool
 from crossfade.bench.dialects import parse_openai_completions_event
 from crossfade.bench.protocol import ErrorKind, RequestRecord
+from crossfade.bench.sse import MAX_EVENT_BYTES
 
 
 def on_uvloop(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
@@ -415,3 +416,38 @@ async def test_a_whole_answer_over_the_body_limit_fails_and_is_not_kept() -> Non
         record = await send(pool, stream=False)
     assert record.error_kind is ErrorKind.OTHER
     assert record.error == f"the answer's body is {size} bytes, over {MAX_BODY_BYTES}"
+
+
+@on_uvloop
+async def test_a_stream_line_past_the_parsers_bound_fails_the_record_and_is_not_held() -> None:
+    async def endless_line(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int
+    ) -> bool:
+        writer.write(STREAM_HEAD + chunked(event(1)))
+        piece = chunked(b"x" * (1024 * 1024))
+        writer.write(chunked(b"data: "))
+        for _ in range(MAX_EVENT_BYTES // (1024 * 1024) + 1):
+            writer.write(piece)
+            await writer.drain()
+        writer.write(END)
+        return True
+
+    async with serve(endless_line) as (_, pool):
+        record = await send(pool)
+    assert record.error_kind is ErrorKind.OTHER
+    assert record.error == "unreadable stream: a line of over 8,388,608 bytes without its end"
+    assert record.chunk_tokens == [1]  # what came before is kept
+
+
+@on_uvloop
+async def test_an_event_nested_past_jsons_depth_is_an_unreadable_response() -> None:
+    async def deep(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> bool:
+        writer.write(STREAM_HEAD + chunked(event(1), b"data: " + b"[" * 100_000 + b"\n\n") + END)
+        await writer.drain()
+        return True
+
+    async with serve(deep) as (_, pool):
+        record = await send(pool)
+    assert record.error_kind is ErrorKind.OTHER
+    assert record.error is not None
+    assert record.error.startswith("unreadable response: RecursionError(")

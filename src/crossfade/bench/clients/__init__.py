@@ -27,8 +27,17 @@ from crossfade.bench.dialects import ParsedEvent, error_body_text
 from crossfade.bench.protocol import RequestRecord
 from crossfade.bench.targets import TargetSpec
 
-# What decoding a response the dialect does not expect can raise (a JSON list, a bad count...)
-UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError, struct.error)
+# What decoding a response the dialect does not expect can raise (a JSON list, a bad count,
+# JSON nested deeper than the decoder goes...)
+UNREADABLE = (
+    ValueError,
+    TypeError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    struct.error,
+    RecursionError,
+)
 
 
 class ResponseTally:

@@ -20,7 +20,7 @@ from crossfade.bench.clients import UNREADABLE, ResponseTally
 from crossfade.bench.clients.http1 import Http1Pool
 from crossfade.bench.dialects import EventParser, ParsedEvent, error_body_text
 from crossfade.bench.protocol import ErrorKind, RequestRecord
-from crossfade.bench.sse import SseEvent, SseParser
+from crossfade.bench.sse import SseError, SseEvent, SseParser
 
 EventCallback = Callable[[ParsedEvent, int], None]
 # A whole (non-streamed) answer or an error body is kept in memory up to this size; a server
@@ -90,7 +90,12 @@ class RecordingHandler:
             if self._body_bytes <= MAX_BODY_BYTES:
                 self._body.append(data)
         elif self.tally.record.error_kind is None:  # after an error, only drain the body
-            self._take(self._sse.feed(data), now_ns)
+            try:
+                events = self._sse.feed(data)
+            except SseError as exc:  # a line or event past the parser's bound
+                self.tally.record.fail(ErrorKind.OTHER, f"unreadable stream: {exc}", now_ns)
+                return
+            self._take(events, now_ns)
 
     def on_complete(self, now_ns: int) -> None:
         record, tally = self.tally.record, self.tally

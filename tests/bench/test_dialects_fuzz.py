@@ -1,0 +1,100 @@
+"""Fuzzing the response parsers of every dialect: whatever JSON a server sends, the parser gives a
+well-typed `ParsedEvent` or raises one of the errors the clients record as an unreadable
+response (`UNREADABLE`); the error-body reader always gives text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crossfade.bench.clients import UNREADABLE
+from crossfade.bench.dialects import (
+    EventParser,
+    ParsedEvent,
+    error_body_text,
+    parse_openai_chat_event,
+    parse_openai_completions_event,
+    parse_triton_trtllm_event,
+    parse_triton_vllm_event,
+)
+from tests.support.fuzz import fuzz, json_scalars, json_values, with_keys
+
+PARSERS = [
+    parse_triton_vllm_event,
+    parse_triton_trtllm_event,
+    parse_openai_completions_event,
+    parse_openai_chat_event,
+]
+TRITON_KEYS = ["text_output", "num_output_tokens", "num_input_tokens", "finish_reason", "error"]
+odd_numbers = st.sampled_from([float("inf"), float("-inf"), float("nan"), 10**400, "12", "x", True])
+counts = (
+    st.integers(-3, 10**6) | odd_numbers | st.lists(st.integers(-3, 50) | odd_numbers, max_size=3)
+)
+triton_events = with_keys(TRITON_KEYS, counts | json_values)
+choice = with_keys(
+    ["text", "delta", "message", "finish_reason", "index"],
+    with_keys(["content", "reasoning_content", "reasoning", "role"]) | json_values,
+)
+usage = with_keys(["completion_tokens", "prompt_tokens", "total_tokens"], counts | json_scalars)
+openai_events = st.fixed_dictionaries(
+    {},
+    optional={
+        "choices": st.lists(choice, max_size=2) | json_values,
+        "usage": usage | json_values,
+        "error": with_keys(["message", "type", "code"]) | json_values,
+        "object": st.sampled_from(["error", "text_completion", "chat.completion.chunk"]),
+        "message": json_values,
+    },
+)
+ANY_EVENT = triton_events | openai_events | json_values
+FIELD_TYPES = {
+    "text": (str,),
+    "tokens": (int, type(None)),
+    "cumulative_tokens": (int, type(None)),
+    "final": (bool,),
+    "error": (str, type(None)),
+    "input_tokens": (int, type(None)),
+    "summary": (bool,),
+}
+
+
+def parse_or_unreadable(parse: EventParser, event: Any) -> ParsedEvent | None:
+    """The contract the clients rely on (exchange.py and the gRPC client catch `UNREADABLE`)."""
+    try:
+        parsed = parse(event)
+    except UNREADABLE:
+        return None
+    for name, types in FIELD_TYPES.items():
+        assert isinstance(getattr(parsed, name), types), (name, parsed)
+    return parsed
+
+
+@pytest.mark.parametrize("parse", PARSERS, ids=lambda p: p.__name__)
+@fuzz(examples=800)
+@given(event=ANY_EVENT)
+def test_any_json_gives_an_event_or_an_unreadable_error(parse: EventParser, event: Any) -> None:
+    parse_or_unreadable(parse, event)
+
+
+@fuzz(examples=500)
+@given(event=triton_events)
+def test_a_triton_error_is_final_whatever_else_comes_with_it(event: dict[str, Any]) -> None:
+    for parse in PARSERS[:2]:
+        parsed = parse_or_unreadable(parse, {**event, "error": "boom"})
+        assert parsed is not None
+        assert (parsed.error, parsed.final) == ("boom", True)
+
+
+@fuzz(examples=800)
+@given(
+    body=st.binary(max_size=100)
+    | json_values.map(lambda v: json.dumps(v).encode())
+    | st.sampled_from([b"[" * 5000, b'{"error": ' * 3000, b"data: " + b"[" * 5000]),
+    prefix=st.sampled_from([b"", b"data: ", b"data:", b"\n"]),
+)
+def test_an_error_body_always_reads_as_text(body: bytes, prefix: bytes) -> None:
+    assert isinstance(error_body_text(prefix + body), str)
