@@ -1,18 +1,28 @@
 """Saved JSON documents (result.json, sweep.json, comparison.json, the calibration): written
-atomically, read back with a schema version check and errors that name the file and field."""
+atomically, read back with a schema version check and errors that name the file and field.
+`parse_json` is how any JSON a user hands crossfade is parsed."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Collection
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from crossfade.errors import CrossfadeError
 
 Model = TypeVar("Model", bound=BaseModel)
+
+
+def parse_json(text: str) -> Any:
+    """`json.loads`, with a document nested past the decoder's recursion limit raised as the
+    `json.JSONDecodeError` every caller already handles (Python raises RecursionError)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested deeper than the JSON decoder goes", text, 0) from None
 
 
 def write_atomic(path: Path, text: str) -> Path:
@@ -49,11 +59,9 @@ def read_model(
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{file}: cannot read: {exc}") from None
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except json.JSONDecodeError as exc:
         raise error(f"{file}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise error(f"{file}: not valid JSON: nested deeper than the decoder goes") from None
     found = data.get("schema_version") if isinstance(data, dict) else None
     if found != version and found not in older:
         fix = f" ({stale})" if stale else ""

@@ -170,6 +170,8 @@ def test_the_file_goes_to_the_xdg_cache_and_loads_back(
     assert load_calibration() is None
     default_path().write_text("not json", encoding="utf-8")
     assert load_calibration() is None
+    default_path().write_text("[" * 100_000, encoding="utf-8")
+    assert load_calibration() is None
 
 
 def test_calibrate_against_the_real_ground_truth_server(

@@ -402,6 +402,13 @@ def test_the_bound_is_five_percent_of_the_run_above_the_floor(
 # --- the output folder -------------------------------------------------------------------------
 
 
+def test_a_shard_without_its_records_is_an_error_naming_it(unsplit: Path, tmp_path: Path) -> None:
+    shards = split_by_hand(unsplit, tmp_path)
+    (shards[1] / "requests.jsonl").unlink()
+    with pytest.raises(MergeError, match=f"{shards[1]}: its records cannot be read"):
+        merge_results(shards, tmp_path / "merged")
+
+
 def test_a_merge_that_cannot_be_written_is_an_error_naming_the_output(
     unsplit: Path, tmp_path: Path
 ) -> None:

@@ -245,6 +245,7 @@ def test_jsonl_prompts_count_tokens_unless_given(
     ("line", "problem"),
     [
         ('{"prompt": "hi", "output_tokens": 4', "not JSON"),
+        ("[" * 100_000, "not JSON (nested deeper than the JSON decoder goes)"),
         ('["hi", 4]', "not a JSON object"),
         ('{"prompt": "hi", "output_tokens": "4"}', "output_tokens: Input should be a valid int"),
         ('{"prompt": "hi", "output_tokens": 0}', "output_tokens: Input should be greater"),

@@ -79,6 +79,7 @@ def test_missing_folder_is_an_error(tmp_path: Path) -> None:
     ("text", "problem"),
     [
         ('{"version": "1.1.0",', "invalid JSON at line 1"),
+        ("[" * 100_000, "invalid JSON at line 1 column 1: nested deeper than the JSON decoder"),
         ("[1, 2]", "must hold a JSON object"),
         ('{"version": "1", "pretrained_config": {"mapping": {"tp_size": "2"}}}',
          "pretrained_config.mapping.tp_size must be a positive integer, got '2'"),

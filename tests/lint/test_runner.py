@@ -49,6 +49,14 @@ def test_a_binary_model_json_is_a_finding(rendered: Path) -> None:
     assert "not UTF-8 text" in found[0].message
 
 
+def test_a_model_json_nested_past_the_decoder_is_a_finding(rendered: Path) -> None:
+    model_json = rendered / "vllm/ensemble/1/model.json"
+    model_json.write_text("[" * 100_000)
+    found = lint_paths([rendered])
+    assert codes_by_file(found) == {("vllm-model-json-invalid", str(model_json))}
+    assert "nested deeper than the JSON decoder goes" in found[0].message
+
+
 def test_a_named_file_is_linted_alone_not_its_folder(rendered: Path, tmp_path: Path) -> None:
     engine = rendered / "tensorrtllm/tensorrt_llm/config.pbtxt"
     plant(engine, '"inflight_fused_batching"', '"inflight_batching_fused"')

@@ -41,7 +41,7 @@ from crossfade.bench.results import environment
 from crossfade.bench.runner import run_load
 from crossfade.bench.targets import make_client, parse_target
 from crossfade.errors import CrossfadeError
-from crossfade.saved import write_atomic
+from crossfade.saved import parse_json, write_atomic
 
 FORMAT, VERSION = "crossfade-calibration", 1
 NS_PER_MS = 1e6
@@ -181,7 +181,7 @@ def default_path() -> Path:
 def load_calibration(path: Path | None = None) -> dict[str, Any] | None:
     """The saved calibration, or None if there is none or it is not one."""
     try:
-        data = json.loads((path or default_path()).read_text(encoding="utf-8"))
+        data = parse_json((path or default_path()).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and data.get("format") == FORMAT else None

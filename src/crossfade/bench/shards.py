@@ -66,7 +66,13 @@ def load_shard(folder: Path) -> ShardResult:
         start, end = int(clock["start"]), int(clock["end"])
     except (KeyError, TypeError, ValueError, ValidationError) as exc:
         raise MergeError(f"{folder}: result.json is not a readable shard ({exc})") from None
-    records = load_records(folder if folder.is_dir() else folder.parent)
+    try:
+        records = load_records(folder if folder.is_dir() else folder.parent)
+    except OSError as exc:
+        raise MergeError(
+            f"{folder}: its records cannot be read ({exc.strerror or exc}); a shard's folder "
+            "holds result.json and requests.jsonl as `crossfade bench --shard` saved them"
+        ) from None
     return ShardResult(folder, result, records, index, count, whole, start, end)
 
 

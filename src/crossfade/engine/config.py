@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from crossfade.errors import CrossfadeError
+from crossfade.saved import parse_json
 
 CONFIG_FILENAME = "config.json"
 
@@ -115,7 +116,7 @@ def _load_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise EngineConfigError(path, "file not found; is this a TensorRT-LLM engine folder?")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = parse_json(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise EngineConfigError(
             path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"

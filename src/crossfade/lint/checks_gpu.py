@@ -17,6 +17,7 @@ from itertools import combinations
 
 from crossfade.findings import Finding, Severity
 from crossfade.lint.model import LintedModel, read_text
+from crossfade.saved import parse_json
 
 VLLM_DEFAULT_GPU_MEMORY_UTILIZATION = 0.9  # vLLM's own default
 
@@ -105,7 +106,7 @@ def _utilization(model: LintedModel) -> float:
     if folders:
         text, _ = read_text(max(folders, key=lambda folder: int(folder.name)) / "model.json")
         try:
-            args = json.loads(text) if text is not None else None
+            args = parse_json(text) if text is not None else None
         except json.JSONDecodeError:
             args = None  # reported by the vLLM checks
         value = args.get("gpu_memory_utilization") if isinstance(args, dict) else None

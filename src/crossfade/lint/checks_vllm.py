@@ -9,6 +9,7 @@ from typing import Any
 
 from crossfade.findings import Finding, Severity
 from crossfade.lint.model import LintedModel, read_text
+from crossfade.saved import parse_json
 from crossfade.spec import vllm_engine_args
 
 
@@ -87,7 +88,7 @@ def _engine_arg_findings(path: Path) -> tuple[list[Finding], str, dict[str, Any]
     if text is None:
         return [_invalid_json(path, None, str(unreadable))], "", None
     try:
-        args = json.loads(text)
+        args = parse_json(text)
     except json.JSONDecodeError as exc:
         return [_invalid_json(path, exc.lineno, exc.msg)], text, None
     if not isinstance(args, dict):

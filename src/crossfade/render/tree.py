@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from crossfade.errors import UsageError
+from crossfade.saved import parse_json
 
 RECORD_PREFIX = ".crossfade-render-"
 
@@ -166,7 +167,7 @@ def read_record(path: Path) -> _Record:
     problem = f"{path}: not a render record crossfade can read"
     fix = "delete it and render again (stale files from earlier renders are then left alone)"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = parse_json(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UsageError(f"{problem} ({exc}); {fix}") from None
     files = data.get("files") if isinstance(data, dict) else None

@@ -117,6 +117,18 @@ def test_a_damaged_line_inside_is_located(tmp_path: Path) -> None:
         resume(path, make_plan(str(path)))
 
 
+def test_a_journal_not_utf8_or_nested_past_the_decoder_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    run_until(path, 2)
+    text = path.read_bytes()
+    path.write_bytes(text + b"\xff\n")
+    with pytest.raises(CanaryError, match=r"j\.jsonl: not a journal \(not UTF-8 text"):
+        resume(path, make_plan(str(path)))
+    path.write_bytes(text + b"[" * 100_000 + b"\n" + text.splitlines(keepends=True)[-1])
+    with pytest.raises(CanaryError, match=r"j\.jsonl:5: not a journal line \(nested deeper"):
+        resume(path, make_plan(str(path)))
+
+
 def test_a_bad_state_is_located(tmp_path: Path) -> None:
     path = tmp_path / "j.jsonl"
     run_until(path, 1)

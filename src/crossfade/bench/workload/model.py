@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from crossfade.bench.protocol import BenchRequest
 from crossfade.errors import CrossfadeError
+from crossfade.saved import parse_json
 
 FORMAT, FORMAT_VERSION = "crossfade-workload", 1
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
@@ -154,7 +155,7 @@ def json_lines(path: str | Path, form: str) -> list[tuple[int, dict[str, Any]]]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = parse_json(line)
         except json.JSONDecodeError as exc:
             raise WorkloadError(f"{path}:{number}: not JSON ({exc.msg}); write {form}") from exc
         if not isinstance(data, dict):

@@ -20,6 +20,7 @@ from crossfade.bench.workload.model import (
     problem,
 )
 from crossfade.bench.workload.tokens import encode, load_vocab, synthesize_prompts
+from crossfade.saved import parse_json
 
 _SEPARATORS = re.compile(r"[\s,]*")  # between entries of a JSON list
 JSONL_LINE_FORM = 'a JSON object like {"prompt": "...", "output_tokens": 128}'
@@ -61,7 +62,7 @@ def _read_sharegpt(path: str | Path) -> list[tuple[str, str] | None]:
     form = 'a JSON list of {"conversations": [{"from": "human"|"gpt", "value": "..."}, ...]}'
     try:
         text = Path(path).read_text(encoding="utf-8")
-        data = json.loads(text)
+        data = parse_json(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise WorkloadError(f"{path}: cannot read it ({exc})") from exc
     except json.JSONDecodeError as exc:

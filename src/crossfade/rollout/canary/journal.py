@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from crossfade.rollout.canary.errors import CanaryError
 from crossfade.rollout.canary.gates import WindowReport
 from crossfade.rollout.canary.machine import FINAL, Decision, MachineState, Phase, Traffic
+from crossfade.saved import parse_json
 from crossfade.spec.base import StrictModel
 from crossfade.spec.canary_plan import CanaryPlan, step_label
 
@@ -96,13 +97,15 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
+    except UnicodeDecodeError as exc:
+        raise CanaryError(f"{path}: not a journal (not UTF-8 text: {exc.reason})") from None
     records = []
     lines = text.split("\n")
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = parse_json(line)
         except json.JSONDecodeError as exc:
             if number == len(lines):  # no newline after it: never finished
                 break
