@@ -37,9 +37,11 @@ settings.register_profile("explore", derandomize=False, database=None, **_COMMON
 SCALE = float(os.environ.get("CROSSFADE_FUZZ_SCALE", "1"))
 
 
-def fuzz(examples: int) -> Callable[[Test], Test]:
-    """This test's number of generated inputs, times `CROSSFADE_FUZZ_SCALE`."""
-    return settings(max_examples=max(1, round(examples * SCALE)))
+def fuzz(examples: int, deadline_s: float | None = None) -> Callable[[Test], Test]:
+    """This test's number of generated inputs, times `CROSSFADE_FUZZ_SCALE`; `deadline_s`
+    replaces the profile's bound on one input (for inputs that wait on a real socket)."""
+    extra = {} if deadline_s is None else {"deadline": timedelta(seconds=deadline_s)}
+    return settings(max_examples=max(1, round(examples * SCALE)), **extra)
 
 
 # JSON values as `json.loads` gives them (numbers include the infinities and NaN it accepts).

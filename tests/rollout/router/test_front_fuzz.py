@@ -6,11 +6,10 @@ in the client's own API."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from crossfade.bench.targets import parse_target
@@ -23,17 +22,8 @@ from crossfade.rollout.router.front import (
 )
 from crossfade.rollout.router.replies import reply_for
 from crossfade.rollout.router.upstream import Upstream
+from tests.support.fuzz import fuzz
 from tests.support.router_inputs import BODIES, raw_bodies
-
-
-def fuzz(examples: int) -> settings:
-    return settings(
-        max_examples=examples,
-        deadline=timedelta(seconds=2),  # a bound, not a speed goal: each takes about 1 ms
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
-
 
 TARGETS = (
     "triton-vllm://127.0.0.1:1/vllm_model",

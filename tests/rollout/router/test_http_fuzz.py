@@ -11,14 +11,14 @@ import re
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 
 from crossfade.rollout.router.config import parse_router_config
 from crossfade.rollout.router.server import Router
 from tests.rollout.router.harness import TOKEN, bare_triton
+from tests.support.fuzz import fuzz
 from tests.support.router_inputs import http_requests
 
 STATUS = re.compile(rb"HTTP/1\.1 (\d{3}) ")
@@ -104,12 +104,7 @@ def send(port: int, request: bytes) -> bytes:
     return received
 
 
-@settings(
-    max_examples=300,
-    deadline=timedelta(seconds=15),  # a bound: one example waits about 0.25 s at most
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@fuzz(300, deadline_s=15)  # a bound: one example waits about 0.25 s at most
 @given(request=http_requests())
 def test_any_bytes_get_an_answer_or_a_close_and_the_router_serves_on(
     router_port: tuple[int, Failures], request: bytes
