@@ -5,8 +5,6 @@ a SpecError whose every problem names the file; never another exception."""
 
 from __future__ import annotations
 
-import re
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,12 +16,13 @@ from pydantic import BaseModel
 
 from crossfade.cli.canary import EXAMPLE as PLAN_EXAMPLE
 from crossfade.errors import SpecError
-from crossfade.rollout.router import config as router_config
+from crossfade.rollout.router.config import parse_router_config
 from crossfade.spec import parse_spec
 from crossfade.spec.canary_plan import parse_plan
 from crossfade.spec.example import EXAMPLE_SPEC
 from crossfade.spec.located import compose
 from tests.support.fuzz import fuzz, mutated
+from tests.support.router_inputs import router_config_example
 
 ROOT = Path(__file__).resolve().parents[2]
 FILE = "f.yaml"
@@ -33,26 +32,19 @@ SPLICES += ["#", "\n---\n", "%YAML 1.1\n", "\0", "\ufeff", "0b_", "2020-13-45", 
 SPLICES += ["9" * 5000, "&b [*a, *a, *a, *a]", "x: &a [1, *a]", "[" * 300, "\n  " + "- " * 200]
 
 
-def _router_example() -> str:
-    """The config in router/config.py's docstring, which the docs show."""
-    block = re.search(r"\n((?:    .*\n)+)", router_config.__doc__ or "")
-    assert block is not None
-    return textwrap.dedent(block.group(1))
-
-
 def _plan_example() -> str:
     return yaml.safe_dump(yaml.safe_load(PLAN_EXAMPLE.split("\n\n")[0])["plan"], sort_keys=False)
 
 
 def parse_router(text: str, filename: str) -> BaseModel:
     data, lines = compose(text, filename)
-    return router_config.parse_router_config(data, filename, lines)
+    return parse_router_config(data, filename, lines)
 
 
 SPECS = [EXAMPLE_SPEC, *(path.read_text() for path in sorted((ROOT / "examples").glob("*.yaml")))]
 FILES: dict[str, tuple[Callable[[str, str], BaseModel], list[str]]] = {
     "spec": (parse_spec, SPECS),
-    "router config": (parse_router, [_router_example()]),
+    "router config": (parse_router, [router_config_example()]),
     "canary plan": (parse_plan, [_plan_example()]),
 }
 

@@ -10,6 +10,15 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from crossfade.cli.route import EXAMPLE
+
+
+def router_config_example() -> str:
+    """The router config `crossfade route --help` shows, as the YAML text of a config file."""
+    example = EXAMPLE.split("\n\n")[0].splitlines()[1:]
+    return "\n".join(line[2:] for line in example) + "\n"
+
+
 # Field names the front reads, and a few it must refuse.
 OPENAI_FIELDS = (
     "model",

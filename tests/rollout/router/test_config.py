@@ -12,9 +12,9 @@ import yaml
 from pydantic import BaseModel
 
 from crossfade.cli import main
-from crossfade.cli.route import EXAMPLE
 from crossfade.errors import SpecError
 from crossfade.rollout.router.config import RouterConfig, load_router_config, parse_router_config
+from tests.support.router_inputs import router_config_example
 
 BACKENDS = [
     {"name": "vllm-triton", "target": "triton-vllm://127.0.0.1:18000/vllm_model", "weight": 100},
@@ -88,8 +88,7 @@ def test_route_check_validates_without_serving(
 
 
 def test_the_example_in_the_help_is_a_valid_config() -> None:
-    example = EXAMPLE.split("\n\n")[0].splitlines()[1:]
-    loaded = parse_router_config(yaml.safe_load("\n".join(line[2:] for line in example)))
+    loaded = parse_router_config(yaml.safe_load(router_config_example()))
     assert [b.name for b in loaded.backends] == ["vllm-triton", "trtllm-ensemble"]
     assert loaded.timeouts.total_s == 600
 
