@@ -125,10 +125,10 @@ def test_a_sweep_with_a_corrupted_file_reports_and_compares_or_says_why_not(
 def test_a_document_that_is_not_utf8_or_nested_too_deep_names_the_file(sweep: Path) -> None:
     path = sweep / "sweep.json"
     for content, problem in [
-        (b'{"schema_version": 1, "mode": "\xff"}', "cannot read: 'utf-8' codec can't decode"),
-        (b"[" * 100_000, "not valid JSON: nested deeper than the decoder goes"),
+        (b'{"schema_version": 1, "mode": "\xff"}', ": cannot read: 'utf-8' codec can't decode"),
+        (b"[" * 100_000, ":1: not valid JSON: nested deeper than the JSON decoder goes"),
     ]:
-        with written(path, content), pytest.raises(CrossfadeError, match=f"^{path}: {problem}"):
+        with written(path, content), pytest.raises(CrossfadeError, match=f"^{path}{problem}"):
             load_sweep(path)
 
 

@@ -18,6 +18,7 @@ from tests.render.k8s.support import (
     EXAMPLES,
     SPEC_8B,
     SPEC_70B,
+    example_data,
     named,
     objects,
     of_kind,
@@ -268,11 +269,11 @@ def test_longest_base_name_keeps_every_name_within_kubernetes_limits() -> None:
 
 
 def test_a_repository_too_big_for_a_config_map_is_refused() -> None:
-    def change(data: dict[str, Any]) -> None:
-        data["tensorrtllm"]["parameters"] = {"lora_prefetch_dir": "/" + "x" * 1_100_000}
-
+    # Built in Python: the spec file loader refuses a document this large before render sees it.
+    data = example_data(SPEC_8B)
+    data["tensorrtllm"]["parameters"] = {"lora_prefetch_dir": "/" + "x" * 1_100_000}
     with pytest.raises(UsageError, match="more than a ConfigMap holds"):
-        objects(spec_with(change))
+        objects(Spec.model_validate(data))
 
 
 def test_init_script_rebuilds_the_repository_triton_reads(tmp_path: Path) -> None:
