@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crossfade.demo import EXAMPLE_FACTS, EXAMPLE_SPEC, advise_on_example_facts
+from crossfade.compare import analyse_sweep
+from crossfade.demo import EXAMPLE_FACTS, EXAMPLE_SPEC, advise_on_example_facts, headline_verdicts
 from crossfade.lab.control import lab_spec
 from crossfade.spec.load import load_spec
 from tests.advise.commands import shown_commands
+from tests.compare.sweeps import RunShape, SweepBuilder
 
 
 def test_the_advice_commands_name_the_example_spec_the_demo_wrote(tmp_path: Path) -> None:
@@ -24,3 +26,23 @@ def test_the_advice_commands_name_the_example_spec_the_demo_wrote(tmp_path: Path
         if argv[1] in ("render", "advise"):
             assert Path(argv[3 if argv[1] == "render" else 2]).is_file(), argv
     assert not any("(example deployment facts" in step for step in advice.next_steps)
+
+
+def test_the_demo_prints_each_pairs_throughput_verdict_failures_and_saturation(
+    tmp_path: Path,
+) -> None:
+    sweep = SweepBuilder(tmp_path, [1.0, 2.0], ["a", "b", "down"])
+    for seed, (target, level) in enumerate(
+        (t, lv) for t in ("a", "b", "down") for lv in (1.0, 2.0)
+    ):
+        shape = RunShape(ttft_ms=100, requests=20, failures=20 if target == "down" else 0)
+        sweep.add(target, level, shape, seed)
+    comparison = analyse_sweep(sweep.save(), resamples=200)
+    lines = headline_verdicts(comparison)
+    assert lines[0].startswith("down: failed at every level measured")
+    headings = [line for line in lines if " vs " in line]
+    assert headings == ["b vs a at concurrency 2 (highest level):"]
+    assert any(line.startswith("  output tokens/s: ") for line in lines)
+    assert any(line.startswith("  crossover, output tokens/s: ") for line in lines)
+    assert not any("TTFT" in line or "E2E" in line for line in lines if line.startswith(" "))
+    assert sum(line.startswith("saturation, ") for line in lines) == 2

@@ -26,7 +26,8 @@ from crossfade.bench.sweep import SweepProgress, run_sweep
 from crossfade.bench.sweep_index import SweepIndex
 from crossfade.bench.targets import parse_target
 from crossfade.bench.workload import synthetic_workload
-from crossfade.compare import analyse_sweep, save_comparison
+from crossfade.compare import analyse_sweep, save_comparison, verdict_lines
+from crossfade.compare.estimates import METRICS
 from crossfade.compare.model import Comparison
 from crossfade.errors import UsageError
 from crossfade.lab.control import down, lab_spec, status, up
@@ -157,6 +158,13 @@ async def _measure_and_write(
     )
     advice_file.write_text(advice_markdown(outcome.advice), encoding="utf-8")
     return outcome
+
+
+def headline_verdicts(comparison: Comparison) -> list[str]:
+    """The verdict lines the demo prints: each pair's heading with its output-throughput verdict
+    and crossover, every target that failed, and saturation (`verdict_lines` has them all)."""
+    label = f"{METRICS['output_token_throughput'][2]}:"
+    return [line for line in verdict_lines(comparison) if not line.startswith(" ") or label in line]
 
 
 def advise_on_example_facts(

@@ -64,20 +64,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _print(outcome: object) -> None:
     from crossfade.advise.render import headline
-    from crossfade.compare import verdict_lines
-    from crossfade.demo import EXAMPLE_FACTS, DemoOutcome
+    from crossfade.demo import EXAMPLE_FACTS, DemoOutcome, headline_verdicts
 
     assert isinstance(outcome, DemoOutcome)
     print(f"\ncrossfade demo: {outcome.seconds:.0f} s, sweep {outcome.index.stop_reason}")
     for note in outcome.notes:
         print(f"  {note}")
     if outcome.comparison is not None:
-        # The throughput verdicts, and every target that failed (there is no verdict on it).
-        lines = [
-            line
-            for line in verdict_lines(outcome.comparison)
-            if "throughput" in line.lower() or "failed" in line
-        ]
+        lines = headline_verdicts(outcome.comparison)
         print("\n".join(f"  {line}" for line in lines))
     if outcome.advice is not None:
         facts = ", ".join(f"{k}={v}" for k, v in EXAMPLE_FACTS.model_dump().items())
