@@ -49,3 +49,4 @@ def test_demo_writes_the_report_the_advice_and_every_run(lab: LabEndpoints, tmp_
     assert "not TensorRT-LLM evidence" in advice
     assert "```mermaid" in advice
     assert str(out / "report.html") in done.stdout
+    assert "  output tokens/s: " in done.stdout  # each pair's throughput verdict is printed
