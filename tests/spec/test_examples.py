@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from crossfade.spec import load_spec, parse_spec
@@ -42,6 +43,14 @@ def test_init_template_is_a_valid_spec() -> None:
 
 
 def _project_yaml() -> list[Path]:
+    """The project's YAML files: in a git checkout, those tracked or not ignored (what the
+    README's commands write, such as the demo's folder, is ignored); elsewhere, every one."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.yaml", "*.yml"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if listed.returncode == 0:
+        return sorted(ROOT / line for line in listed.stdout.splitlines())
     found = []
     for folder, subfolders, files in os.walk(ROOT):
         subfolders[:] = [d for d in subfolders if not d.startswith(".") and d != "node_modules"]
