@@ -200,6 +200,9 @@ def test_a_candidate_that_degrades_mid_run_is_rolled_back_within_an_interval(
 
     first = next(d for d in after if degraded(d) or d["action"] == "rollback")
     assert first is last, [(d["action"], d["reason"]) for d in after]
-    # Observed only once finished: a slowed request takes about 2.5 s (16 steps of 120 ms after
-    # a slowed prefill), after the emulator's next read of its file (about 1 s).
-    assert last["at"] - disturbed_at[0] < 12.0
+    # `first is last` is the property: the rollback is the first evaluation that could judge the
+    # degraded candidate. This bound only catches a canary that stalls: a slowed request takes
+    # about 2.5 s (16 steps of 120 ms after a slowed prefill), after the emulator's next read of
+    # its file (about 1 s), and a judgeable interval needs enough finished requests on both
+    # sides, which on a loaded 2-core runner took 14 s once (12 s was the bound then).
+    assert last["at"] - disturbed_at[0] < 30.0
