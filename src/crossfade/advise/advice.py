@@ -22,6 +22,7 @@ from crossfade.advise.flow import NODES, RECOMMENDATION_NAMES, Recommendation
 from crossfade.advise.rules import Decision, Reason, decide
 from crossfade.compare.model import Comparison
 from crossfade.spec.models import Deployment, Spec
+from crossfade.spec.tensorrtllm import TensorRTLLMEngine
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,7 @@ def next_steps(
         )
         return steps
     trt = spec.tensorrtllm
-    if trt is None:
+    if not isinstance(trt, TensorRTLLMEngine):
         build = f"add a tensorrtllm: section (engine_dir, image) to {spec_path}, then build it"
     else:
         gpu = ["--gpu", spec.gpu] if spec.gpu else []

@@ -24,6 +24,7 @@ from crossfade.lab.targets import ServedNames, Target, lab_targets, served_names
 from crossfade.lab.tiny_model import ensure_tiny_model
 from crossfade.render.triton import render_triton
 from crossfade.spec import Spec, parse_spec
+from crossfade.spec.tensorrtllm import TensorRTLLMEngine
 
 Progress = Callable[[str], None]
 TRITON, VLLM = "tritonserver", "vllm-openai"
@@ -64,7 +65,12 @@ def lab_spec(model_dir: Path, spec_file: Path | None = None) -> Spec:
     spec = parse_spec(text.replace("{model_dir}", str(model_dir)), str(spec_file or "lab spec"))
     if spec.vllm is None or spec.tensorrtllm is None:
         raise UsageError("a lab spec needs both a vllm and a tensorrtllm section")
-    if spec.vllm.triton_backend != "python" or spec.tensorrtllm.emulator is None:
+    trt = spec.tensorrtllm
+    if (
+        spec.vllm.triton_backend != "python"
+        or not isinstance(trt, TensorRTLLMEngine)
+        or (trt.emulator is None)
+    ):
         raise UsageError(
             "the lab's Triton has only the python backend: a lab spec needs "
             "vllm.triton_backend: python and a tensorrtllm.emulator section"

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from crossfade.render.tree import RenderedTree
+from crossfade.render.triton_llmapi import render_llmapi
 from crossfade.render.triton_trtllm import render_trtllm
 from crossfade.render.triton_vllm import render_vllm
 from crossfade.spec.models import Spec
+from crossfade.spec.tensorrtllm import TensorRTLLMApi
 
 TRTLLM_FOLDER = "tensorrtllm"
 VLLM_FOLDER = "vllm"
 
 
 def render_triton(spec: Spec) -> RenderedTree:
-    """`tensorrtllm/` and `vllm/` model repositories, for each backend the spec has."""
+    """`tensorrtllm/` and `vllm/` model repositories, for each backend the spec has: the
+    TensorRT-LLM one is the LLM API model, or the legacy engine ensemble (its `layout`)."""
     tree = RenderedTree()
-    if spec.tensorrtllm is not None:
+    trt = spec.tensorrtllm
+    if isinstance(trt, TensorRTLLMApi):
+        tree.merge(render_llmapi(trt), prefix=f"{TRTLLM_FOLDER}/")
+    elif trt is not None:
         tree.merge(render_trtllm(spec), prefix=f"{TRTLLM_FOLDER}/")
     if spec.vllm is not None:
         tree.merge(render_vllm(spec), prefix=f"{VLLM_FOLDER}/")

@@ -20,7 +20,8 @@ from crossfade.render.pbtxt import (
     to_text,
 )
 from crossfade.render.tree import RenderedTree
-from crossfade.spec.models import EngineEmulator, Spec, TensorRTLLMBackend
+from crossfade.spec.models import Spec
+from crossfade.spec.tensorrtllm import EngineEmulator, TensorRTLLMEngine
 
 ENSEMBLE = "ensemble"
 BLS = "tensorrt_llm_bls"
@@ -30,14 +31,14 @@ EMULATED_ENGINE = "tensorrt_llm_emulator"
 EMULATED_PARAMETER = "crossfade_emulated"
 
 
-def engine_model_name(backend: TensorRTLLMBackend) -> str:
+def engine_model_name(backend: TensorRTLLMEngine) -> str:
     return EMULATED_ENGINE if backend.emulator is not None else ENGINE
 
 
 def render_trtllm(spec: Spec) -> RenderedTree:
     backend = spec.tensorrtllm
-    if backend is None:
-        raise ValueError("the spec has no tensorrtllm section")
+    if not isinstance(backend, TensorRTLLMEngine):
+        raise ValueError("the spec has no tensorrtllm section of the engine layout")
     tokenizer = backend.tokenizer_dir or spec.model.tokenizer
     datatypes: dict[str, str] = {
         tensors.LOGITS_DATATYPE: backend.logits_datatype,
@@ -71,12 +72,12 @@ def render_trtllm(spec: Spec) -> RenderedTree:
     return tree
 
 
-def _queueing(config: Any, backend: TensorRTLLMBackend) -> None:
+def _queueing(config: Any, backend: TensorRTLLMEngine) -> None:
     config.dynamic_batching.max_queue_delay_microseconds = backend.max_queue_delay_microseconds
     config.dynamic_batching.default_queue_policy.max_queue_size = backend.max_queue_size
 
 
-def _preprocessing(backend: TensorRTLLMBackend, tokenizer: str, datatypes: dict[str, str]) -> Any:
+def _preprocessing(backend: TensorRTLLMEngine, tokenizer: str, datatypes: dict[str, str]) -> Any:
     return _tokenizer_model(
         "preprocessing",
         (tensors.PREPROCESSING_INPUTS, tensors.PREPROCESSING_OUTPUTS),
@@ -87,7 +88,7 @@ def _preprocessing(backend: TensorRTLLMBackend, tokenizer: str, datatypes: dict[
     )
 
 
-def _postprocessing(backend: TensorRTLLMBackend, tokenizer: str, datatypes: dict[str, str]) -> Any:
+def _postprocessing(backend: TensorRTLLMEngine, tokenizer: str, datatypes: dict[str, str]) -> Any:
     return _tokenizer_model(
         "postprocessing",
         (tensors.POSTPROCESSING_INPUTS, tensors.POSTPROCESSING_OUTPUTS),
@@ -101,7 +102,7 @@ def _postprocessing(backend: TensorRTLLMBackend, tokenizer: str, datatypes: dict
 def _tokenizer_model(
     name: str,
     io: tuple[tuple[tensors.Tensor, ...], tuple[tensors.Tensor, ...]],
-    backend: TensorRTLLMBackend,
+    backend: TensorRTLLMEngine,
     parameters: dict[str, str | bool | None],
     count: int,
     datatypes: dict[str, str],
@@ -118,7 +119,7 @@ def _tokenizer_model(
     return config
 
 
-def tensorrt_llm_parameters(backend: TensorRTLLMBackend) -> dict[str, str]:
+def tensorrt_llm_parameters(backend: TensorRTLLMEngine) -> dict[str, str]:
     """The `tensorrt_llm` model's parameters: set ones only, so unset ones keep the default."""
     chosen: dict[str, str | bool | int | float | None] = {
         "gpt_model_type": backend.batching_strategy,
@@ -147,7 +148,7 @@ def emulator_parameters(emulator: EngineEmulator) -> dict[str, str | bool | int 
     return {f"emulator_{key}": value for key, value in emulator.model_dump().items()}
 
 
-def _tensorrt_llm(backend: TensorRTLLMBackend, datatypes: dict[str, str]) -> Any:
+def _tensorrt_llm(backend: TensorRTLLMEngine, datatypes: dict[str, str]) -> Any:
     config = new_config(
         name=engine_model_name(backend),
         backend=backend.triton_backend,
@@ -163,7 +164,7 @@ def _tensorrt_llm(backend: TensorRTLLMBackend, datatypes: dict[str, str]) -> Any
     return config
 
 
-def _ensemble(backend: TensorRTLLMBackend, datatypes: dict[str, str]) -> Any:
+def _ensemble(backend: TensorRTLLMEngine, datatypes: dict[str, str]) -> Any:
     engine = engine_model_name(backend)
     config = new_config(
         name=ENSEMBLE, platform="ensemble", max_batch_size=backend.triton_max_batch_size
@@ -182,7 +183,7 @@ def _ensemble(backend: TensorRTLLMBackend, datatypes: dict[str, str]) -> Any:
     return config
 
 
-def _bls(backend: TensorRTLLMBackend, datatypes: dict[str, str]) -> Any:
+def _bls(backend: TensorRTLLMEngine, datatypes: dict[str, str]) -> Any:
     config = new_config(name=BLS, backend="python", max_batch_size=backend.triton_max_batch_size)
     config.model_transaction_policy.decoupled = backend.decoupled
     add_tensors(config.input, tensors.BLS_INPUTS, datatypes, is_input=True)

@@ -12,9 +12,10 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from crossfade.spec.kubernetes import BackendPods, KubernetesSection
+from crossfade.spec.tensorrtllm import TensorRTLLMApi, TensorRTLLMBackend, TensorRTLLMEngine
 
 if TYPE_CHECKING:
-    from crossfade.spec.models import ModelSection, TensorRTLLMBackend, VllmBackend
+    from crossfade.spec.models import ModelSection, VllmBackend
 
 Problem = tuple[str, str]
 
@@ -84,8 +85,10 @@ def _images(
 
 
 def _tensorrtllm(section: KubernetesSection, backend: TensorRTLLMBackend) -> list[Problem]:
-    problems: list[Problem] = []
     gpus = (section.tensorrtllm or BackendPods()).gpus
+    if isinstance(backend, TensorRTLLMApi):
+        return _llmapi_gpus(gpus, backend)
+    problems: list[Problem] = []
     build = section.engine_build
     if build is not None and build.world_size != gpus:
         problems.append(
@@ -105,6 +108,29 @@ def _tensorrtllm(section: KubernetesSection, backend: TensorRTLLMBackend) -> lis
             )
         )
     return problems
+
+
+def _llmapi_gpus(gpus: int, backend: TensorRTLLMApi) -> list[Problem]:
+    """Each instance of the LLM API model takes tensor x pipeline parallel GPUs of its own."""
+    needed = backend.parallel_size * backend.instance_count
+    if needed != gpus:
+        return [
+            (
+                "tensorrtllm.gpus",
+                f"{gpus} GPU(s) per pod but tensorrtllm.llm_args tensor_parallel_size x "
+                f"pipeline_parallel_size x instance_count = {needed}",
+            )
+        ]
+    ids = [i for group in backend.gpu_device_ids or [] for i in group]
+    if ids and max(ids) >= gpus:
+        return [
+            (
+                "tensorrtllm.gpus",
+                f"{gpus} GPU(s) per pod but tensorrtllm.gpu_device_ids names GPU {max(ids)}; a "
+                f"pod sees its GPUs as 0..{gpus - 1}",
+            )
+        ]
+    return []
 
 
 def _vllm(section: KubernetesSection, backend: VllmBackend) -> list[Problem]:
@@ -148,14 +174,19 @@ def _paths(
                 )
     if problems:
         return problems
-    if tensorrtllm is not None and storage.engines is None:
+    if isinstance(tensorrtllm, TensorRTLLMEngine) and storage.engines is None:
         return [("storage.engines", "tensorrtllm needs a volume for its engine: add engines:")]
     mounts = [PurePosixPath(claim.mount_path) for _, claim in claims]
     needed: list[tuple[str, str]] = [("model.tokenizer", model.tokenizer)]
-    if tensorrtllm is not None:
+    if isinstance(tensorrtllm, TensorRTLLMEngine):
         needed.append(("tensorrtllm.engine_dir", tensorrtllm.engine_dir))
         if tensorrtllm.tokenizer_dir:
             needed.append(("tensorrtllm.tokenizer_dir", tensorrtllm.tokenizer_dir))
+    elif tensorrtllm is not None:
+        for key in ("model", "tokenizer"):
+            path = str(tensorrtllm.llm_args.get(key, ""))
+            if path.startswith("/"):  # otherwise a hub id, downloaded at start
+                needed.append((f"tensorrtllm.llm_args.{key}", path))
     if vllm is not None:
         model_path = str(vllm.engine_args["model"])
         if model_path.startswith("/"):  # otherwise a hub id, downloaded at start
@@ -185,6 +216,14 @@ def _jobs_and_traffic(
     if section.engine_build is not None:
         if tensorrtllm is None:
             problems.append(("engine_build", "there is no tensorrtllm backend to build for"))
+        elif isinstance(tensorrtllm, TensorRTLLMApi):
+            problems.append(
+                (
+                    "engine_build",
+                    "the LLM API layout loads the checkpoint and builds no engine: remove "
+                    "kubernetes.engine_build (or keep the legacy tensorrtllm.layout: engine)",
+                )
+            )
         if section.crossfade_image is None:
             problems.append(("crossfade_image", "engine_build stamps the engine with crossfade"))
     if section.bench is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar, Union
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 
 from crossfade.errors import SpecError, SpecProblem
 from crossfade.spec.suggest import did_you_mean
@@ -155,7 +155,7 @@ def locate(
     if kind == "bad_key":  # a model's own check of a free-form mapping's keys
         loc = (*loc, ctx["key"])
     elif kind == "extra_forbidden" and loc:
-        hint = did_you_mean(str(loc[-1]), allowed_keys(model, loc[:-1]))
+        hint = did_you_mean(str(loc[-1]), allowed_keys(model, tuple(error["loc"])[:-1]))
     elif kind == "missing" and loc:
         hint = f"add '{loc[-1]}:'"
     message = error["msg"]
@@ -169,9 +169,14 @@ def locate(
 
 
 def allowed_keys(model: type[BaseModel], loc: PathKey) -> list[str]:
-    """The keys `model` accepts at `loc`, found by walking the models' annotations."""
+    """The keys `model` accepts at pydantic's `loc`, found by walking the models' annotations;
+    a tag in `loc` picks its member of a tagged union (the layouts of `tensorrtllm:`)."""
     target: Any = model
     for part in loc:
+        tagged = _tagged_member(target, part)
+        if tagged is not None:
+            target = tagged
+            continue
         target = _unwrap(target)
         if _is_model(target):
             field = target.model_fields.get(str(part))
@@ -230,6 +235,21 @@ def _short(value: Any) -> str:
 
 def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _tagged_member(annotation: Any, tag: str | int) -> Any:
+    """The model of a tagged union member (`Annotated[Model, Tag(tag)]`) found in `annotation`
+    through Optional and Annotated wrappers; None when there is none."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        inner, *metadata = typing.get_args(annotation)
+        if any(isinstance(m, Tag) and m.tag == tag for m in metadata):
+            return inner
+        return _tagged_member(inner, tag)
+    if origin in (Union, types.UnionType):
+        found = (_tagged_member(member, tag) for member in typing.get_args(annotation))
+        return next((member for member in found if member is not None), None)
+    return None
 
 
 def _unwrap(annotation: Any) -> Any:

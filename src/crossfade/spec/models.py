@@ -6,8 +6,7 @@ backend's own default applies; the field docs say what that default is.
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     Field,
@@ -19,28 +18,12 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
-from crossfade.spec import trtllm_parameters, vllm_engine_args
+from crossfade.spec import vllm_engine_args
 from crossfade.spec.base import StrictModel, key_error
+from crossfade.spec.fields import ModelName, check_image
 from crossfade.spec.kubernetes import KubernetesSection
 from crossfade.spec.kubernetes_checks import kubernetes_problems
-from crossfade.spec.suggest import did_you_mean
-
-# Triton model names become folder names and URL path segments.
-ModelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=128)]
-Fraction = Annotated[float, Field(gt=0.0, le=1.0)]
-TritonDataType = Literal["TYPE_FP32", "TYPE_FP16", "TYPE_BF16"]
-ParameterValue = str | bool | int | float
-
-_IMAGE_TAG = re.compile(r"^(?:[^\s:]+:)?\d{2}\.\d{2}-(?:trtllm|vllm)-python-py3$")
-
-
-def _check_image(value: str, kind: str) -> str:
-    if not _IMAGE_TAG.match(value) or f"-{kind}-" not in value:
-        raise ValueError(
-            f"'{value}' is not a Triton {kind} container tag; "
-            f"expected the form 'YY.MM-{kind}-python-py3' (e.g. '25.12-{kind}-python-py3')"
-        )
-    return value
+from crossfade.spec.tensorrtllm import TensorRTLLMSection
 
 
 class ModelSection(StrictModel):
@@ -53,117 +36,6 @@ class ModelSection(StrictModel):
     @property
     def client_name(self) -> str:
         return self.served_name or self.name
-
-
-class InstanceCounts(StrictModel):
-    preprocessing: PositiveInt = 1
-    postprocessing: PositiveInt = 1
-    bls: PositiveInt = Field(
-        default=1, description="Upstream advises about the engine's max batch."
-    )
-
-
-class EngineEmulator(StrictModel):
-    """Timing model of the lab's TensorRT-LLM engine emulator (never real TensorRT-LLM).
-
-    In-flight batching: each iteration admits waiting requests up to `max_batch_size`, prefills
-    the new ones and gives every running request one token. An iteration lasts
-    ``decode_step_ms + decode_step_ms_per_request * (running - 1)
-    + prefill_ms_per_token * (prompt tokens admitted in it)``. See docs/lab.md.
-    """
-
-    prefill_ms_per_token: float = Field(default=0.02, ge=0.0)
-    decode_step_ms: float = Field(default=1.0, gt=0.0)
-    decode_step_ms_per_request: float = Field(default=0.12, ge=0.0)
-    max_batch_size: PositiveInt = 32
-    kv_cache_tokens: PositiveInt = Field(
-        default=65536, description="Size of the emulated KV cache."
-    )
-    tokens_per_block: PositiveInt = 32
-    seed: int = 0
-
-
-class TensorRTLLMBackend(StrictModel):
-    """The in-flight batching ensemble: preprocessing, tensorrt_llm, postprocessing, BLS."""
-
-    image: str = Field(description="Triton container tag, e.g. '25.12-trtllm-python-py3'.")
-    engine_dir: str = Field(description="Engine folder as the server sees it (gpt_model_path).")
-    tokenizer_dir: str | None = Field(default=None, description="Defaults to model.tokenizer.")
-    triton_backend: Literal["tensorrtllm", "python"] = Field(
-        default="tensorrtllm",
-        description="'tensorrtllm' (C++ backend) or 'python' (a python-backend model.py).",
-    )
-    triton_max_batch_size: PositiveInt = 64
-    decoupled: bool = Field(default=True, description="Needed for streaming (generate_stream).")
-    batching_strategy: Literal["inflight_fused_batching", "inflight_batching", "V1"] = (
-        "inflight_fused_batching"
-    )
-    batch_scheduler_policy: Literal["max_utilization", "guaranteed_no_evict"] | None = None
-    kv_cache_free_gpu_mem_fraction: Fraction | None = Field(
-        default=None, description="Backend default 0.9 of the memory free after weights."
-    )
-    max_tokens_in_paged_kv_cache: PositiveInt | None = None
-    enable_chunked_context: bool | None = Field(
-        default=None, description="Backend default false; needs use_paged_context_fmha."
-    )
-    enable_kv_cache_reuse: bool | None = Field(
-        default=None, description="Backend default true since early 2025, false before."
-    )
-    exclude_input_in_output: bool = Field(
-        default=True, description="Do not echo the prompt in non-streaming answers."
-    )
-    max_queue_delay_microseconds: int = Field(default=0, ge=0)
-    max_queue_size: int = Field(default=0, ge=0)
-    instances: InstanceCounts = InstanceCounts()
-    accumulate_tokens: bool = Field(
-        default=True,
-        description="BLS re-decodes all tokens per streamed step, so spaces and UTF-8 survive.",
-    )
-    gpu_device_ids: list[Annotated[int, Field(ge=0)]] | None = None
-    add_special_tokens: bool | None = None
-    skip_special_tokens: bool | None = None
-    logits_datatype: TritonDataType = "TYPE_FP32"
-    encoder_input_features_data_type: TritonDataType = "TYPE_FP16"
-    prompt_embedding_table_data_type: TritonDataType = "TYPE_FP16"
-    parameters: dict[str, ParameterValue] = Field(
-        default_factory=dict,
-        description="Other `tensorrt_llm` parameters, by their config.pbtxt key.",
-    )
-    emulator: EngineEmulator | None = Field(
-        default=None,
-        description="Lab only: replace the engine with crossfade's labelled emulator.",
-    )
-
-    @field_validator("image")
-    @classmethod
-    def _image(cls, value: str) -> str:
-        return _check_image(value, "trtllm")
-
-    @model_validator(mode="after")
-    def _emulator_on_python(self) -> TensorRTLLMBackend:
-        if self.emulator is not None and self.triton_backend != "python":
-            raise ValueError(
-                "the engine emulator runs on the python backend: set triton_backend: python"
-            )
-        return self
-
-    @field_validator("parameters")
-    @classmethod
-    def _parameters(cls, value: dict[str, ParameterValue]) -> dict[str, ParameterValue]:
-        for key in value:
-            if key in trtllm_parameters.MODELLED:
-                raise key_error(
-                    key,
-                    f"'{key}' has its own field in the spec",
-                    hint="set it with that field instead of under parameters",
-                )
-            if key not in trtllm_parameters.KNOWN:
-                raise key_error(
-                    key,
-                    f"'{key}' is not a parameter of the tensorrt_llm model",
-                    hint=did_you_mean(key, trtllm_parameters.KNOWN),
-                )
-        return value
 
 
 class VllmBackend(StrictModel):
@@ -195,7 +67,7 @@ class VllmBackend(StrictModel):
     @field_validator("image")
     @classmethod
     def _image(cls, value: str) -> str:
-        return _check_image(value, "vllm")
+        return check_image(value, "vllm")
 
     @field_validator("engine_args")
     @classmethod
@@ -289,7 +161,7 @@ class Spec(StrictModel):
     version: Literal[1] = 1
     model: ModelSection
     gpu: str | None = Field(default=None, description="Target GPU, e.g. 'H100' or 'L40S'.")
-    tensorrtllm: TensorRTLLMBackend | None = None
+    tensorrtllm: TensorRTLLMSection | None = None
     vllm: VllmBackend | None = None
     deployment: Deployment | None = Field(
         default=None,

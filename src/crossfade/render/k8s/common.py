@@ -11,6 +11,7 @@ from crossfade.errors import UsageError
 from crossfade.spec.kubernetes import BackendPods, KubernetesSection, VolumeClaim
 from crossfade.spec.kubernetes_checks import base_name
 from crossfade.spec.models import Spec
+from crossfade.spec.tensorrtllm import TensorRTLLMApi
 
 Backend = Literal["tensorrtllm", "vllm"]
 Manifest = dict[str, Any]
@@ -173,6 +174,8 @@ def python_instances(ctx: Context, backend: Backend) -> int:
         return ctx.spec.vllm.instance_count
     trt = ctx.spec.tensorrtllm
     assert trt is not None
+    if isinstance(trt, TensorRTLLMApi):
+        return trt.instance_count
     counts = trt.instances
     engine_on_python = 1 if trt.triton_backend == "python" else 0
     return counts.preprocessing + counts.postprocessing + counts.bls + engine_on_python

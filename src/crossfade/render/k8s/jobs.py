@@ -29,6 +29,7 @@ from crossfade.render.k8s.common import (
 )
 from crossfade.render.k8s.workloads import SHM_VOLUME
 from crossfade.spec.kubernetes import VolumeClaim
+from crossfade.spec.tensorrtllm import TensorRTLLMEngine
 
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 HANDOFF_VOLUME, HANDOFF_PATH = "handoff", "/handoff"
@@ -43,8 +44,8 @@ def engine_build_job(ctx: Context) -> Manifest | None:
     build = ctx.k8s.engine_build
     trt = ctx.spec.tensorrtllm
     engines = ctx.k8s.storage.engines
-    if build is None or trt is None or engines is None:
-        return None
+    if build is None or not isinstance(trt, TensorRTLLMEngine) or engines is None:
+        return None  # the LLM API layout loads its checkpoint: nothing to build
     image = ctx.triton_image("tensorrtllm")
     pods = ctx.pods("tensorrtllm")
     build_flags = [

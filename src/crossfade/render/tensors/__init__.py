@@ -10,6 +10,8 @@ checked against these upstream files (``$``-template data types are kept as mark
   ``preprocessing/config.pbtxt`` @ 808059da341493bbf8deb9380aef745e4f546909,
   ``postprocessing/config.pbtxt`` @ 89fd9b74ab7ae753b4c6b3db25a400dca7ea54a0,
   ``tensorrt_llm_bls/config.pbtxt`` @ bff88ea886779f832686acb3f165e2b919c95b77.
+- NVIDIA/TensorRT-LLM ``triton_backend/all_models/llmapi/tensorrt_llm/config.pbtxt``
+  @ 0a71057313ec0626527e164a8fc0205c5822e2f5 (the LLM API model: ``trtllm_llmapi.py``).
 - triton-inference-server/vllm_backend ``src/model.py`` (``_auto_complete_inputs_and_outputs``)
   @ 00ea75bc67f48ad7c6283b1983620e1dbb1a9cfe; ``docs/additional_outputs.md`` @ 00aa413.
 
@@ -51,6 +53,12 @@ from crossfade.render.tensors.trtllm_engine import (
     TENSORRT_LLM_INPUTS,
     TENSORRT_LLM_OUTPUTS,
 )
+from crossfade.render.tensors.trtllm_llmapi import (
+    LLMAPI_INPUTS,
+    LLMAPI_OUTPUTS,
+    PERF_TIMESTAMPS,
+    SAMPLING_PARAMS,
+)
 from crossfade.render.tensors.trtllm_pipeline import (
     BLS_INPUTS,
     BLS_OUTPUTS,
@@ -80,14 +88,18 @@ __all__ = [
     "ENSEMBLE_STEPS",
     "FEATURES",
     "GUIDED",
+    "LLMAPI_INPUTS",
+    "LLMAPI_OUTPUTS",
     "LOGITS_DATATYPE",
     "LORA",
     "MULTIMODAL",
+    "PERF_TIMESTAMPS",
     "POSTPROCESSING_INPUTS",
     "POSTPROCESSING_OUTPUTS",
     "PREPROCESSING_INPUTS",
     "PREPROCESSING_OUTPUTS",
     "PROMPT_EMBEDDING_TABLE_DATATYPE",
+    "SAMPLING_PARAMS",
     "SCALAR",
     "SPECULATIVE",
     "STEP_MODEL_TENSORS",
