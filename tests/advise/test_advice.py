@@ -5,6 +5,7 @@ test_legacy.py has the team on engines)."""
 
 from __future__ import annotations
 
+import json
 import shlex
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from crossfade.advise.advice import Advice, build_advice
 from crossfade.advise.evidence import EMULATED_LABEL
 from crossfade.advise.flow import NODES
-from crossfade.advise.render import render_markdown, render_text
+from crossfade.advise.render import render_json, render_markdown, render_text
 from crossfade.compare.model import Comparison
 from crossfade.spec import parse_spec
 from crossfade.spec.models import Spec
@@ -209,12 +210,22 @@ def test_a_spec_without_a_tensorrtllm_section_is_told_to_add_one_for_the_llmapi_
         {},  # nothing stated
     ],
 )
-def test_without_engines_no_step_builds_or_checks_an_engine(facts: dict[str, str]) -> None:
+@pytest.mark.parametrize("layout", ["llmapi", "no tensorrtllm section"])
+def test_without_engines_no_step_builds_or_checks_an_engine(
+    facts: dict[str, str], layout: str
+) -> None:
     spec = spec_with(facts)
+    if layout != "llmapi":
+        spec = spec.model_copy(update={"tensorrtllm": None})
     advice = build_advice(spec, "crossfade.yaml", [])
     for text in (*advice.next_steps, *advice.changes, *(r.text for r in advice.reasons)):
         assert "engine" not in text.lower(), text
-    for rendered in (render_text(advice), render_markdown(advice)):
+    for rendered in (render_text(advice), render_markdown(advice), render_json(advice)):
+        if rendered.startswith("{"):
+            data = json.loads(rendered)
+            assert "engine" not in data["mermaid"].lower()
+            assert "engine" not in json.dumps(data["next_steps"]).lower()
+            continue
         # Only the article's side of the matrix rows speaks of engines.
         outside_matrix = (
             rendered.split("The article says / today")[0]
