@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from crossfade.advise.flow import ROOT
 from crossfade.compare import analyse_sweep
 from crossfade.demo import EXAMPLE_FACTS, EXAMPLE_SPEC, advise_on_example_facts, headline_verdicts
 from crossfade.lab.control import lab_spec
@@ -26,6 +27,9 @@ def test_the_advice_commands_name_the_example_spec_the_demo_wrote(tmp_path: Path
         if argv[1] in ("render", "advise"):
             assert Path(argv[3 if argv[1] == "render" else 2]).is_file(), argv
     assert not any("(example deployment facts" in step for step in advice.next_steps)
+    # The lab's engine is the emulator: the demo's advice is not the migration off engines.
+    assert advice.path[0] == ROOT
+    assert advice.path[-1] == "either_low_load"
 
 
 def test_the_demo_prints_each_pairs_throughput_verdict_failures_and_saturation(

@@ -41,10 +41,10 @@ from crossfade.spec.models import Deployment
 # Each is a lab target name (crossfade.lab.targets): the three ways the lab serves the model.
 DEMO_TARGETS = ("vllm-triton", "vllm-native", "trtllm-emulated-ensemble")
 DEMO_LEVELS = (1, 2, 4, 8, 16)
+# The lab's engine is the emulator, not an engine the team serves: no legacy deployment here.
 EXAMPLE_FACTS = Deployment(
-    engine_pipeline=True,
-    model_updates="monthly",
-    gpu_fleet="uniform",
+    tensorrtllm_runs_engines=False,
+    model_support="both",
     quantization="none",
     expected_concurrency=16,
     ttft_p99_target_ms=500.0,

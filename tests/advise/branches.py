@@ -5,29 +5,48 @@ from __future__ import annotations
 from typing import Any
 
 from crossfade.advise.flow import HIGH_CONCURRENCY
-from crossfade.spec.models import BUILD_TIME_FORMATS, PREQUANTIZED_FORMATS
+from crossfade.spec.models import SHARED_FORMATS, VLLM_ONLY_FORMATS
 
 # Facts that pass every operational question, so the speed questions decide.
-OPEN = {
-    "engine_pipeline": True,
-    "model_updates": "monthly",
-    "gpu_fleet": "uniform",
-    "quantization": "none",
-}
+OPEN = {"model_support": "both", "quantization": "none"}
 FULL = {**OPEN, "expected_concurrency": 64, "ttft_p99_target_ms": 500.0}
+# A team that serves engines today.
+ENGINES = {**FULL, "tensorrtllm_runs_engines": True}
 
 BRANCHES: list[tuple[str, dict[str, Any], str, str]] = [
-    ("no pipeline", {**FULL, "engine_pipeline": False}, "vllm_no_pipeline", "vllm"),
-    ("daily updates", {**FULL, "model_updates": "daily"}, "vllm_frequent_updates", "vllm"),
-    ("weekly updates", {**FULL, "model_updates": "weekly"}, "vllm_frequent_updates", "vllm"),
-    ("mixed fleet", {**FULL, "gpu_fleet": "mixed"}, "vllm_mixed_fleet", "vllm"),
-    *(
-        (f"{q} checkpoint", {**FULL, "quantization": q}, "vllm_prequantized", "vllm")
-        for q in PREQUANTIZED_FORMATS
+    ("engines, both support the model", ENGINES, "migrate_llmapi", "tensorrtllm"),
+    (
+        "engines, only TensorRT-LLM supports the model",
+        {**ENGINES, "model_support": "tensorrtllm_only"},
+        "migrate_llmapi",
+        "tensorrtllm",
+    ),
+    (
+        "engines, only vLLM supports the model",
+        {**ENGINES, "model_support": "vllm_only"},
+        "legacy_to_vllm",
+        "vllm",
+    ),
+    ("only vLLM supports the model", {**FULL, "model_support": "vllm_only"}, "vllm_only", "vllm"),
+    (
+        "only TensorRT-LLM supports the model",
+        {**FULL, "model_support": "tensorrtllm_only"},
+        "trtllm_only",
+        "tensorrtllm",
     ),
     *(
-        (f"{q} at build", {**FULL, "quantization": q}, "trtllm_build_quant", "tensorrtllm")
-        for q in BUILD_TIME_FORMATS
+        (f"{q} checkpoint", {**FULL, "quantization": q}, "vllm_awq_gptq", "vllm")
+        for q in VLLM_ONLY_FORMATS
+    ),
+    *(
+        (f"{q} checkpoint, high load", {**FULL, "quantization": q}, "trtllm_latency", "tensorrtllm")
+        for q in SHARED_FORMATS
+    ),
+    (
+        "no engines, said so",
+        {**FULL, "tensorrtllm_runs_engines": False},
+        "trtllm_latency",
+        "tensorrtllm",
     ),
     ("low load", {**FULL, "expected_concurrency": 8}, "either_low_load", "either"),
     (
@@ -51,7 +70,7 @@ BRANCHES: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "high load, no target",
         {**OPEN, "expected_concurrency": 128},
-        "trtllm_throughput",
-        "tensorrtllm",
+        "either_throughput",
+        "either",
     ),
 ]

@@ -1,9 +1,11 @@
 """Rules and measurements together: significant real evidence that contradicts a speed rule of
 thumb wins and says so; emulated, mixed or insignificant evidence does not; operational
-constraints stand whatever was measured; the next steps follow the answer."""
+constraints stand whatever was measured; the next steps follow the answer (tests/advise/
+test_legacy.py has the team on engines)."""
 
 from __future__ import annotations
 
+import json
 import shlex
 from typing import Any
 
@@ -12,7 +14,7 @@ import pytest
 from crossfade.advise.advice import Advice, build_advice
 from crossfade.advise.evidence import EMULATED_LABEL
 from crossfade.advise.flow import NODES
-from crossfade.advise.render import render_markdown, render_text
+from crossfade.advise.render import render_json, render_markdown, render_text
 from crossfade.compare.model import Comparison
 from crossfade.spec import parse_spec
 from crossfade.spec.models import Spec
@@ -25,19 +27,15 @@ model:
   tokenizer: /models/tiny
 gpu: L40S
 tensorrtllm:
-  image: 25.12-trtllm-python-py3
-  engine_dir: /engines/tiny
+  image: 26.11-trtllm-python-py3
+  llm_args:
+    model: /models/tiny
 vllm:
   image: 25.12-vllm-python-py3
   engine_args:
     model: /models/tiny
 """
-OPEN = {
-    "engine_pipeline": "true",
-    "model_updates": "quarterly",
-    "gpu_fleet": "uniform",
-    "quantization": "none",
-}
+OPEN = {"model_support": "both", "quantization": "none"}
 HIGH_LOAD = {**OPEN, "expected_concurrency": "64", "ttft_p99_target_ms": "500"}
 LOW_LOAD = {**OPEN, "expected_concurrency": "8"}
 VLLM_AHEAD: Figures = {
@@ -101,7 +99,7 @@ def test_evidence_for_tensorrtllm_overrides_little_difference_at_low_load() -> N
     assert advice.rule_recommendation == "either"
     assert advice.recommendation == "tensorrtllm"
     assert any(CONTRADICTION in t for t in reason_texts(advice, "measurement:"))
-    assert any("crossfade engine stamp /engines/tiny" in step for step in advice.next_steps)
+    assert advice.next_steps[0].startswith("Serve both backends from one spec:")
 
 
 def test_emulated_evidence_does_not_override() -> None:
@@ -151,7 +149,7 @@ def test_mixed_evidence_leaves_the_rule_standing() -> None:
 
 
 def test_evidence_does_not_lift_an_operational_constraint() -> None:
-    facts: dict[str, Any] = {**HIGH_LOAD, "engine_pipeline": "false"}
+    facts: dict[str, Any] = {**HIGH_LOAD, "model_support": "vllm_only"}
     advice = advise(facts, make_comparison({64: TRT_AHEAD}))
     assert advice.recommendation == "vllm"
     assert not advice.overridden
@@ -160,43 +158,90 @@ def test_evidence_does_not_lift_an_operational_constraint() -> None:
 
 
 def test_evidence_does_not_settle_a_missing_fact() -> None:
-    facts = {k: v for k, v in HIGH_LOAD.items() if k != "gpu_fleet"}
+    facts = {k: v for k, v in HIGH_LOAD.items() if k != "quantization"}
     advice = advise(facts, make_comparison({64: TRT_AHEAD}))
     assert advice.recommendation == "vllm"
     assert not advice.decided
-    assert advice.unknowns == ["gpu_fleet"]
-    assert any("the rules wait on gpu_fleet" in t for t in reason_texts(advice, "measurement:"))
-    assert any("State gpu_fleet under deployment:" in step for step in advice.next_steps)
+    assert advice.unknowns == ["quantization"]
+    assert any("the rules wait on quantization" in t for t in reason_texts(advice, "measurement:"))
+    assert any("State quantization under deployment:" in step for step in advice.next_steps)
 
 
-def test_next_steps_follow_the_migration_path_for_tensorrtllm() -> None:
+def test_next_steps_for_tensorrtllm_serve_both_measure_canary_and_keep_vllm() -> None:
     steps = advise(HIGH_LOAD).next_steps
-    assert steps[0].startswith("Start on vLLM")
-    assert (
-        "crossfade engine stamp /engines/tiny --gpu L40S --image 25.12-trtllm-python-py3"
-        in (steps[1])
+    assert steps[0] == (
+        "Serve both backends from one spec: `crossfade render triton crossfade.yaml -o "
+        "model_repos`, then `crossfade lint model_repos`."
     )
-    assert "crossfade compare" in steps[2]
-    assert "crossfade canary" in steps[3]
-    assert "fallback" in steps[4]
+    assert "crossfade compare" in steps[1]
+    assert "crossfade canary" in steps[2]
+    assert "fallback" in steps[3]
+    assert len(steps) == 4
 
 
 def test_next_steps_for_vllm_start_there_and_say_when_to_go_on() -> None:
-    steps = advise({**HIGH_LOAD, "model_updates": "daily"}).next_steps
+    steps = advise({**HIGH_LOAD, "model_support": "vllm_only"}).next_steps
     assert steps[0].startswith(
         "Start on vLLM: `crossfade render triton crossfade.yaml -o model_repos`"
     )
-    assert not any("engine stamp" in step for step in steps)
     assert "canary" in steps[-1]
+
+
+def test_a_spec_without_a_tensorrtllm_section_is_told_to_add_one_for_the_llmapi_model() -> None:
+    trt = BASE.index("tensorrtllm:")
+    without = BASE[:trt] + BASE[BASE.index("vllm:") :]
+    spec = parse_spec(without + "deployment:\n  model_support: tensorrtllm_only\n", "c.yaml")
+    steps = build_advice(spec, "c.yaml", []).next_steps
+    assert steps[0] == (
+        "Serve both backends from one spec: add a tensorrtllm: section (layout: llmapi, an image "
+        "whose TensorRT-LLM is 1.0 or later, and llm_args with model: the Hugging Face "
+        "checkpoint) to c.yaml, then `crossfade render triton c.yaml -o model_repos`, then "
+        "`crossfade lint model_repos`."
+    )
 
 
 @pytest.mark.parametrize(
     "facts",
     [
-        HIGH_LOAD,  # TensorRT-LLM: the whole migration path
-        {**HIGH_LOAD, "model_updates": "daily"},  # vLLM
+        HIGH_LOAD,  # TensorRT-LLM: serve both, measure, canary, keep vLLM
+        {**HIGH_LOAD, "model_support": "vllm_only"},  # vLLM
         LOW_LOAD,  # either: measure both
-        {k: v for k, v in HIGH_LOAD.items() if k != "gpu_fleet"},  # provisional: advise again
+        {k: v for k, v in HIGH_LOAD.items() if k != "quantization"},  # provisional: advise again
+        {},  # nothing stated
+    ],
+)
+@pytest.mark.parametrize("layout", ["llmapi", "no tensorrtllm section"])
+def test_without_engines_no_step_builds_or_checks_an_engine(
+    facts: dict[str, str], layout: str
+) -> None:
+    spec = spec_with(facts)
+    if layout != "llmapi":
+        spec = spec.model_copy(update={"tensorrtllm": None})
+    advice = build_advice(spec, "crossfade.yaml", [])
+    for text in (*advice.next_steps, *advice.changes, *(r.text for r in advice.reasons)):
+        assert "engine" not in text.lower(), text
+    for rendered in (render_text(advice), render_markdown(advice), render_json(advice)):
+        if rendered.startswith("{"):
+            data = json.loads(rendered)
+            assert "engine" not in data["mermaid"].lower()
+            assert "engine" not in json.dumps(data["next_steps"]).lower()
+            continue
+        # Only the article's side of the matrix rows speaks of engines.
+        outside_matrix = (
+            rendered.split("The article says / today")[0]
+            + rendered.split("What would change the answer")[1]
+        )
+        assert "engine" not in outside_matrix.lower()
+        assert "flowchart TD" in outside_matrix
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        HIGH_LOAD,  # TensorRT-LLM: the whole path
+        {**HIGH_LOAD, "model_support": "vllm_only"},  # vLLM
+        LOW_LOAD,  # either: measure both
+        {k: v for k, v in HIGH_LOAD.items() if k != "quantization"},  # provisional: advise again
     ],
 )
 def test_every_command_in_the_next_steps_runs_as_printed(facts: dict[str, str]) -> None:
@@ -204,25 +249,11 @@ def test_every_command_in_the_next_steps_runs_as_printed(facts: dict[str, str]) 
     advice = build_advice(spec_with(facts), path, [("results/a b", make_comparison({8: {}}))])
     commands = shown_commands(advice.next_steps)
     assert ["crossfade", "render", "triton", path, "-o", "model_repos"] in commands
-    with_spec = [argv for argv in commands if argv[1] in ("render", "advise")]
+    with_spec = [argv for argv in commands if argv[1] in ("advise",) or argv[2:3] == ["triton"]]
     assert all(path in argv for argv in with_spec)
-    if "gpu_fleet" not in facts:
+    if "quantization" not in facts:
         assert ["crossfade", "advise", path, "results/a b"] in commands
-    if advice.recommendation == "tensorrtllm":
-        assert ["crossfade", "engine", "stamp", "/engines/tiny", "--gpu", "L40S", "--image",
-                "25.12-trtllm-python-py3"] in commands  # fmt: skip
     # Printed as text, each command stays whole on one line.
     text = render_text(advice)
     for argv in commands:
         assert any(shlex.join(argv) in line for line in text.splitlines()), argv
-
-
-def test_the_commands_name_no_gpu_the_spec_does_not_state() -> None:
-    spec = parse_spec(BASE.replace("gpu: L40S\n", "") + "deployment:\n  engine_pipeline: true\n"
-                      "  model_updates: quarterly\n  gpu_fleet: uniform\n  quantization: none\n"
-                      "  expected_concurrency: 64\n", "crossfade.yaml")  # fmt: skip
-    advice = build_advice(spec, "crossfade.yaml", [])
-    assert advice.recommendation == "tensorrtllm"
-    stamp = next(a for a in shown_commands(advice.next_steps) if a[1:3] == ["engine", "stamp"])
-    assert "--gpu" not in stamp
-    assert any("state it as gpu: in crossfade.yaml" in step for step in advice.next_steps)

@@ -1,15 +1,19 @@
 """`crossfade advise` end to end: a spec file and a results folder with a comparison.json,
-in each output format; bad input is a message naming the file, not a traceback."""
+in each output format (the article's matrix rows in each); a spec with engines gets the
+migration, one without never an engine question; bad input is a message naming the file, not a
+traceback."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
+from crossfade.advise.matrix import ROWS
 from crossfade.cli import COMMANDS, main
 from tests.advise.comparisons import make_comparison, write_comparison
 
@@ -19,16 +23,15 @@ model:
   tokenizer: /models/tiny
 gpu: H100
 tensorrtllm:
-  image: 25.12-trtllm-python-py3
-  engine_dir: /engines/tiny
+  image: 26.11-trtllm-python-py3
+  llm_args:
+    model: /models/tiny
 vllm:
   image: 25.12-vllm-python-py3
   engine_args:
     model: /models/tiny
 deployment:
-  engine_pipeline: true
-  model_updates: monthly
-  gpu_fleet: uniform
+  model_support: both
   quantization: none
   expected_concurrency: 48
   itl_p99_target_ms: 30
@@ -65,8 +68,65 @@ def test_text_without_results_follows_the_rules(
     assert out.startswith("Recommendation: TensorRT-LLM\n")
     assert "(rule:trtllm_latency)" in out
     assert "What would change the answer:" in out
-    assert "crossfade engine stamp /engines/tiny --gpu H100" in " ".join(out.split())
+    assert "crossfade render triton " in out
     assert "flowchart TD" in out
+    # No engine question, step or node: only the article's side of the matrix names engines.
+    outside_matrix = out.split("The article says / today")[0] + out.split("What would change")[1]
+    assert "engine" not in outside_matrix.lower()
+
+
+def test_an_engine_spec_is_advised_to_migrate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "legacy.yaml"
+    engine = "tensorrtllm:\n  image: 25.12-trtllm-python-py3\n  engine_dir: /engines/tiny\n"
+    llmapi = SPEC[SPEC.index("tensorrtllm:") : SPEC.index("vllm:")]
+    spec.write_text(SPEC.replace(llmapi, engine), encoding="utf-8")
+    assert main(["advise", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "Recommendation: TensorRT-LLM\n"
+        "Move the engine ensemble to TensorRT-LLM's LLM API model (no engine build).\n"
+    )
+    assert "(rule:migrate_llmapi)" in out
+    assert "releases/tag/v1.3.0rc20" in out
+    assert "tensorrt-backend-removal.md" in out
+    flat = " ".join(out.split())
+    assert f"crossfade render triton {tmp_path}/legacy-llmapi.yaml -o model_repos_llmapi" in flat
+    assert "crossfade canary --help" in flat
+    assert "class engines,engine_model,migrate_llmapi taken" in out
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_the_article_s_matrix_rows_are_in_every_format(
+    spec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["advise", str(spec_file)]) == 0
+    text = _flat(capsys.readouterr().out)
+    assert main(["advise", str(spec_file), "--format", "markdown"]) == 0
+    markdown = capsys.readouterr().out
+    assert main(["advise", str(spec_file), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(ROWS) == 6
+    assert [row.topic for row in ROWS] == [
+        "setup time",
+        "model swap",
+        "quantization",
+        "tensor parallel",
+        "GPU portability",
+        "Hugging Face models",
+    ]
+    for row in ROWS:
+        assert (
+            f"{row.topic}: the article says {row.article}; today {row.today} ({row.source})."
+            in text
+        )
+        assert f"| {row.topic} | {row.article} | {row.today} | {row.source} |" in markdown
+    assert "## The article says / today (TensorRT-LLM)" in markdown
+    assert data["matrix"] == [asdict(row) for row in ROWS]
 
 
 def test_text_with_contradicting_results_follows_the_evidence(
@@ -135,7 +195,7 @@ def test_missing_results_folder_is_a_message(
 
 def test_bad_deployment_value_names_file_and_line(tmp_path: Path) -> None:
     spec = tmp_path / "bad.yaml"
-    spec.write_text(SPEC.replace("gpu_fleet: uniform", "gpu_fleet: hybrid"), encoding="utf-8")
+    spec.write_text(SPEC.replace("model_support: both", "model_support: hybrid"), encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "crossfade", "advise", str(spec)],
         capture_output=True,
@@ -144,5 +204,17 @@ def test_bad_deployment_value_names_file_and_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    line = SPEC.splitlines().index("  gpu_fleet: uniform") + 1
-    assert f"{spec}:{line}: deployment.gpu_fleet:" in result.stderr
+    line = SPEC.splitlines().index("  model_support: both") + 1
+    assert f"{spec}:{line}: deployment.model_support:" in result.stderr
+
+
+def test_a_retired_fact_is_a_message_with_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "old.yaml"
+    spec.write_text(SPEC + "  engine_pipeline: true\n", encoding="utf-8")
+    assert main(["advise", str(spec)]) == 2
+    error = capsys.readouterr().err
+    line = len(SPEC.splitlines()) + 1
+    assert f"{spec}:{line}: deployment.engine_pipeline: 'engine_pipeline' is no longer" in error
+    assert "tensorrtllm_runs_engines: true" in error

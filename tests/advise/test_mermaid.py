@@ -1,5 +1,7 @@
-"""The Mermaid flowchart: the whole flow, deterministic, and exactly the path taken highlighted
-(nodes by class, edges by linkStyle index in order of definition)."""
+"""The Mermaid flowchart: the flow reachable from where the path starts (today's flow for a team
+without engines, with no engine node; everything for a team on engines), deterministic, and
+exactly the path taken highlighted (nodes by class, edges by linkStyle index in order of
+definition)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from crossfade.advise.flow import FLOW
+from crossfade.advise.flow import FLOW, FLOW_TODAY, LEGACY_FLOW, Node
 from crossfade.advise.mermaid import EVIDENCE_NODE, flowchart
 from crossfade.advise.rules import decide
 from crossfade.spec.models import Deployment
-from tests.advise.branches import BRANCHES
+from tests.advise.branches import BRANCHES, ENGINES, FULL
 
 EDGE = re.compile(r"^    (\w+) (?:-->|-\.->)\|\"[^\"]*\"\| (\w+)$")
 
@@ -45,29 +47,55 @@ def test_exactly_the_path_taken_is_highlighted(facts: dict[str, Any]) -> None:
     assert len(links) == len(path) - 1
 
 
-def test_the_whole_flow_is_drawn_once_and_deterministically() -> None:
-    path = decide(None).path
-    text = flowchart(path)
-    assert text == flowchart(list(path))
-    assert text.startswith("flowchart TD\n")
+def _drawn(text: str, nodes: tuple[Node, ...]) -> None:
     edges, _, _ = parse(text)
-    assert edges == [(node.id, edge.to) for node in FLOW for edge in node.edges]
+    assert edges == [(node.id, edge.to) for node in nodes for edge in node.edges]
     for node in FLOW:
-        [definition] = [
+        definitions = [
             line
             for line in text.splitlines()
             if line.startswith(f"    {node.id}") and not EDGE.match(line)
         ]
+        if node not in nodes:
+            assert definitions == []
+            continue
+        [definition] = definitions
         assert node.text in definition
         assert ("{" in definition) == (not node.is_leaf)
 
 
+def test_today_s_flow_is_drawn_once_deterministically_and_without_engines() -> None:
+    path = decide(Deployment(**FULL)).path
+    text = flowchart(path)
+    assert text == flowchart(list(path))
+    assert text.startswith("flowchart TD\n")
+    _drawn(text, FLOW_TODAY)
+    assert "engine" not in text.lower()
+    assert "build" not in text.lower()
+
+
+def test_a_team_on_engines_sees_the_legacy_question_and_all_that_follows() -> None:
+    path = decide(Deployment(**ENGINES)).path
+    assert path == ["engines", "engine_model", "migrate_llmapi"]
+    text = flowchart(path)
+    _drawn(text, FLOW)
+    edges, classes, links = parse(text)
+    assert classes == {"taken": set(path)}
+    assert {edges[i] for i in links} == set(pairwise(path))
+    for node in LEGACY_FLOW:
+        assert node.text in text
+
+
 def test_a_path_stopped_by_a_missing_fact_marks_the_question() -> None:
-    path = decide(Deployment(engine_pipeline=True, model_updates="rarely")).path
-    assert path == ["pipeline", "updates", "fleet"]
+    path = decide(Deployment(model_support="both", ttft_p99_target_ms=100.0)).path
+    assert path == ["support", "checkpoint"]
     edges, classes, links = parse(flowchart(path))
-    assert classes == {"taken": {"pipeline", "updates"}, "stopped": {"fleet"}}
-    assert {edges[i] for i in links} == {("pipeline", "updates"), ("updates", "fleet")}
+    assert classes == {"taken": {"support"}, "stopped": {"checkpoint"}}
+    assert {edges[i] for i in links} == {("support", "checkpoint")}
+    path = decide(Deployment(tensorrtllm_runs_engines=True)).path
+    edges, classes, links = parse(flowchart(path))
+    assert classes == {"taken": {"engines"}, "stopped": {"engine_model"}}
+    assert {edges[i] for i in links} == {("engines", "engine_model")}
 
 
 def test_an_override_by_measurement_is_drawn_after_the_leaf() -> None:

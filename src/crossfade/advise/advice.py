@@ -2,13 +2,15 @@
 
 Measurement overrides only a speed rule of thumb (a leaf marked `rule_of_thumb`), and only when
 real TensorRT-LLM and vLLM were compared at about the stated concurrency with a significant
-difference. Operational constraints (no engine pipeline, model churn, a mixed fleet, a
-pre-quantized checkpoint) are not speed claims, so a faster engine does not lift them.
+difference. Operational constraints (which backend supports the model or reads its checkpoint,
+engines that have to go) are not speed claims, so a faster backend does not lift them.
+
+The spec speaks for the team too: a tensorrtllm: section with the engine layout (a real engine,
+not the lab's emulator) is a team that serves engines today.
 """
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 
 from crossfade.advise.evidence import (
@@ -19,7 +21,9 @@ from crossfade.advise.evidence import (
     gather_evidence,
 )
 from crossfade.advise.flow import NODES, RECOMMENDATION_NAMES, Recommendation
+from crossfade.advise.matrix import ROWS, MatrixRow
 from crossfade.advise.rules import Decision, Reason, decide
+from crossfade.advise.steps import next_steps
 from crossfade.compare.model import Comparison
 from crossfade.spec.models import Deployment, Spec
 from crossfade.spec.tensorrtllm import TensorRTLLMEngine
@@ -32,18 +36,36 @@ class Advice:
     overridden: bool  # measured evidence contradicted the rule of thumb, and won
     decided: bool  # False: provisional until the unknowns are stated
     path: list[str]
+    leaf: str | None  # the leaf the rules' answer rests on (see rules.Decision)
     reasons: list[Reason]
     unknowns: list[str]
     changes: list[str]
     evidence: Evidence
     next_steps: list[str]
+    matrix: list[MatrixRow]  # the seed article's matrix rows today's TensorRT-LLM changed
+
+
+def facts_of(spec: Spec) -> tuple[Deployment, Reason | None]:
+    """The spec's deployment facts, with what its tensorrtllm: section says about engines: an
+    engine layout is a team that serves engines today, whatever the facts say."""
+    facts = spec.deployment or Deployment()
+    trt = spec.tensorrtllm
+    if not isinstance(trt, TensorRTLLMEngine) or trt.emulator is not None:
+        return facts, None
+    reason = Reason(
+        "spec:tensorrtllm",
+        f"The tensorrtllm: section has the engine layout (engine_dir {trt.engine_dir}): the "
+        "team serves TensorRT-LLM engines, the legacy ensemble, today.",
+    )
+    return facts.model_copy(update={"tensorrtllm_runs_engines": True}), reason
 
 
 def build_advice(spec: Spec, spec_path: str, comparisons: list[tuple[str, Comparison]]) -> Advice:
-    facts = spec.deployment or Deployment()
+    facts, from_spec = facts_of(spec)
     decision = decide(facts)
     evidence = gather_evidence(comparisons, facts)
-    reasons = list(decision.reasons) + [_pair_reason(pair) for pair in evidence.pairs]
+    reasons = [from_spec] if from_spec is not None else []
+    reasons += decision.reasons + [_pair_reason(pair) for pair in evidence.pairs]
     recommendation, verdict_reason = _weigh(decision, evidence)
     if verdict_reason is not None:
         reasons.append(verdict_reason)
@@ -57,13 +79,20 @@ def build_advice(spec: Spec, spec_path: str, comparisons: list[tuple[str, Compar
         overridden=recommendation != decision.recommendation,
         decided=decision.decided,
         path=decision.path,
+        leaf=decision.leaf,
         reasons=reasons,
         unknowns=decision.unknowns,
         changes=changes,
         evidence=evidence,
         next_steps=next_steps(
-            spec, spec_path, recommendation, decision.unknowns, [s for s, _ in comparisons]
+            spec,
+            spec_path,
+            decision.path,
+            recommendation,
+            decision.unknowns,
+            [source for source, _ in comparisons],
         ),
+        matrix=list(ROWS),
     )
 
 
@@ -82,7 +111,7 @@ def _weigh(decision: Decision, evidence: Evidence) -> tuple[Recommendation, Reas
         text = f"no significant difference measured on {', '.join(_metric_names(counted))}"
         if decision.rule_of_thumb and rule == "tensorrtllm":
             text += "; the rule of thumb expects TensorRT-LLM ahead here, so weigh whether "
-            text += "the engine pipeline pays for itself"
+            text += "a second backend pays for itself"
         return rule, Reason(source, text + ".")
     winner = BACKEND_NAMES[verdict]
     ahead = _ahead(counted, verdict)
@@ -172,79 +201,3 @@ def _evidence_changes(decision: Decision, evidence: Evidence, facts: Deployment)
             "with a different significant winner would change the answer."
         ]
     return ["A measurement with one clear, significant winner would settle the answer."]
-
-
-def command(*argv: str) -> str:
-    """A crossfade command as it is typed, every argument shell-quoted, in backticks: each one
-    shown in the next steps runs as printed."""
-    return "`" + shlex.join(["crossfade", *argv]) + "`"
-
-
-def next_steps(
-    spec: Spec,
-    spec_path: str,
-    recommendation: Recommendation,
-    unknowns: list[str],
-    results: list[str] | None = None,
-) -> list[str]:
-    """The migration path: start on vLLM, build the engine, run both, canary, keep vLLM.
-    `spec_path` is the spec file and `results` the comparison folders advise was given; every
-    command names them."""
-    serve = (
-        f"{command('render', 'triton', spec_path, '-o', 'model_repos')}, then "
-        f"{command('lint', 'model_repos')}"
-    )
-    if spec.vllm is None:
-        serve = f"add a vllm: section to {spec_path}, then {serve}"
-    steps = [f"Start on vLLM: {serve}."]
-    if unknowns:
-        steps.append(
-            f"State {', '.join(unknowns)} under deployment: in {spec_path} and run "
-            f"{command('advise', spec_path, *(results or []))} again."
-        )
-    measure = _measure(spec, spec_path)
-    if recommendation != "tensorrtllm":
-        if recommendation == "either":
-            steps.append(
-                f"Measure both at your concurrency: {measure}; a significant difference decides."
-            )
-        steps.append(
-            "The rest of the migration path (build the engine, run both, canary, keep vLLM as "
-            "the fallback) applies if one of the things that would change the answer changes."
-        )
-        return steps
-    trt = spec.tensorrtllm
-    if not isinstance(trt, TensorRTLLMEngine):
-        build = f"add a tensorrtllm: section (engine_dir, image) to {spec_path}, then build it"
-    else:
-        gpu = ["--gpu", spec.gpu] if spec.gpu else []
-        where = (
-            f"on {spec.gpu}"
-            if spec.gpu
-            else f"on the serving GPU (state it as gpu: in {spec_path})"
-        )
-        build = (
-            f"{where} in {trt.image}, then stamp and check it: "
-            f"{command('engine', 'stamp', trt.engine_dir, *gpu, '--image', trt.image)}; "
-            f"{command('engine', 'check', trt.engine_dir, *gpu, '--image', trt.image)}"
-        )
-    steps += [
-        f"Build the engine (one per GPU type and TensorRT-LLM version) {build}.",
-        f"Run both side by side on the same workload: {measure}, to check the gain at your "
-        "concurrency.",
-        f"Canary: send a small share of traffic to TensorRT-LLM ({command('canary', '--help')}), "
-        "and shift more only while it holds the latency and error targets.",
-        "Keep vLLM deployed as the fallback: one step back if an engine or a rebuild misbehaves.",
-    ]
-    return steps
-
-
-def _measure(spec: Spec, spec_path: str) -> str:
-    """How to compare the two servers around the stated concurrency, and advise on the result."""
-    stated = spec.deployment.expected_concurrency if spec.deployment else None
-    levels = sorted({max(1, stated // 2), stated, stated * 2}) if stated else [1, 2, 4, 8, 16, 32]
-    load = f"--concurrency {','.join(map(str, levels))} -o sweep"
-    return (
-        f"compare your TensorRT-LLM and vLLM servers (their URLs, then `{load}`; see "
-        f"{command('compare', '--help')}), then {command('advise', spec_path, 'sweep')}"
-    )

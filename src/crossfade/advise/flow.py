@@ -1,10 +1,15 @@
-"""The seed article's decision flowchart as data: questions about the deployment, the edges
-that answer them, and the leaves that recommend a backend with their reason.
+"""The decision flow for today's backends as data: questions about the deployment, the edges
+that answer them, and the leaves that recommend a backend with their reason and its source.
 
-Operational constraints come first (engine pipeline, model churn, GPU fleet, checkpoint format),
-because each one makes TensorRT-LLM's engine builds cost more than its speed gains; the speed
-rules of thumb (build-time quantization, concurrency, latency targets) come last, and only they
-may be overridden by measurement. Every leaf is reachable: see tests/advise/test_rules.py.
+TensorRT-LLM's PyTorch backend (the default since 1.0, the only one after 1.3.0rc20) loads a
+Hugging Face checkpoint as vLLM does, so the seed article's operational questions (an engine
+pipeline, model churn, a mixed GPU fleet) no longer tell the backends apart. What still does:
+whether each backend supports the model's architecture and reads the checkpoint's quantization
+(operational), then the load and a latency target (rules of thumb that measurement overrides).
+
+Two entries. A team with no engines starts at ROOT and never meets an engine question. A team
+that serves the legacy engine ensemble starts at LEGACY_ROOT, whose "no" leads into the same
+flow. Every leaf is reachable: see tests/advise/test_rules.py.
 """
 
 from __future__ import annotations
@@ -13,17 +18,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from crossfade.spec.models import BUILD_TIME_FORMATS, PREQUANTIZED_FORMATS, Deployment
+from crossfade.advise import sources
+from crossfade.spec.models import SHARED_FORMATS, VLLM_ONLY_FORMATS, Deployment
 
 Recommendation = Literal["vllm", "tensorrtllm", "either"]
 # Simplest first: when a missing fact leaves several answers open, advise takes the first.
 SIMPLEST_FIRST: tuple[Recommendation, ...] = ("vllm", "either", "tensorrtllm")
+# For a team on engines the nearest answer is the same backend without engines.
+NEAREST_FIRST: tuple[Recommendation, ...] = ("tensorrtllm", "either", "vllm")
 RECOMMENDATION_NAMES: dict[Recommendation, str] = {
     "vllm": "vLLM",
     "tensorrtllm": "TensorRT-LLM",
-    "either": "either (little difference; vLLM is the simpler to run)",
+    "either": "either (no clear winner; vLLM is the simpler to run)",
 }
 HIGH_CONCURRENCY = 32  # where the seed article says TensorRT-LLM's lead starts to show
+
+
+def name_of(recommendation: Recommendation) -> str:
+    """The recommendation's short name: "either", not its explanation."""
+    return RECOMMENDATION_NAMES[recommendation].split(" (")[0]
 
 
 @dataclass(frozen=True)
@@ -39,9 +52,13 @@ class Node:
     text: str  # a question, or for a leaf its outcome
     asks: str | None = None  # the Deployment field the question reads (None: always answerable)
     edges: tuple[Edge, ...] = ()
+    # A question: the order advise takes the answers still open when its fact is missing.
+    unstated: tuple[Recommendation, ...] = SIMPLEST_FIRST
     recommendation: Recommendation | None = None  # leaves only
     rule_of_thumb: bool = False  # leaves only: a speed claim that measurement may override
-    rationale: str = ""  # leaves only: why, with the published figure behind it
+    rationale: str = ""  # leaves only: why, in a few sentences
+    source: str = ""  # leaves only: where the facts behind the rationale are published
+    headline: str = ""  # leaves only: a line under the recommendation, when it needs one
     # The answer fixes what a measurement measured (the load, the weights): evidence taken
     # under one answer says nothing under another.
     conditions_measurement: bool = False
@@ -52,113 +69,131 @@ class Node:
 
 
 def _leaf(
-    node_id: str, text: str, recommendation: Recommendation, rationale: str, *, speed: bool
+    node_id: str,
+    text: str,
+    recommendation: Recommendation,
+    rationale: str,
+    source: str,
+    *,
+    speed: bool,
+    headline: str = "",
 ) -> Node:
     return Node(
-        node_id, text, recommendation=recommendation, rule_of_thumb=speed, rationale=rationale
+        node_id,
+        text,
+        recommendation=recommendation,
+        rule_of_thumb=speed,
+        rationale=rationale,
+        source=source,
+        headline=headline,
     )
 
 
-def _frequent(facts: Deployment) -> bool:
-    return facts.model_updates in ("daily", "weekly")
+def _trtllm_supports(facts: Deployment) -> bool:
+    return facts.model_support in ("both", "tensorrtllm_only")
 
 
 def _has_latency_target(facts: Deployment) -> bool:
     return facts.ttft_p99_target_ms is not None or facts.itl_p99_target_ms is not None
 
 
-FLOW: tuple[Node, ...] = (
+LEGACY_FLOW: tuple[Node, ...] = (
     Node(
-        "pipeline",
-        "Can the team build and stamp TensorRT-LLM engines in CI?",
-        asks="engine_pipeline",
+        "engines",
+        "Does the team serve TensorRT-LLM engines (the legacy ensemble) today?",
+        asks="tensorrtllm_runs_engines",
         edges=(
-            Edge("no", "vllm_no_pipeline", lambda f: f.engine_pipeline is False),
-            Edge("yes", "updates", lambda f: f.engine_pipeline is True),
+            Edge("yes", "engine_model", lambda f: f.tensorrtllm_runs_engines is True),
+            Edge("no", "support", lambda f: f.tensorrtllm_runs_engines is False),
+        ),
+    ),
+    Node(
+        "engine_model",
+        "Does TensorRT-LLM's PyTorch backend support the model's architecture?",
+        asks="model_support",
+        unstated=NEAREST_FIRST,
+        edges=(
+            Edge("yes", "migrate_llmapi", _trtllm_supports),
+            Edge("vLLM only", "legacy_to_vllm", lambda f: f.model_support == "vllm_only"),
         ),
     ),
     _leaf(
-        "vllm_no_pipeline",
-        "vLLM: no engine pipeline",
+        "migrate_llmapi",
+        "TensorRT-LLM: move the engines to the LLM API model",
+        "tensorrtllm",
+        "TensorRT-LLM 1.3.0rc20 is the last release that runs a TensorRT engine, and the Triton "
+        "C++ backend behind the inflight_batcher_llm ensemble left the code in July 2026: an "
+        "engine deployment is held to containers that no longer move forward. The LLM API model "
+        "serves the same model on the PyTorch backend, straight from its Hugging Face "
+        "checkpoint, so it is the shortest way off the engines. Run it beside the ensemble, "
+        "canary from one to the other, and keep vLLM ready as the fallback.",
+        f"{sources.LAST_ENGINE_RELEASE}; {sources.CPP_BACKEND_REMOVED}; {sources.BACKEND_REMOVAL}",
+        speed=False,
+        headline="Move the engine ensemble to TensorRT-LLM's LLM API model (no engine build).",
+    ),
+    _leaf(
+        "legacy_to_vllm",
+        "vLLM: the engines' model has no PyTorch-backend support",
         "vllm",
-        "TensorRT-LLM serves only an engine built for one GPU type and one TensorRT-LLM "
-        "version; without a pipeline that builds and stamps engines, every model, GPU or "
-        "container change is a manual build. vLLM loads the Hugging Face checkpoint directly.",
+        "The engines cannot follow TensorRT-LLM past 1.3.0rc20, and the PyTorch backend that "
+        "replaces them does not list this architecture, while vLLM does: the way off the "
+        "engines leads to vLLM. Run it beside the ensemble and canary from one to the other.",
+        f"{sources.LAST_ENGINE_RELEASE}; {sources.TRTLLM_MODELS}; {sources.VLLM_MODELS}",
+        speed=False,
+        headline="Move the engine ensemble to vLLM.",
+    ),
+)
+FLOW_TODAY: tuple[Node, ...] = (
+    Node(
+        "support",
+        "Which backends support the model's architecture?",
+        asks="model_support",
+        edges=(
+            Edge("both", "checkpoint", lambda f: f.model_support == "both"),
+            Edge("vLLM only", "vllm_only", lambda f: f.model_support == "vllm_only"),
+            Edge(
+                "TensorRT-LLM only", "trtllm_only", lambda f: f.model_support == "tensorrtllm_only"
+            ),
+        ),
+    ),
+    _leaf(
+        "vllm_only",
+        "vLLM: only vLLM supports the model",
+        "vllm",
+        "TensorRT-LLM's PyTorch backend has no implementation of this architecture on its "
+        "supported-models list; vLLM has one, so vLLM is the backend that can serve it.",
+        f"{sources.TRTLLM_MODELS}; {sources.VLLM_MODELS}",
         speed=False,
     ),
-    Node(
-        "updates",
-        "How often does the model change?",
-        asks="model_updates",
-        edges=(
-            Edge("daily or weekly", "vllm_frequent_updates", _frequent),
-            Edge("monthly or less often", "fleet", lambda f: not _frequent(f)),
-        ),
-    ),
     _leaf(
-        "vllm_frequent_updates",
-        "vLLM: the model changes too often",
-        "vllm",
-        "Each model version needs a new engine build and its validation before it serves "
-        "(a build took about 28 minutes for Llama-3.3-70B FP8 on one H100, Spheron, Mar 2026); "
-        "at weekly changes or faster the builds become the bottleneck, while vLLM serves a new "
-        "checkpoint on restart.",
-        speed=False,
-    ),
-    Node(
-        "fleet",
-        "Is the GPU fleet one GPU type?",
-        asks="gpu_fleet",
-        edges=(
-            Edge("mixed", "vllm_mixed_fleet", lambda f: f.gpu_fleet == "mixed"),
-            Edge("uniform", "checkpoint", lambda f: f.gpu_fleet == "uniform"),
-        ),
-    ),
-    _leaf(
-        "vllm_mixed_fleet",
-        "vLLM: mixed GPU fleet",
-        "vllm",
-        "An engine runs only on the GPU type it was built for, so even with a pipeline a mixed "
-        "fleet multiplies the builds (GPU types x TensorRT-LLM versions) and the stamps to "
-        "track; vLLM runs the same checkpoint on every GPU type.",
+        "trtllm_only",
+        "TensorRT-LLM: only TensorRT-LLM supports the model",
+        "tensorrtllm",
+        "vLLM's supported-models list has no implementation of this architecture and "
+        "TensorRT-LLM's PyTorch backend has one, so TensorRT-LLM's LLM API model serves it.",
+        f"{sources.TRTLLM_MODELS}; {sources.VLLM_MODELS}",
         speed=False,
     ),
     Node(
         "checkpoint",
-        "How are the weights quantized?",
+        "Which quantization does the checkpoint carry?",
         asks="quantization",
         conditions_measurement=True,
         edges=(
-            Edge(
-                "pre-quantized AWQ/GPTQ checkpoint",
-                "vllm_prequantized",
-                lambda f: f.quantization in PREQUANTIZED_FORMATS,
-            ),
-            Edge(
-                "FP8/INT8 at engine build",
-                "trtllm_build_quant",
-                lambda f: f.quantization in BUILD_TIME_FORMATS,
-            ),
-            Edge("not quantized", "load", lambda f: f.quantization == "none"),
+            Edge("AWQ or GPTQ", "vllm_awq_gptq", lambda f: f.quantization in VLLM_ONLY_FORMATS),
+            Edge("none, FP8 or NVFP4", "load", lambda f: f.quantization in SHARED_FORMATS),
         ),
     ),
     _leaf(
-        "vllm_prequantized",
-        "vLLM: pre-quantized checkpoint",
+        "vllm_awq_gptq",
+        "vLLM: an AWQ or GPTQ checkpoint",
         "vllm",
-        "vLLM loads AWQ and GPTQ checkpoints from Hugging Face as they are; TensorRT-LLM has to "
-        "convert each one into an engine first, one more build step per checkpoint.",
+        "vLLM loads AWQ and GPTQ checkpoints as they are. TensorRT-LLM's PyTorch backend reads "
+        "the quantization of ModelOpt checkpoints and of Hugging Face FP8, NVFP4, MXFP4 and "
+        "compressed-tensors configs, not AutoAWQ's or GPTQ's: serving this model there means "
+        "quantizing it again with ModelOpt first.",
+        f"{sources.VLLM_QUANT_HARDWARE}; {sources.TRTLLM_QUANT_CONFIG}; {sources.QUANTIZATION}",
         speed=False,
-    ),
-    _leaf(
-        "trtllm_build_quant",
-        "TensorRT-LLM: quantized at build",
-        "tensorrtllm",
-        "FP8/INT8 quantization at build time is where TensorRT-LLM shines: the engine is "
-        "compiled around the quantized kernels (TensorRT-LLM's perf overview: Llama-3.1-8B FP8 "
-        "on one H100, 28,312 output tok/s at ISL/OSL 128/128; an offline maximum-load figure, "
-        "not one under a latency SLO).",
-        speed=True,
     ),
     Node(
         "load",
@@ -182,9 +217,10 @@ FLOW: tuple[Node, ...] = (
         "either_low_load",
         "Either: little difference at small batches",
         "either",
-        f"Below about {HIGH_CONCURRENCY} concurrent requests the two backends differ little; "
-        "TensorRT-LLM's typical 10-30% lead shows with large batches. vLLM is the simpler of "
-        "the two to run.",
+        f"The seed article places TensorRT-LLM's lead at large batches; below about "
+        f"{HIGH_CONCURRENCY} requests in flight the two backends differ little, and vLLM is "
+        "the simpler of the two to run.",
+        sources.ARTICLE,
         speed=True,
     ),
     Node(
@@ -192,28 +228,51 @@ FLOW: tuple[Node, ...] = (
         "Is there a p99 latency target (TTFT or ITL)?",
         edges=(
             Edge("yes", "trtllm_latency", _has_latency_target),
-            Edge("no", "trtllm_throughput", lambda f: not _has_latency_target(f)),
+            Edge("no", "either_throughput", lambda f: not _has_latency_target(f)),
         ),
     ),
     _leaf(
         "trtllm_latency",
         "TensorRT-LLM: latency under high load",
         "tensorrtllm",
-        f"At {HIGH_CONCURRENCY}+ concurrent requests TensorRT-LLM is typically 10-30% faster "
-        "on the same GPU, which is headroom under a p99 target (published: TTFT 235 ms against "
-        f"514 ms for vLLM at {HIGH_CONCURRENCY} concurrent, Llama-3.1-8B on one H100, "
-        "runinfra.ai, Jun 2026).",
+        f"Under high load TensorRT-LLM kept first-token latency lower in a published comparison "
+        f"of today's releases, which is headroom under a p99 target: TTFT 235 ms against 514 ms "
+        f"for vLLM at {HIGH_CONCURRENCY} concurrent requests (Llama-3.1-8B on one H100, "
+        "TensorRT-LLM 1.2.1, vLLM 0.23).",
+        sources.RUNINFRA,
         speed=True,
     ),
     _leaf(
-        "trtllm_throughput",
-        "TensorRT-LLM: throughput under high load",
-        "tensorrtllm",
-        f"At {HIGH_CONCURRENCY}+ concurrent requests TensorRT-LLM's typical 10-30% throughput "
-        "lead on the same GPU means fewer GPUs for the same load; with no latency target the "
-        "gain is cost.",
+        "either_throughput",
+        "Either: published throughput results disagree",
+        "either",
+        "With no latency target the question is output per GPU, and published results point "
+        "both ways: TensorRT-LLM about 13% ahead at 50 concurrent requests (Llama-3.3-70B FP8, "
+        "one H100, TensorRT-LLM 1.2.0), vLLM ahead at saturation (Llama-3.1-8B, one H100, "
+        "TensorRT-LLM 1.2.1). The seed article's 10-30% lead for TensorRT-LLM is a rule of "
+        "thumb: a measurement at your load decides.",
+        f"{sources.SPHERON}; {sources.RUNINFRA}; {sources.ARTICLE}",
         speed=True,
     ),
 )
+FLOW: tuple[Node, ...] = LEGACY_FLOW + FLOW_TODAY
 NODES: dict[str, Node] = {node.id: node for node in FLOW}
-ROOT = "pipeline"
+ROOT = "support"  # a team with no engines starts here
+LEGACY_ROOT = "engines"  # a team that serves engines today starts here
+
+
+def entry(facts: Deployment) -> str:
+    """Where the flow starts for these facts: the legacy question only for a team on engines."""
+    return LEGACY_ROOT if facts.tensorrtllm_runs_engines is True else ROOT
+
+
+def reachable(root: str) -> list[Node]:
+    """The nodes reachable from `root`, in the flow's order."""
+    seen: set[str] = set()
+    todo = [root]
+    while todo:
+        node = NODES[todo.pop()]
+        if node.id not in seen:
+            seen.add(node.id)
+            todo += [edge.to for edge in node.edges]
+    return [node for node in FLOW if node.id in seen]

@@ -1,7 +1,8 @@
 """Advice as plain text (safe to print through rich: no square brackets), Markdown or JSON.
 
 Each output has the same parts in the same order: the recommendation, every reason with its
-source, the evidence table, what would change the answer, the next steps, the decision flow.
+source, the seed article's matrix rows against today, the evidence table, what would change the
+answer, the next steps, the decision flow.
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ from typing import Any
 
 from crossfade.advise.advice import Advice
 from crossfade.advise.evidence import BACKEND_NAMES, MetricEvidence, PairEvidence
-from crossfade.advise.flow import RECOMMENDATION_NAMES
+from crossfade.advise.flow import NODES, RECOMMENDATION_NAMES
+from crossfade.advise.matrix import MatrixRow
 from crossfade.advise.mermaid import flowchart
+from crossfade.advise.rules import Reason
 
 WIDTH = 100
 COMMAND = re.compile(r"`[^`]*`")
 KEEP = "\x1f"  # not whitespace to textwrap, and never in a command
 # The engine side of an emulated pair is never called TensorRT-LLM, not even in a header.
 EMULATED_ENGINE = "emulated engine"
+MATRIX_TITLE = "The article says / today (TensorRT-LLM)"
+MATRIX_COLUMNS = ("", "the article says", "today", "source")
 
 
 def side_names(pair: PairEvidence) -> dict[str, str]:
@@ -36,6 +41,8 @@ def evidence_columns(pair: PairEvidence) -> tuple[str, ...]:
 
 def headline(advice: Advice) -> list[str]:
     lines = [f"Recommendation: {RECOMMENDATION_NAMES[advice.recommendation]}"]
+    if advice.leaf is not None and NODES[advice.leaf].headline and not advice.overridden:
+        lines.append(NODES[advice.leaf].headline)
     if advice.overridden:
         rule = RECOMMENDATION_NAMES[advice.rule_recommendation]
         lines.append(
@@ -53,7 +60,9 @@ def mermaid_of(advice: Advice) -> str:
 def render_text(advice: Advice) -> str:
     out = headline(advice)
     out += ["", "Why:"]
-    out += [_bullet(f"{reason.text} ({reason.source})") for reason in advice.reasons]
+    out += [_bullet(f"{_cited(reason)} ({reason.source})") for reason in advice.reasons]
+    out += ["", f"{MATRIX_TITLE}:"]
+    out += [_bullet(_matrix_line(row)) for row in advice.matrix]
     if advice.evidence.pairs or advice.evidence.skipped:
         out += ["", "Evidence:"]
         for pair in advice.evidence.pairs:
@@ -78,7 +87,13 @@ def render_markdown(advice: Advice) -> str:
     head = headline(advice)
     out = [f"# {head[0]}", "", *(f"**{line}**" for line in head[1:])]
     out += ["", "## Why", ""]
-    out += [f"- {reason.text} (`{reason.source}`)" for reason in advice.reasons]
+    out += [f"- {_cited(reason)} (`{reason.source}`)" for reason in advice.reasons]
+    out += ["", f"## {MATRIX_TITLE}", ""]
+    out.append("| " + " | ".join(MATRIX_COLUMNS) + " |")
+    out.append("|" + " --- |" * len(MATRIX_COLUMNS))
+    out += [
+        f"| {row.topic} | {row.article} | {row.today} | {row.source} |" for row in advice.matrix
+    ]
     if advice.evidence.pairs or advice.evidence.skipped:
         out += ["", "## Evidence"]
         for pair in advice.evidence.pairs:
@@ -102,6 +117,14 @@ def render_json(advice: Advice) -> str:
     data["recommendation_name"] = RECOMMENDATION_NAMES[advice.recommendation]
     data["mermaid"] = mermaid_of(advice)
     return json.dumps(data, indent=2) + "\n"
+
+
+def _cited(reason: Reason) -> str:
+    return f"{reason.text} Source: {reason.cites}." if reason.cites else reason.text
+
+
+def _matrix_line(row: MatrixRow) -> str:
+    return f"{row.topic}: the article says {row.article}; today {row.today} ({row.source})."
 
 
 def _pair_status(pair: PairEvidence) -> str:

@@ -1,10 +1,12 @@
 """Walk the decision flow (`flow.py`) over the stated facts: a pure function from `Deployment`
 to a `Decision` that says what it recommends, by which path, why, and what would change it.
 
-A question whose fact is missing stops the walk there. If the answers still reachable from it
-agree, that is the answer; otherwise advise takes the simplest one reachable (vLLM before
-"either" before TensorRT-LLM: the migration path starts on vLLM anyway) and names the missing
-facts that would decide.
+The walk starts where `flow.entry` says: the legacy question only for a team on engines. A
+question whose fact is missing stops the walk there. If the answers still reachable from it
+agree, that is the answer; otherwise advise takes the first reachable in the question's
+`unstated` order (the simplest first: vLLM, then "either", then TensorRT-LLM; for a team on
+engines the nearest first, TensorRT-LLM without engines) and names the missing facts that would
+decide.
 """
 
 from __future__ import annotations
@@ -14,19 +16,21 @@ from dataclasses import dataclass
 from crossfade.advise.flow import (
     NODES,
     RECOMMENDATION_NAMES,
-    ROOT,
     SIMPLEST_FIRST,
     Edge,
     Node,
     Recommendation,
+    entry,
+    name_of,
 )
 from crossfade.spec.models import Deployment
 
 
 @dataclass(frozen=True)
 class Reason:
-    source: str  # "rule:<node id>" or "measurement:<where>"
+    source: str  # "rule:<node id>", "measurement:<where>" or "spec:<field>"
     text: str
+    cites: str = ""  # where the facts behind the text are published, when it rests on some
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,10 @@ class Alternative:
 @dataclass(frozen=True)
 class Decision:
     recommendation: Recommendation
-    path: list[str]  # node ids from the root: to a leaf, or to the question a missing fact stopped
+    path: list[str]  # node ids from the entry: to a leaf, or to the question a missing fact stopped
+    # The leaf the answer rests on: the path's end; or, where a question with a missing fact
+    # takes its nearest answer (not merely the simplest), the one leaf that gives it.
+    leaf: str | None
     reasons: list[Reason]
     unknowns: list[str]  # Deployment fields, not stated, whose value would change the answer
     changes: list[str]  # what would change the answer, one line each
@@ -56,7 +63,7 @@ def decide(facts: Deployment | None) -> Decision:
     facts = facts or Deployment()
     path: list[str] = []
     reasons: list[Reason] = []
-    node = NODES[ROOT]
+    node = NODES[entry(facts)]
     while not node.is_leaf and not _unknown(node, facts):
         edge = _edge(node, facts)
         path.append(node.id)
@@ -67,9 +74,9 @@ def decide(facts: Deployment | None) -> Decision:
     path.append(node.id)
     leaves = _leaves(node, facts)
     possible = _recommendations(leaves)
-    recommendation = next(r for r in SIMPLEST_FIRST if r in possible)
+    recommendation = next(r for r in node.unstated if r in possible)
     if node.is_leaf:
-        reasons.append(Reason(f"rule:{node.id}", node.rationale))
+        reasons.append(Reason(f"rule:{node.id}", node.rationale, node.source))
     elif len(possible) == 1:
         text = (
             f"{node.text} Not stated ({node.asks}), but every answer leads to {_names(possible)}."
@@ -78,9 +85,13 @@ def decide(facts: Deployment | None) -> Decision:
     else:
         text = (
             f"{node.text} Not stated ({node.asks}). The flow can still end at {_names(possible)}; "
-            f"until it is stated, start with the simplest: {RECOMMENDATION_NAMES[recommendation]}."
+            f"until it is stated, start with {_first(node)}: "
+            f"{RECOMMENDATION_NAMES[recommendation]}."
         )
         reasons.append(Reason(f"rule:{node.id}", text))
+    leaf = node.id if node.is_leaf else _nearest_leaf(node, leaves, recommendation)
+    if leaf is not None and not node.is_leaf:
+        reasons.append(Reason(f"rule:{leaf}", NODES[leaf].rationale, NODES[leaf].source))
     unknown_nodes = [n for n in _unknown_nodes(node, facts) if _splits(n, facts)]
     alternatives = [
         _alternative(NODES[node_id], edge, facts)
@@ -93,6 +104,7 @@ def decide(facts: Deployment | None) -> Decision:
     return Decision(
         recommendation=recommendation,
         path=path,
+        leaf=leaf,
         reasons=reasons,
         unknowns=[str(n.asks) for n in unknown_nodes],
         changes=changes,
@@ -100,6 +112,19 @@ def decide(facts: Deployment | None) -> Decision:
         decided=len(possible) == 1,
         rule_of_thumb=all(NODES[leaf].rule_of_thumb for leaf in leaves),
     )
+
+
+def _nearest_leaf(node: Node, leaves: list[str], recommendation: Recommendation) -> str | None:
+    if node.unstated == SIMPLEST_FIRST:
+        return None  # the simplest answer is a place to start, not a presumed answer
+    resting = {leaf for leaf in leaves if NODES[leaf].recommendation == recommendation}
+    return resting.pop() if len(resting) == 1 else None
+
+
+def _first(node: Node) -> str:
+    if node.unstated == SIMPLEST_FIRST:
+        return "the simplest"
+    return "the nearest (the same backend without engines)"
 
 
 def _unknown(node: Node, facts: Deployment) -> bool:
@@ -156,9 +181,7 @@ def _splits(node: Node, facts: Deployment) -> bool:
 
 
 def _names(recommendations: set[Recommendation]) -> str:
-    ordered = [
-        RECOMMENDATION_NAMES[r].split(" (")[0] for r in SIMPLEST_FIRST if r in recommendations
-    ]
+    ordered = [name_of(r) for r in SIMPLEST_FIRST if r in recommendations]
     if len(ordered) == 1:
         return ordered[0]
     return ", ".join(ordered[:-1]) + f" or {ordered[-1]}, depending on facts not stated"

@@ -7,10 +7,12 @@ import argparse
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Recommend vLLM or TensorRT-LLM from the facts in the spec's deployment: section and, "
-        "when given, measured comparisons (folders written by crossfade compare). Prints every "
-        "reason with its source, what would change the answer, the next steps of the migration "
-        "path and the decision flow as a Mermaid diagram."
+        "Recommend vLLM or TensorRT-LLM (its LLM API model) from the facts in the spec's "
+        "deployment: section and, when given, measured comparisons (folders written by crossfade "
+        "compare). A spec whose tensorrtllm: section has the engine layout, or that states "
+        "tensorrtllm_runs_engines: true, gets the migration off the engines. Prints every reason "
+        "with its source, the seed article's matrix rows against today's TensorRT-LLM, what "
+        "would change the answer, the next steps and the decision flow as a Mermaid diagram."
     )
     parser.add_argument("spec", metavar="SPEC", help="spec file (crossfade.yaml)")
     parser.add_argument(

@@ -81,12 +81,11 @@ vllm:                               # remove this section to serve with TensorRT
 
 # deployment:                       # facts `crossfade advise crossfade.yaml` decides from;
 #                                   # leave out what you do not know: advise names what matters
-#   model_updates: monthly          # daily, weekly, monthly, quarterly or rarely
-#   gpu_fleet: uniform              # uniform (one GPU type) or mixed
-#   quantization: none              # none; awq or gptq (pre-quantized checkpoint);
-#                                   # fp8, int8 or int4_awq_build (quantized at engine build)
+#   tensorrtllm_runs_engines: false # true while TensorRT-LLM engines (the legacy ensemble) serve
+#   model_support: both             # backends that support the model: both, vllm_only or
+#                                   # tensorrtllm_only
+#   quantization: none              # as the checkpoint carries it: none, fp8, nvfp4, awq or gptq
 #   ttft_p99_target_ms: 500
 #   itl_p99_target_ms: 50
 #   expected_concurrency: 64        # requests in flight at the expected peak
-#   engine_pipeline: true           # CI can build and stamp an engine per GPU type
 """

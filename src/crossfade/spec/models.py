@@ -111,12 +111,32 @@ class VllmBackend(StrictModel):
         return args
 
 
-ModelUpdates = Literal["daily", "weekly", "monthly", "quarterly", "rarely"]
-# Pre-quantized Hugging Face checkpoints (vLLM loads them as they are) versus formats that
-# TensorRT-LLM's quantization step produces while the engine is built.
-PREQUANTIZED_FORMATS = ("awq", "gptq")
-BUILD_TIME_FORMATS = ("fp8", "int8", "int4_awq_build")
-Quantization = Literal["none", "awq", "gptq", "fp8", "int8", "int4_awq_build"]
+ModelSupport = Literal["both", "vllm_only", "tensorrtllm_only"]
+# The quantization a checkpoint carries. vLLM loads each of these; TensorRT-LLM's PyTorch backend
+# reads FP8 and NVFP4 (ModelOpt's or Hugging Face's config), not AutoAWQ's or GPTQ's format.
+Quantization = Literal["none", "fp8", "nvfp4", "awq", "gptq"]
+VLLM_ONLY_FORMATS = ("awq", "gptq")
+SHARED_FORMATS = ("none", "fp8", "nvfp4")
+# What the engine-era advice asked and today's does not: a spec that still states it gets the
+# reason and the fix, never a bare "unknown key".
+RETIRED_FACTS = {
+    "engine_pipeline": (
+        "TensorRT-LLM loads a Hugging Face checkpoint with no engine to build",
+        "remove it; a team that serves engines today states tensorrtllm_runs_engines: true",
+    ),
+    "model_updates": (
+        "both backends serve a new checkpoint on restart, with no engine to rebuild",
+        "remove it",
+    ),
+    "gpu_fleet": (
+        "no engine ties TensorRT-LLM to one GPU type any more",
+        "remove it",
+    ),
+}
+RETIRED_QUANTIZATION = {
+    "int4_awq_build": ("AWQ applied while an engine was built", "'awq' for an AWQ checkpoint"),
+    "int8": ("INT8 applied while an engine was built", "'fp8', 'nvfp4', 'awq' or 'gptq'"),
+}
 
 
 class Deployment(StrictModel):
@@ -125,19 +145,21 @@ class Deployment(StrictModel):
     Every fact is optional: advise names the missing ones that would change its answer.
     """
 
-    model_updates: ModelUpdates | None = Field(
+    tensorrtllm_runs_engines: bool | None = Field(
         default=None,
-        description="How often a new model version ships: daily, weekly, monthly, quarterly "
-        "or rarely. Each change needs a new TensorRT-LLM engine.",
+        description="Whether TensorRT-LLM engines (the legacy inflight_batcher_llm ensemble) "
+        "serve traffic today. A spec whose tensorrtllm: section has the engine layout says so "
+        "itself.",
     )
-    gpu_fleet: Literal["uniform", "mixed"] | None = Field(
+    model_support: ModelSupport | None = Field(
         default=None,
-        description="'uniform' (one GPU type) or 'mixed'. An engine is built per GPU type.",
+        description="Which backends support the model's architecture, by their supported-models "
+        "lists: 'both', 'vllm_only' or 'tensorrtllm_only'.",
     )
     quantization: Quantization | None = Field(
         default=None,
-        description="'none'; a pre-quantized checkpoint ('awq', 'gptq'); or quantized at "
-        "engine build time ('fp8', 'int8', 'int4_awq_build').",
+        description="The quantization the checkpoint carries: 'none', 'fp8', 'nvfp4' (ModelOpt "
+        "or Hugging Face FP8/NVFP4), 'awq' or 'gptq'.",
     )
     ttft_p99_target_ms: float | None = Field(
         default=None, gt=0, description="Time-to-first-token target at p99, in milliseconds."
@@ -148,11 +170,25 @@ class Deployment(StrictModel):
     expected_concurrency: PositiveInt | None = Field(
         default=None, description="Requests in flight at once at the expected peak."
     )
-    engine_pipeline: bool | None = Field(
-        default=None,
-        description="Whether the team can build and stamp TensorRT-LLM engines in CI, "
-        "per GPU type and TensorRT-LLM version.",
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for key, (why, fix) in RETIRED_FACTS.items():
+            if key in data:
+                raise key_error(key, f"'{key}' is no longer a deployment fact: {why}", hint=fix)
+        value = data.get("quantization")
+        if isinstance(value, str) and value in RETIRED_QUANTIZATION:
+            was, instead = RETIRED_QUANTIZATION[value]
+            raise key_error(
+                "quantization",
+                f"'{value}' was {was}, which went with engines: state the quantization the "
+                "checkpoint carries",
+                hint=f"{instead}, or 'none'",
+            )
+        return data
 
 
 class Spec(StrictModel):
