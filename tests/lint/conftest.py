@@ -12,9 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def rendered(tmp_path: Path) -> Path:
-    """A freshly rendered (clean) pair of repositories from the 8B example."""
+    """A freshly rendered (clean) pair of repositories from the 8B example of the legacy engine
+    layout (the ensemble, whose checks these tests plant mistakes for)."""
     out = tmp_path / "repos"
-    render_triton(load_spec(ROOT / "examples/llama-3-8b.yaml")).write(out)
+    render_triton(load_spec(ROOT / "examples/llama-3-8b-engine-legacy.yaml")).write(out)
     return out
 
 

@@ -1,4 +1,6 @@
-"""Rendering Triton repositories: structure, Triton's own parser, determinism, --check."""
+"""Rendering the legacy engine ensemble and the vLLM model: structure, Triton's own parser,
+determinism, --check. Every example's layout, and the LLM API model's: test_layouts.py,
+test_llmapi.py."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from crossfade.render.triton import render_triton
 from crossfade.spec import Spec, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC_8B = ROOT / "examples/llama-3-8b.yaml"
+# The legacy engine layout: the five-model ensemble around an engine.
+SPEC_8B = ROOT / "examples/llama-3-8b-engine-legacy.yaml"
 TRTLLM_MODELS = {"preprocessing", "tensorrt_llm", "postprocessing", "ensemble", "tensorrt_llm_bls"}
 
 
@@ -33,18 +36,16 @@ def vllm_folder(spec: Spec) -> str:
     return f"vllm/{spec.vllm.triton_model_name}"
 
 
-def test_both_repositories_have_every_model(example_spec: Spec) -> None:
-    tree = render_triton(example_spec)
+def test_the_legacy_example_renders_the_five_model_ensemble() -> None:
+    spec = load_spec(SPEC_8B)
+    tree = render_triton(spec)
     trt = {p.split("/")[1] for p in tree.files if p.startswith("tensorrtllm/")}
     assert trt == TRTLLM_MODELS
-    assert f"{vllm_folder(example_spec)}/config.pbtxt" in tree.files
-    assert f"{vllm_folder(example_spec)}/1/model.json" in tree.files
+    assert f"{vllm_folder(spec)}/config.pbtxt" in tree.files
+    assert f"{vllm_folder(spec)}/1/model.json" in tree.files
     assert {f"tensorrtllm/{m}/1" for m in TRTLLM_MODELS} <= tree.folders
-
-
-def test_every_config_parses_with_tritons_model_config(example_spec: Spec) -> None:
-    parsed = configs(example_spec)
-    assert set(parsed) == {f"tensorrtllm/{m}" for m in TRTLLM_MODELS} | {vllm_folder(example_spec)}
+    parsed = configs(spec)
+    assert set(parsed) == {f"tensorrtllm/{m}" for m in TRTLLM_MODELS} | {vllm_folder(spec)}
     for path, config in parsed.items():
         assert config.name == path.split("/")[1]
 

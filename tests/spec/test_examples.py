@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 from pathlib import Path
 
-from crossfade.spec import load_spec, parse_spec
+from crossfade.spec import Spec, load_spec, parse_spec
 from crossfade.spec.example import EXAMPLE_SPEC
+from crossfade.spec.tensorrtllm import TensorRTLLMApi, TensorRTLLMEngine
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_SPECS: set[str] = set()  # YAML files that are deliberately something else
@@ -28,18 +30,97 @@ def test_every_example_yaml_is_a_valid_spec() -> None:
         assert spec.vllm is not None, path
 
 
+def _examples() -> list[tuple[Path, Spec]]:
+    return [(path, load_spec(path)) for path in sorted((ROOT / "examples").glob("*.yaml"))]
+
+
+def _header(path: Path) -> str:
+    """The comment block an example opens with."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return "\n".join(itertools.takewhile(lambda line: line.startswith("#"), lines))
+
+
+def test_the_examples_lead_with_the_llm_api_model_and_keep_one_legacy_example() -> None:
+    layouts = {path.name: spec.tensorrtllm.layout for path, spec in _examples() if spec.tensorrtllm}
+    assert layouts == {
+        "llama-3-70b-fp8-tp4.yaml": "llmapi",
+        "llama-3-8b.yaml": "llmapi",
+        "llama-3-8b-engine-legacy.yaml": "engine",
+    }
+
+
+def test_each_example_says_at_the_top_which_layout_it_renders() -> None:
+    for path, spec in _examples():
+        assert spec.tensorrtllm is not None
+        assert "layout" in spec.tensorrtllm.model_fields_set, f"{path.name}: set layout:"
+        header = _header(path)
+        assert f"layout: {spec.tensorrtllm.layout}" in header, path.name
+        if isinstance(spec.tensorrtllm, TensorRTLLMEngine):
+            assert "LEGACY" in header
+            assert "1.3.0rc20" in header  # why it is legacy
+            assert "examples/llama-3-8b.yaml" in header  # and where its LLM API twin is
+
+
+def test_llmapi_examples_load_their_checkpoint_from_the_weights_claim_and_build_no_engine() -> None:
+    for path, spec in _examples():
+        trt = spec.tensorrtllm
+        if not isinstance(trt, TensorRTLLMApi):
+            continue
+        assert trt.decoupled, path.name
+        assert spec.kubernetes is not None
+        weights = spec.kubernetes.storage.weights.mount_path
+        assert str(trt.llm_args["model"]).startswith(f"{weights}/"), path.name
+        assert spec.kubernetes.engine_build is None, path.name
+        assert spec.kubernetes.storage.engines is None, path.name
+        for key in ("kv_cache_config", "max_batch_size", "max_num_tokens"):
+            assert key in trt.llm_args, (path.name, key)
+
+
 def test_70b_example_is_tp4_fp8_on_both_backends() -> None:
     spec = load_spec(ROOT / "examples/llama-3-70b-fp8-tp4.yaml")
     assert spec.vllm is not None
-    assert spec.tensorrtllm is not None
+    assert isinstance(spec.tensorrtllm, TensorRTLLMApi)
     assert spec.vllm.engine_args["tensor_parallel_size"] == 4
     assert spec.vllm.engine_args["quantization"] == "fp8"
-    assert spec.tensorrtllm.gpu_device_ids == [0, 1, 2, 3]
+    assert spec.tensorrtllm.llm_args["tensor_parallel_size"] == 4
+    assert spec.tensorrtllm.llm_args["model"].endswith("-fp8")  # a pre-quantized checkpoint
+    assert spec.tensorrtllm.parallel_size == 4
+    assert spec.kubernetes is not None
+    assert spec.kubernetes.tensorrtllm is not None
+    assert spec.kubernetes.tensorrtllm.gpus == 4
 
 
-def test_init_template_is_a_valid_spec() -> None:
+def test_init_template_leads_with_the_llm_api_model() -> None:
     spec = parse_spec(EXAMPLE_SPEC, "init")
     assert spec.model.name == "my-model"
+    assert isinstance(spec.tensorrtllm, TensorRTLLMApi)
+    assert "layout" in spec.tensorrtllm.model_fields_set
+
+
+def test_init_templates_legacy_alternative_is_the_engine_layout_once_uncommented() -> None:
+    lines = EXAMPLE_SPEC.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("tensorrtllm:"))
+    end = start + 1
+    while lines[end].startswith(" "):
+        end += 1
+    legacy = lines.index("# tensorrtllm:\n")
+    stop = legacy + 1
+    while lines[stop].startswith("#   "):
+        stop += 1
+    uncommented = [line.removeprefix("# ") for line in lines[legacy:stop]]
+    swapped = "".join([*lines[:start], *uncommented, *lines[end:legacy], *lines[stop:]])
+    trt = parse_spec(swapped, "init").tensorrtllm
+    assert isinstance(trt, TensorRTLLMEngine)
+    assert not trt.layout_inferred
+    assert trt.engine_dir == "/engines/my-model/tp1"
+
+
+def test_the_lab_spec_says_it_is_the_legacy_engine_layout() -> None:
+    text = (ROOT / "src/crossfade/lab/crossfade.lab.yaml").read_text(encoding="utf-8")
+    trt = parse_spec(text.replace("{model_dir}", "/lab/model"), "lab").tensorrtllm
+    assert isinstance(trt, TensorRTLLMEngine)
+    assert not trt.layout_inferred  # until the lab emulates the LLM API model (issue 15)
+    assert trt.emulator is not None
 
 
 def _project_yaml() -> list[Path]:

@@ -15,7 +15,8 @@ from crossfade.spec import load_spec, parse_spec
 from crossfade.spec.example import EXAMPLE_SPEC
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC_8B = ROOT / "examples" / "llama-3-8b.yaml"
+# The legacy engine layout: the cases below plant engine build and engine volume mistakes.
+SPEC_8B = ROOT / "examples" / "llama-3-8b-engine-legacy.yaml"
 
 Change = Callable[[dict[str, Any]], object]
 

@@ -23,11 +23,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     triton = sub.add_parser(
         "triton",
         help="Triton model repositories for both backends",
-        description="Render one Triton model repository per backend in the spec: "
-        "DIR/tensorrtllm/ (ensemble, preprocessing, tensorrt_llm, postprocessing, "
-        "tensorrt_llm_bls) and DIR/vllm/ (one model folder, DIR/vllm/MODEL/ with config.pbtxt "
-        "and 1/model.json; MODEL is vllm.triton_model_name, vllm_model unless set). "
-        f"{_RECORD_HELP}",
+        description="Render one Triton model repository per backend in the spec. "
+        "DIR/tensorrtllm/ holds, for tensorrtllm.layout llmapi (the default), the LLM API "
+        "model: DIR/tensorrtllm/MODEL/ with config.pbtxt, 1/model.yaml (the LLM() arguments "
+        "and triton_config) and MODEL_FILES.md (where model.py and helpers.py come from); MODEL "
+        "is tensorrtllm.triton_model_name, tensorrt_llm unless set. For the legacy layout "
+        "engine it holds the engine ensemble (ensemble, preprocessing, tensorrt_llm, "
+        "postprocessing, tensorrt_llm_bls); a spec that gives engine_dir and no layout gets "
+        "this one, with a note. DIR/vllm/ holds one model folder, DIR/vllm/MODEL/ with "
+        "config.pbtxt and 1/model.json (MODEL is vllm.triton_model_name, vllm_model unless "
+        f"set). {_RECORD_HELP}",
     )
     triton.add_argument("spec", metavar="SPEC", help="spec file (crossfade.yaml)")
     triton.add_argument("-o", "--output", metavar="DIR", required=True, help="output folder")
@@ -141,10 +146,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run_triton(args: argparse.Namespace) -> int:
-    from crossfade.render.triton import render_triton
+    from crossfade.render.triton import render_notes, render_triton
     from crossfade.spec.load import load_spec
 
-    return _write_or_check(render_triton(load_spec(args.spec)), args, "triton")
+    spec = load_spec(args.spec)
+    for note in render_notes(spec):
+        print(f"crossfade render triton: note: {note}", file=sys.stderr)
+    return _write_or_check(render_triton(spec), args, "triton")
 
 
 def _write_or_check(tree: RenderedTree, args: argparse.Namespace, command: str) -> int:

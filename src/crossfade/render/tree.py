@@ -39,6 +39,9 @@ class RenderedTree:
 
     files: dict[str, str] = field(default_factory=dict)
     folders: set[str] = field(default_factory=set)
+    # Files that belong in the tree but come from elsewhere (the LLM API model's model.py and
+    # helpers.py, copied from the serving container): never written, and `diff` leaves them be.
+    provided: set[str] = field(default_factory=set)
 
     def add(self, relpath: str, text: str) -> None:
         if relpath in self.files:
@@ -49,6 +52,7 @@ class RenderedTree:
         for relpath, text in other.files.items():
             self.add(f"{prefix}{relpath}", text)
         self.folders.update(f"{prefix}{folder}" for folder in other.folders)
+        self.provided.update(f"{prefix}{relpath}" for relpath in other.provided)
 
     def write(self, root: Path) -> list[Path]:
         """Write every file under `root`; returns the paths written, sorted."""
@@ -145,7 +149,8 @@ class RenderedTree:
         if root.is_dir():
             for path in sorted(root.rglob("*")):
                 relpath = path.relative_to(root).as_posix()
-                if not path.is_file() or relpath in self.files or _is_record(relpath):
+                known = relpath in self.files or relpath in self.provided
+                if not path.is_file() or known or _is_record(relpath):
                     continue
                 if relpath in before.files:
                     out.append(f"stale: {relpath} (rendered before, not now; render removes it)\n")

@@ -7,7 +7,7 @@ from crossfade.render.triton_llmapi import render_llmapi
 from crossfade.render.triton_trtllm import render_trtllm
 from crossfade.render.triton_vllm import render_vllm
 from crossfade.spec.models import Spec
-from crossfade.spec.tensorrtllm import TensorRTLLMApi
+from crossfade.spec.tensorrtllm import TensorRTLLMApi, TensorRTLLMEngine
 
 TRTLLM_FOLDER = "tensorrtllm"
 VLLM_FOLDER = "vllm"
@@ -25,3 +25,15 @@ def render_triton(spec: Spec) -> RenderedTree:
     if spec.vllm is not None:
         tree.merge(render_vllm(spec), prefix=f"{VLLM_FOLDER}/")
     return tree
+
+
+def render_notes(spec: Spec) -> list[str]:
+    """What a render took that the spec did not say, in plain sentences."""
+    trt = spec.tensorrtllm
+    if isinstance(trt, TensorRTLLMEngine) and trt.layout_inferred:
+        return [
+            "tensorrtllm: engine_dir given and no layout: rendering the legacy engine layout "
+            "(TensorRT-LLM removed the engine backend after 1.3.0rc20); set layout: engine to "
+            "say so, or move to the LLM API model (docs/tensorrt-llm.md)"
+        ]
+    return []

@@ -25,6 +25,8 @@ MODEL_YAML_HEADER = (
 )
 # Beside config.pbtxt: Triton reads neither, and lint reads this one.
 MODEL_FILES_NOTE = "MODEL_FILES.md"
+# The model's code in `1/`, upstream's, copied from the serving container (never rendered).
+MODEL_CODE = ("model.py", "helpers.py")
 
 
 def render_llmapi(backend: TensorRTLLMApi) -> RenderedTree:
@@ -33,6 +35,7 @@ def render_llmapi(backend: TensorRTLLMApi) -> RenderedTree:
     tree.add(f"{name}/config.pbtxt", to_text(_config(backend)))
     tree.add(f"{name}/1/model.yaml", model_yaml_text(backend))
     tree.add(f"{name}/{MODEL_FILES_NOTE}", model_files_note(backend))
+    tree.provided.update(f"{name}/1/{code}" for code in MODEL_CODE)
     return tree
 
 
