@@ -24,6 +24,7 @@ from crossfade.lint.k8s.shipped import shipped_versions
 from crossfade.render.k8s.manifests import render_k8s
 from crossfade.render.k8s.traffic import Channel
 from crossfade.spec import Spec, parse_spec
+from tests.support.layouts import Layout, as_layout
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -42,6 +43,16 @@ def spec_with(change: Callable[[dict[str, Any]], object], path: Path = SPEC_8B) 
     data = example_data(path)
     change(data)
     return parse_spec(yaml.safe_dump(data, sort_keys=False), path.name)
+
+
+def layout_spec(
+    layout: Layout,
+    change: Callable[[dict[str, Any]], object] = lambda data: None,
+    path: Path = SPEC_8B,
+) -> Spec:
+    """The example at `path` in TensorRT-LLM `layout` (whichever it is written in), then
+    edited by `change`."""
+    return spec_with(lambda data: change(as_layout(data, layout)), path)
 
 
 def documents(text: str) -> list[dict[str, Any]]:
