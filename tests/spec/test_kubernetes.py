@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +12,9 @@ import yaml
 from crossfade.errors import SpecError
 from crossfade.spec import load_spec, parse_spec
 from crossfade.spec.example import EXAMPLE_SPEC
-from tests.support.layouts import as_layout
+from tests.support.layouts import ENGINE_SPECS, as_layout
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC_8B = ROOT / "examples" / "llama-3-8b.yaml"
+SPEC_8B = ENGINE_SPECS / "llama-3-8b.yaml"  # the legacy layout these cases are written for
 
 Change = Callable[[dict[str, Any]], object]
 

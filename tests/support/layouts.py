@@ -6,9 +6,12 @@ layouts derive the other one here instead of depending on which one a file has t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 Layout = Literal["llmapi", "engine"]
+# The examples as they were in the legacy engine layout (see the comment atop each file).
+ENGINE_SPECS = Path(__file__).resolve().parent / "engine_specs"
 ENGINES = {"claim": "llm-engines", "mount_path": "/engines"}
 
 

@@ -11,6 +11,7 @@ import yaml
 from crossfade.cli import main
 from tests.conftest import EXAMPLES
 from tests.lint.conftest import plant
+from tests.render.k8s.support import SPEC_70B
 from tests.support.layouts import Layout, as_layout
 
 from .conftest import lint
@@ -47,8 +48,7 @@ def test_rendered_examples_lint_clean(example: Path, layout: Layout, tmp_path: P
 
 
 def test_the_rendered_engine_parallelism_is_checked_without_the_engine(tmp_path: Path) -> None:
-    spec = in_layout(next(p for p in EXAMPLES if "tp4" in p.name), "engine", tmp_path)
-    _render(spec, tmp_path / "out", "standard")
+    _render(SPEC_70B, tmp_path / "out", "standard")  # the legacy layout, with its build Job
     deployments = tmp_path / "out" / "deployment.yaml"
     text = deployments.read_text()
     assert "crossfade.io/tp-pp: 4x1" in text
