@@ -192,8 +192,10 @@ def test_a_split_between_the_llmapi_model_and_vllm_is_refused_whatever_the_names
     assert "triton-llmapi://" in message
 
 
-def test_all_traffic_on_one_side_renders() -> None:
-    manifests = objects(layout_spec("llmapi", path=SPEC_70B))  # 100/0, failover off
+def test_all_traffic_on_one_side_renders_and_twice_the_same() -> None:
+    spec = layout_spec("llmapi", path=SPEC_70B)  # 100/0, failover off
+    assert render_k8s(spec, "spec.yaml").files == render_k8s(spec, "spec.yaml").files
+    manifests = objects(spec)
     (route,) = of_kind(manifests, "HTTPRoute")
     weights = [ref["weight"] for ref in route["spec"]["rules"][0]["backendRefs"]]
     assert weights == [100, 0]
@@ -212,8 +214,9 @@ def test_a_canary_needs_one_request_for_both_backends() -> None:
     assert str(caught.value).startswith("a canary sends each request to either backend, but")
     assert "set vllm.triton_model_name: ensemble" in str(caught.value)
     assert "send all traffic to one backend" not in str(caught.value)
-    with pytest.raises(UsageError, match="the LLM API model"):
+    with pytest.raises(UsageError, match="the LLM API model") as caught:
         build_setup(layout_spec("llmapi"), plan)
+    assert "No fix yet: crossfade's router" in str(caught.value)
     assert build_setup(layout_spec("engine"), plan).candidate == "tensorrtllm"
 
 

@@ -220,7 +220,7 @@ def shared_request_problem(ctx: Context, one_backend: str | None) -> str | None:
             "reads stream and hands every other field of a request to vLLM's SamplingParams, "
             "which refuses sampling_param_* names; so a request written for one side fails on "
             "the other, or loses its length and streaming there, whatever the models are "
-            f"named. Fix: {alone + '; ' if alone else ''}{router}"
+            f"named. {f'Fix: {alone}; ' if alone else 'No fix yet: '}{router}"
         )
     name = vllm.triton_model_name
     if name in TRTLLM_ENTRY_MODELS:
