@@ -17,6 +17,8 @@ NOT_SPECS: set[str] = set()  # YAML files that are deliberately something else
 SPEC_TEMPLATES = {"src/crossfade/lab/crossfade.lab.yaml"}  # tests/lab/test_lab_spec.py
 # Kubernetes manifests, not specs: fixtures of `crossfade lint`'s manifest checks.
 MANIFEST_FOLDERS = {"tests/lint/k8s/manifests"}
+# Specs the tests of the legacy engine layout read (loaded by every test that uses them).
+SPEC_FIXTURE_FOLDERS = {"tests/support/engine_specs"}
 
 
 def test_every_example_yaml_is_a_valid_spec() -> None:
@@ -145,7 +147,7 @@ def test_no_unclassified_yaml() -> None:
         classified = (
             relative.as_posix() in SPEC_TEMPLATES
             or path.name in NOT_SPECS
-            or relative.parent.as_posix() in MANIFEST_FOLDERS
+            or relative.parent.as_posix() in MANIFEST_FOLDERS | SPEC_FIXTURE_FOLDERS
         )
         assert relative.parts[0] == "examples" or classified, (
             f"{relative}: classify this YAML (a spec under examples/, or list it in NOT_SPECS)"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +12,9 @@ import yaml
 from crossfade.errors import SpecError
 from crossfade.spec import load_spec, parse_spec
 from crossfade.spec.example import EXAMPLE_SPEC
+from tests.support.layouts import ENGINE_SPECS, as_layout
 
-ROOT = Path(__file__).resolve().parents[2]
-# The legacy engine layout: the cases below plant engine build and engine volume mistakes.
-SPEC_8B = ROOT / "examples" / "llama-3-8b-engine-legacy.yaml"
+SPEC_8B = ENGINE_SPECS / "llama-3-8b.yaml"  # the legacy layout these cases are written for
 
 Change = Callable[[dict[str, Any]], object]
 
@@ -222,3 +220,44 @@ def test_examples_and_the_commented_init_section_validate() -> None:
     assert spec.kubernetes is not None
     assert spec.kubernetes.traffic is not None
     assert spec.kubernetes.traffic.weights.tensorrtllm == 90
+
+
+def llmapi_spec_text(tp: int, gpus: int, device_ids: list[list[int]] | None = None) -> str:
+    data = as_layout(yaml.safe_load(SPEC_8B.read_text(encoding="utf-8")), "llmapi")
+    data["tensorrtllm"]["llm_args"]["tensor_parallel_size"] = tp
+    if device_ids is not None:
+        data["tensorrtllm"] |= {"instance_count": len(device_ids), "gpu_device_ids": device_ids}
+    data["kubernetes"]["tensorrtllm"]["gpus"] = gpus
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+@pytest.mark.parametrize(
+    ("tp", "gpus", "device_ids"),
+    [(1, 1, None), (2, 2, None), (2, 4, [[0, 1], [2, 3]]), (1, 1, [[0], [0]])],
+    ids=["one", "tp2", "two-instances-tp2", "two-instances-sharing-gpu-0"],
+)
+def test_llmapi_pods_get_the_gpus_the_model_uses(
+    tp: int, gpus: int, device_ids: list[list[int]] | None
+) -> None:
+    # Two instances on one GPU is upstream's own example (docs/llmapi.md, "0;0"); before, the
+    # spec asked for tp x pp x instances = 2 GPUs for it.
+    assert parse_spec(llmapi_spec_text(tp, gpus, device_ids)).kubernetes is not None
+
+
+@pytest.mark.parametrize(
+    ("tp", "gpus", "device_ids", "message"),
+    [
+        (2, 1, None, "tensor_parallel_size x pipeline_parallel_size = 2"),
+        (1, 2, [[0], [2]], "names GPU(s) 0, 2; a pod sees its GPUs as 0..1"),
+        (1, 3, [[0], [1]], "names GPU(s) 0, 1; a pod sees its GPUs as 0..2"),
+    ],
+)
+def test_llmapi_pods_with_other_gpus_are_refused(
+    tp: int, gpus: int, device_ids: list[list[int]] | None, message: str
+) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(llmapi_spec_text(tp, gpus, device_ids), "spec.yaml")
+    ((field, text),) = [(p.field, p.message) for p in caught.value.problems]
+    assert field == "kubernetes.tensorrtllm.gpus"
+    assert f"{gpus} GPU(s) per pod but tensorrtllm: " in text
+    assert message in text

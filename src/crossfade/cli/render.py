@@ -49,9 +49,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         description="Render the spec's kubernetes section: per backend a ConfigMap (the model "
         "repository), a Deployment and a Service; a Prometheus monitor; the traffic split "
         "(Istio or Gateway API); and, under DIR/jobs (which `kubectl apply -f DIR` skips), the "
-        "engine build Job and the benchmark Jobs. A split that sends requests to both "
-        "backends needs both to serve the same model name (vllm.triton_model_name: ensemble); "
-        f"otherwise it is refused. {_RECORD_HELP}",
+        "engine build Job (legacy engine layout) and the benchmark Jobs. TensorRT-LLM's LLM API "
+        "pods load tensorrtllm.llm_args.model and copy model.py and helpers.py from the serving "
+        "image. A split that sends requests to both backends needs one request to work on "
+        "both: the legacy ensemble and a vLLM model named like it (vllm.triton_model_name: "
+        "ensemble); never the LLM API model and vLLM. Otherwise it is refused. "
+        f"{_RECORD_HELP}",
     )
     k8s.add_argument("spec", metavar="SPEC", help="spec file (crossfade.yaml)")
     k8s.add_argument(
@@ -75,7 +78,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="one distributed benchmark Job (Indexed Job running crossfade bench shards)",
         description="Render an Indexed Job whose N pods each run one shard of crossfade bench "
         "from a common start; pod 0 merges the shards. Values not given come from the spec's "
-        "kubernetes.bench section.",
+        "kubernetes.bench section. Not yet for TensorRT-LLM's LLM API model: crossfade bench "
+        "has no target for it (triton-llmapi://).",
     )
     bench.add_argument("spec", metavar="SPEC", help="spec file (crossfade.yaml)")
     bench.add_argument(
@@ -109,8 +113,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "Deployment a Flagger Canary targets), the plan's steps its traffic weights, and its "
         "gates Prometheus queries on vllm:* and nv_inference_* metrics (AnalysisTemplate or "
         "MetricTemplates). DIR/incumbent holds the workload on the incumbent, to apply first "
-        "when it does not exist yet. What a gate cannot express is noted in the files. "
-        f"{_RECORD_HELP}",
+        "when it does not exist yet. What a gate cannot express is noted in the files. Both "
+        "revisions answer one address, so it is refused, as a split is, when no one request "
+        f"works on both backends. {_RECORD_HELP}",
     )
     canary.add_argument("spec", metavar="SPEC", help="spec file (crossfade.yaml)")
     canary.add_argument("plan", metavar="PLAN", help="canary plan (see `crossfade canary --help`)")

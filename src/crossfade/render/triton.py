@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from crossfade.render.tree import RenderedTree
 from crossfade.render.triton_llmapi import render_llmapi
 from crossfade.render.triton_trtllm import render_trtllm
@@ -17,13 +19,10 @@ def render_triton(spec: Spec) -> RenderedTree:
     """`tensorrtllm/` and `vllm/` model repositories, for each backend the spec has: the
     TensorRT-LLM one is the LLM API model, or the legacy engine ensemble (its `layout`)."""
     tree = RenderedTree()
-    trt = spec.tensorrtllm
-    if isinstance(trt, TensorRTLLMApi):
-        tree.merge(render_llmapi(trt), prefix=f"{TRTLLM_FOLDER}/")
-    elif trt is not None:
-        tree.merge(render_trtllm(spec), prefix=f"{TRTLLM_FOLDER}/")
+    if spec.tensorrtllm is not None:
+        tree.merge(render_backend(spec, "tensorrtllm"), prefix=f"{TRTLLM_FOLDER}/")
     if spec.vllm is not None:
-        tree.merge(render_vllm(spec), prefix=f"{VLLM_FOLDER}/")
+        tree.merge(render_backend(spec, "vllm"), prefix=f"{VLLM_FOLDER}/")
     return tree
 
 
@@ -37,3 +36,11 @@ def render_notes(spec: Spec) -> list[str]:
             "say so, or move to the LLM API model (docs/tensorrt-llm.md)"
         ]
     return []
+
+
+def render_backend(spec: Spec, backend: Literal["tensorrtllm", "vllm"]) -> RenderedTree:
+    """One backend's repository, as it goes in its folder."""
+    if backend == "vllm":
+        return render_vllm(spec)
+    trt = spec.tensorrtllm
+    return render_llmapi(trt) if isinstance(trt, TensorRTLLMApi) else render_trtllm(spec)

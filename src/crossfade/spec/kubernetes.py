@@ -33,12 +33,14 @@ class VolumeClaim(StrictModel):
 class Storage(StrictModel):
     weights: VolumeClaim = Field(
         description="Tokenizer and weights: model.tokenizer, vllm.engine_args.model and "
-        "TensorRT-LLM checkpoints live under its mount_path. Mounted read-only."
+        "tensorrtllm.llm_args.model (the checkpoint the LLM API model loads) live under its "
+        "mount_path. Mounted read-only."
     )
     engines: VolumeClaim | None = Field(
         default=None,
-        description="TensorRT-LLM engines (tensorrtllm.engine_dir lives under it). Read-only "
-        "when serving; the engine build Job writes to it.",
+        description="Legacy engine layout: TensorRT-LLM engines (tensorrtllm.engine_dir lives "
+        "under it). Read-only when serving; the engine build Job writes to it. The LLM API "
+        "layout needs none.",
     )
     results: VolumeClaim | None = Field(
         default=None,
@@ -68,7 +70,9 @@ class BackendPods(StrictModel):
     gpus: PositiveInt = Field(
         default=1,
         description="GPUs per pod (nvidia.com/gpu). Must equal the model's parallelism: vLLM's "
-        "tensor x pipeline parallel size; the engine's tp_size x pp_size for TensorRT-LLM.",
+        "tensor x pipeline parallel size; for TensorRT-LLM's LLM API model, tensor x pipeline "
+        "parallel size (several instances: the GPUs their gpu_device_ids name); for the legacy "
+        "engine, its tp_size x pp_size.",
     )
     gpu_product: str | None = Field(
         default=None,

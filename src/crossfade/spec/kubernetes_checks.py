@@ -111,26 +111,41 @@ def _tensorrtllm(section: KubernetesSection, backend: TensorRTLLMBackend) -> lis
 
 
 def _llmapi_gpus(gpus: int, backend: TensorRTLLMApi) -> list[Problem]:
-    """Each instance of the LLM API model takes tensor x pipeline parallel GPUs of its own."""
-    needed = backend.parallel_size * backend.instance_count
-    if needed != gpus:
-        return [
-            (
-                "tensorrtllm.gpus",
-                f"{gpus} GPU(s) per pod but tensorrtllm.llm_args tensor_parallel_size x "
-                f"pipeline_parallel_size x instance_count = {needed}",
-            )
-        ]
-    ids = [i for group in backend.gpu_device_ids or [] for i in group]
-    if ids and max(ids) >= gpus:
-        return [
-            (
-                "tensorrtllm.gpus",
-                f"{gpus} GPU(s) per pod but tensorrtllm.gpu_device_ids names GPU {max(ids)}; a "
-                f"pod sees its GPUs as 0..{gpus - 1}",
-            )
-        ]
-    return []
+    problem = llmapi_gpu_problem(
+        gpus, backend.parallel_size, backend.instance_count, backend.gpu_device_ids
+    )
+    if problem is None:
+        return []
+    fix = "give each pod the GPUs the model uses, numbered from 0"
+    return [("tensorrtllm.gpus", f"{gpus} GPU(s) per pod but tensorrtllm: {problem}: {fix}")]
+
+
+def llmapi_gpu_problem(
+    gpus: int, parallel_size: int, instances: int, gpu_device_ids: list[list[int]] | None
+) -> str | None:
+    """Why a pod with `gpus` GPUs does not fit the LLM API model, or None when it does.
+
+    One instance takes tensor x pipeline parallel GPUs and ignores gpu_device_ids (the model
+    reads them only with more than one instance). Several instances take the GPUs their
+    gpu_device_ids name, and may share one (upstream's docs/llmapi.md runs two on GPU 0 with
+    "0;0"), so the pod must have exactly the GPUs named: 0..gpus-1, each of them used.
+    """
+    if instances == 1 or not gpu_device_ids:
+        needed = parallel_size * instances
+        if needed == gpus:
+            return None
+        return (
+            "tensor_parallel_size x pipeline_parallel_size"
+            + (f" x instance_count {instances}" if instances > 1 else "")
+            + f" = {needed}"
+        )
+    named = sorted({gpu for group in gpu_device_ids for gpu in group})
+    if named == list(range(gpus)):
+        return None
+    return (
+        f"gpu_device_ids {gpu_device_ids} names GPU(s) {', '.join(map(str, named))}; a pod "
+        f"sees its GPUs as 0..{gpus - 1}, and each should serve an instance"
+    )
 
 
 def _vllm(section: KubernetesSection, backend: VllmBackend) -> list[Problem]:

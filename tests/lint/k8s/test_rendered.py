@@ -1,14 +1,18 @@
-"""What `crossfade render k8s` writes for the examples lints clean."""
+"""What `crossfade render k8s` writes for the examples, in either TensorRT-LLM layout, lints
+clean."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import yaml
 
 from crossfade.cli import main
 from tests.conftest import EXAMPLES
 from tests.lint.conftest import plant
+from tests.render.k8s.support import SPEC_70B
+from tests.support.layouts import Layout, as_layout
 
 from .conftest import lint
 
@@ -17,8 +21,18 @@ def _render(spec: Path, out: Path, channel: str) -> None:
     assert main(["render", "k8s", str(spec), "-o", str(out), "--gateway-channel", channel]) == 0
 
 
-@pytest.mark.parametrize("spec", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_rendered_examples_lint_clean(spec: Path, tmp_path: Path) -> None:
+def in_layout(example: Path, layout: Layout, folder: Path) -> Path:
+    """The example as a spec file in TensorRT-LLM `layout`, whichever it is written in."""
+    data = as_layout(yaml.safe_load(example.read_text(encoding="utf-8")), layout)
+    path = folder / example.name
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("layout", ["llmapi", "engine"])
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_rendered_examples_lint_clean(example: Path, layout: Layout, tmp_path: Path) -> None:
+    spec = in_layout(example, layout, tmp_path)
     out = tmp_path / "standard"
     _render(spec, out, "standard")
     assert lint(out) == []
@@ -34,13 +48,12 @@ def test_rendered_examples_lint_clean(spec: Path, tmp_path: Path) -> None:
 
 
 def test_the_rendered_engine_parallelism_is_checked_without_the_engine(tmp_path: Path) -> None:
-    spec = next(p for p in EXAMPLES if "tp4" in p.name)
-    _render(spec, tmp_path, "standard")
-    deployments = tmp_path / "deployment.yaml"
+    _render(SPEC_70B, tmp_path / "out", "standard")  # the legacy layout, with its build Job
+    deployments = tmp_path / "out" / "deployment.yaml"
     text = deployments.read_text()
     assert "crossfade.io/tp-pp: 4x1" in text
     deployments.write_text(text.replace("nvidia.com/gpu: 4", "nvidia.com/gpu: 2", 1))
-    assert [f.code for f in lint(tmp_path)] == ["k8s-gpu-count"]
+    assert [f.code for f in lint(tmp_path / "out")] == ["k8s-gpu-count"]
 
 
 def test_a_typo_in_a_rendered_custom_resource_is_caught_without_crd_dir(

@@ -14,10 +14,13 @@ from crossfade.findings import Finding
 from crossfade.render.k8s.manifests import render_k8s
 from tests.lint.conftest import plant
 from tests.lint.k8s.conftest import line_of, lint
-from tests.render.k8s.support import SPEC_8B, SPEC_70B, spec_with
+from tests.render.k8s.support import SPEC_8B, SPEC_70B, layout_spec
+from tests.support.layouts import Layout
 
 
-def render_one_sided(out: Path, spec_path: Path, vllm_model: str) -> None:
+def render_one_sided(
+    out: Path, spec_path: Path, vllm_model: str, layout: Layout = "engine"
+) -> None:
     def change(data: dict[str, Any]) -> None:
         data["vllm"]["triton_model_name"] = vllm_model
         data["kubernetes"]["traffic"] |= {
@@ -25,7 +28,7 @@ def render_one_sided(out: Path, spec_path: Path, vllm_model: str) -> None:
             "failover": False,
         }
 
-    render_k8s(spec_with(change, spec_path), "spec.yaml").write(out)
+    render_k8s(layout_spec(layout, change, spec_path), "spec.yaml").write(out)
 
 
 def splits(out: Path) -> list[Finding]:
@@ -83,3 +86,43 @@ def test_an_istio_subset_holding_both_backends_pods(tmp_path: Path) -> None:
     plant(rule, "      backend: tensorrtllm\n", "")
     (finding,) = splits(tmp_path)
     assert finding.file == str(tmp_path / "virtualservice.yaml")
+
+
+def split_evenly(out: Path) -> list[Finding]:
+    route = out / "httproute.yaml"
+    plant(route, "weight: 100", "weight: 50")
+    plant(route, "weight: 0", "weight: 50")
+    return splits(out)
+
+
+def test_one_name_on_models_that_take_different_requests(tmp_path: Path) -> None:
+    # Before: both sides serve 'tensorrt_llm', and the split passed.
+    render_one_sided(tmp_path, SPEC_70B, "tensorrt_llm", "llmapi")
+    assert splits(tmp_path) == []
+    (finding,) = split_evenly(tmp_path)
+    assert finding.message == (
+        "HTTPRoute llama-3-70b: spec.rules[0].backendRefs sends requests to pods that serve "
+        "'tensorrt_llm' as models that take different requests (Deployment "
+        "llama-3-70b-tensorrtllm takes the LLM API model's request (text_input, streaming, "
+        "sampling_param_*); Deployment llama-3-70b-vllm takes vLLM's request (text_input, "
+        "stream, sampling parameters)), so a request written for one side fails on the other"
+    )
+    assert str(finding.hint).startswith("send all traffic to one backend")
+    assert "vllm.triton_model_name" not in str(finding.hint)
+
+
+def test_the_legacy_engine_model_is_not_a_text_model(tmp_path: Path) -> None:
+    # The ensemble's repository serves a 'tensorrt_llm' too: the engine, which takes token ids.
+    render_one_sided(tmp_path, SPEC_70B, "tensorrt_llm")
+    (finding,) = split_evenly(tmp_path)
+    assert "takes token ids (input_ids: the engine model itself)" in finding.message
+    assert "vllm.triton_model_name: ensemble" in str(finding.hint)
+
+
+def test_the_llmapi_model_and_vllm_share_no_name_either(tmp_path: Path) -> None:
+    render_one_sided(tmp_path, SPEC_70B, "ensemble", "llmapi")
+    (finding,) = split_evenly(tmp_path)
+    assert "serve no model in common (Deployment llama-3-70b-tensorrtllm serves tensorrt_llm;" in (
+        finding.message
+    )
+    assert str(finding.hint).startswith("send all traffic to one backend")

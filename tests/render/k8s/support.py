@@ -24,11 +24,14 @@ from crossfade.lint.k8s.shipped import shipped_versions
 from crossfade.render.k8s.manifests import render_k8s
 from crossfade.render.k8s.traffic import Channel
 from crossfade.spec import Spec, parse_spec
+from tests.support.layouts import ENGINE_SPECS, Layout, as_layout
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-SPEC_8B = ROOT / "examples" / "llama-3-8b.yaml"
-SPEC_70B = ROOT / "examples" / "llama-3-70b-fp8-tp4.yaml"
+# The examples in the legacy engine layout, frozen: what most Kubernetes tests are about (the
+# engine build Job, the ensemble's split and canary); `layout_spec` gives either layout.
+SPEC_8B = ENGINE_SPECS / "llama-3-8b.yaml"
+SPEC_70B = ENGINE_SPECS / "llama-3-70b-fp8-tp4.yaml"
 KUBERNETES_VERSIONS = ("1.30", kubernetes_validate.utils.latest_version())
 
 
@@ -42,6 +45,16 @@ def spec_with(change: Callable[[dict[str, Any]], object], path: Path = SPEC_8B) 
     data = example_data(path)
     change(data)
     return parse_spec(yaml.safe_dump(data, sort_keys=False), path.name)
+
+
+def layout_spec(
+    layout: Layout,
+    change: Callable[[dict[str, Any]], object] = lambda data: None,
+    path: Path = SPEC_8B,
+) -> Spec:
+    """The example at `path` in TensorRT-LLM `layout` (whichever it is written in), then
+    edited by `change`."""
+    return spec_with(lambda data: change(as_layout(data, layout)), path)
 
 
 def documents(text: str) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from crossfade.render.k8s.common import TP_PP_ANNOTATION
 
 GPU_RESOURCE = "nvidia.com/gpu"
 _TRTLLM_ENGINE_TYPE = ("llm-d.ai/engine-type", "triton-tensorrt-llm")
-_BATCH = ("Job", "CronJob")
+BATCH_KINDS = ("Job", "CronJob")
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,10 @@ def is_trtllm(pod: PodTemplate) -> bool:
 def check_gpus(cluster: Cluster, engine: EngineParallelism | None) -> list[Finding]:
     findings: list[Finding] = []
     # Serving workloads only: an engine-build Job may use any number of GPUs.
-    trtllm = [pod for pod in cluster.pods() if pod.manifest.kind not in _BATCH and is_trtllm(pod)]
+    serving = [pod for pod in cluster.pods() if pod.manifest.kind not in BATCH_KINDS]
+    trtllm = [pod for pod in serving if is_trtllm(pod)]
     for pod in trtllm:
-        count, at = _gpu_count(pod)
+        count, at = gpu_count(pod)
         annotation = _annotation(pod)
         if annotation is not None:
             value, annotation_at = annotation
@@ -95,7 +96,7 @@ def _annotation(pod: PodTemplate) -> tuple[str, KeyPath] | None:
     return None
 
 
-def _gpu_count(pod: PodTemplate) -> tuple[int, KeyPath]:
+def gpu_count(pod: PodTemplate) -> tuple[int, KeyPath]:
     """GPUs per pod (limits; requests when only those are set) and the line to point at."""
     total, at = 0, pod.path
     for container in pod.containers():
@@ -115,20 +116,25 @@ def _compare(pod: PodTemplate, count: int, at: KeyPath, engine: EngineParallelis
     wanted = engine.tp * engine.pp
     if count == wanted:
         return []
-    return [
-        Finding(
-            Severity.ERROR,
-            "k8s-gpu-count",
-            pod.manifest.file,
-            pod.manifest.line(at),
-            f"{pod.manifest.title}: each pod gets {count} GPU(s) ({GPU_RESOURCE}), but "
-            f"{engine.source} says tp {engine.tp} x pp {engine.pp} = {wanted}; "
-            + (
-                "the engine's ranks cannot all start"
-                if count < wanted
-                else f"{count - wanted} GPU(s) would sit idle"
-            ),
-            f"set resources.limits {GPU_RESOURCE}: {wanted}, or rebuild the engine for "
-            f"tp x pp = {count}",
-        )
-    ]
+    says = f"{engine.source} says tp {engine.tp} x pp {engine.pp} = {wanted}; " + (
+        "the engine's ranks cannot all start"
+        if count < wanted
+        else f"{count - wanted} GPU(s) would sit idle"
+    )
+    hint = (
+        f"set resources.limits {GPU_RESOURCE}: {wanted}, or rebuild the engine for "
+        f"tp x pp = {count}"
+    )
+    return [gpu_count_finding(pod, count, at, says, hint)]
+
+
+def gpu_count_finding(pod: PodTemplate, count: int, at: KeyPath, says: str, hint: str) -> Finding:
+    """A pod whose GPUs (`count`, given at `at`) are not what its model needs, as `says`."""
+    return Finding(
+        Severity.ERROR,
+        "k8s-gpu-count",
+        pod.manifest.file,
+        pod.manifest.line(at),
+        f"{pod.manifest.title}: each pod gets {count} GPU(s) ({GPU_RESOURCE}), but {says}",
+        hint,
+    )

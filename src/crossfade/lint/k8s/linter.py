@@ -15,6 +15,7 @@ from crossfade.lint.k8s.crossrefs import check_workloads
 from crossfade.lint.k8s.gateway import check_gateway
 from crossfade.lint.k8s.gpu import EngineParallelism, check_gpus
 from crossfade.lint.k8s.istio import check_istio
+from crossfade.lint.k8s.llmapi import check_llmapi_pods
 from crossfade.lint.k8s.load import ManifestFile
 from crossfade.lint.k8s.objects import Cluster
 from crossfade.lint.k8s.schemas import check_schema
@@ -54,6 +55,7 @@ def lint_manifest_files(files: Sequence[ManifestFile], options: K8sOptions) -> l
     findings += check_istio(cluster)
     findings += check_gateway(cluster)
     findings += check_gpus(cluster, _engine(options.engine))
+    findings += check_llmapi_pods(cluster)
     findings += check_splits(cluster)
     return findings
 

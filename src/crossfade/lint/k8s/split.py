@@ -1,15 +1,18 @@
-"""Traffic splits whose backends serve no model in common: no request works on all of them.
+"""Traffic splits whose backends share no model one request works on.
 
 A route forwards each request unchanged, and Triton's URL names the model
 (`/v2/models/NAME/generate`), so a split between a pod serving `ensemble` and one serving
-`vllm_model` fails every request that lands on the wrong side. Which models a pod serves is
-read where the manifests say it: the model folders of the ConfigMap a pod mounts with items
-(`NAME/config.pbtxt`, as `crossfade render k8s` ships a repository) and Triton's
-`--load-model` arguments. Pods whose models cannot be read are left alone.
+`vllm_model` fails every request that lands on the wrong side. A shared name is not enough
+either: TensorRT-LLM's LLM API model (`tensorrt_llm`) and a vLLM model given that name take
+different requests, and so do the legacy engine model of that name and either. Which models a
+pod serves, and which request each takes, is read where the manifests say it (`served.py`);
+pods whose models cannot be read are left alone, and a model whose request cannot be told is
+judged by its name only.
 """
 
 from __future__ import annotations
 
+from itertools import combinations
 from typing import Any
 
 from crossfade.findings import Finding, Severity
@@ -22,12 +25,18 @@ from crossfade.lint.k8s.objects import (
     resolve_host,
     same_namespace,
 )
+from crossfade.lint.k8s.served import DESCRIBED, Dialect, ServedModel, fits, served_models
 
 ISTIO_GROUP = "networking.istio.io"
 FIX = (
     "serve one model name on every side of the split (with crossfade: vllm.triton_model_name: "
     "ensemble, then render again), or put crossfade's router in front (crossfade route), "
     "which sends each backend its own dialect, or send all traffic to one backend"
+)
+LLMAPI_FIX = (
+    "send all traffic to one backend: no model name makes one request work on both "
+    "TensorRT-LLM's LLM API model and vLLM, and crossfade's router does not speak the LLM API "
+    "model's inputs yet"
 )
 
 
@@ -76,28 +85,52 @@ def _judge(
     if not targets or any(not pods for pods in targets):
         return []  # a target outside the manifests: unknown (other checks name it)
     pods = list({id(pod.manifest): pod for group in targets for pod in group or []}.values())
-    served = [_served_models(pod) for pod in pods]
+    served = [served_models(cluster, pod) for pod in pods]
     if len(pods) < 2 or any(models is None for models in served):
         return []
-    common = set.intersection(*(models for models in served if models is not None))
-    if common:
+    sides = [models for models in served if models is not None]
+    common = set.intersection(*(set(models) for models in sides))
+    usable = [
+        name
+        for name in common
+        if all(fits(a[name].dialect, b[name].dialect) for a, b in combinations(sides, 2))
+    ]
+    if usable:
         return []
-    sides = "; ".join(
-        f"{pod.manifest.title} serves {', '.join(sorted(models or ()))}"
-        for pod, models in zip(pods, served, strict=True)
+    name = min(common, default=None)
+
+    def side(models: dict[str, ServedModel]) -> str:
+        if name is None:
+            return f"serves {', '.join(sorted(models))}"
+        return _asks(models[name].dialect)
+
+    described = "; ".join(
+        f"{pod.manifest.title} {side(models)}" for pod, models in zip(pods, sides, strict=True)
     )
+    what = (
+        f"no model in common ({described}); the URL names the model (/v2/models/NAME/generate)"
+        if name is None
+        else f"'{name}' as models that take different requests ({described})"
+    )
+    message = (
+        f"{route.title}: {dotted(at)} sends requests to pods that serve {what}, so a request "
+        "written for one side fails on the other"
+    )
+    llmapi = any(m.dialect == "llmapi" for models in sides for m in models.values())
     return [
         Finding(
             Severity.ERROR,
             "k8s-split-models",
             route.file,
             route.line(at),
-            f"{route.title}: {dotted(at)} sends requests to pods that serve no model in common "
-            f"({sides}); the URL names the model (/v2/models/NAME/generate), so a request "
-            "written for one side fails on the other",
-            FIX,
+            message,
+            LLMAPI_FIX if llmapi else FIX,
         )
     ]
+
+
+def _asks(dialect: Dialect | None) -> str:
+    return f"takes {DESCRIBED[dialect]}" if dialect is not None else "takes an unknown request"
 
 
 def _ref_pods(cluster: Cluster, route: Manifest, ref: dict[str, Any]) -> list[PodTemplate] | None:
@@ -151,28 +184,3 @@ def _service_pods(
     if not selector:
         return None
     return cluster.pods_selected({**selector, **labels}, namespace)
-
-
-def _served_models(pod: PodTemplate) -> set[str] | None:
-    """Model names the pod's Triton serves, or None when the manifests do not say."""
-    loaded: set[str] = set()
-    for container in pod.containers():
-        args = [str(a) for key in ("command", "args") for a in container.data.get(key) or []]
-        for index, arg in enumerate(args):
-            if arg.startswith("--load-model="):
-                loaded.add(arg.split("=", 1)[1])
-            elif arg == "--load-model" and index + 1 < len(args):
-                loaded.add(args[index + 1])
-    if loaded:
-        return loaded
-    volumes = pod.manifest.get((*pod.path, "spec", "volumes"))
-    folders: set[str] = set()
-    for volume in volumes if isinstance(volumes, list) else []:
-        config_map = volume.get("configMap") if isinstance(volume, dict) else None
-        items = config_map.get("items") if isinstance(config_map, dict) else None
-        for item in items if isinstance(items, list) else []:
-            path = str(item.get("path", "")) if isinstance(item, dict) else ""
-            parts = path.split("/")
-            if len(parts) == 2 and parts[1] == "config.pbtxt" and parts[0]:
-                folders.add(parts[0])
-    return folders or None

@@ -29,6 +29,7 @@ from crossfade.render.k8s.common import (
     metadata,
 )
 from crossfade.render.k8s.jobs import data_claims, job_labels, pod_resources, results_volume
+from crossfade.render.k8s.llmapi import llmapi_backend
 from crossfade.spec.kubernetes import BenchJob
 from crossfade.spec.models import Spec
 
@@ -48,23 +49,48 @@ class BenchRun:
     start_at: int | None = None
 
 
+# crossfade bench has no client for TensorRT-LLM's LLM API model yet: its inputs
+# (`streaming`, `sampling_param_max_tokens`) are neither the ensemble's nor vLLM's, and the
+# target scheme that will speak them (triton-llmapi://) does not exist. A Job with the ensemble's
+# dialect would fail every request, or measure answers of the wrong length, so none is rendered.
+NO_LLMAPI_BENCH = (
+    "crossfade bench cannot measure the LLM API model yet: its target, triton-llmapi://, "
+    "does not exist, and with the triton-trtllm:// dialect (the legacy ensemble's inputs) its "
+    "requests would neither stream nor set their output length"
+)
+
+
 def default_target(ctx: Context, backend: Backend, settings: BenchJob) -> str:
     """The backend's own Service, so each backend is measured without the traffic split."""
     host = f"{ctx.service_host(backend)}:{HTTP_PORT}"
     if backend == "tensorrtllm":
+        if llmapi_backend(ctx) is not None:
+            raise UsageError(
+                f"no bench Job for tensorrtllm: {NO_LLMAPI_BENCH}; bench the vllm backend "
+                "(--backend vllm), or a legacy engine deployment with --target"
+            )
         return f"triton-trtllm://{host}/{settings.tensorrtllm_model}"
     assert ctx.spec.vllm is not None
     return f"triton-vllm://{host}/{ctx.spec.vllm.triton_model_name}"
 
 
 def spec_bench_runs(ctx: Context) -> list[BenchRun]:
+    """A Job per backend crossfade bench can measure (every one but the LLM API model)."""
     settings = ctx.k8s.bench
     if settings is None:
         return []
     return [
         BenchRun(backend, default_target(ctx, backend, settings), settings)
         for backend in ctx.backends
+        if backend == "vllm" or llmapi_backend(ctx) is None
     ]
+
+
+def bench_notes(ctx: Context) -> list[str]:
+    """Why a backend has no bench Job, when kubernetes.bench asks for them."""
+    if ctx.k8s.bench is None or llmapi_backend(ctx) is None:
+        return []
+    return [f"no bench Job for tensorrtllm: {NO_LLMAPI_BENCH}"]
 
 
 def resolve_bench_run(

@@ -28,6 +28,7 @@ from crossfade.render.k8s.canary_base import (
 )
 from crossfade.render.k8s.canary_flagger import deployment, flagger_objects, threshold
 from crossfade.render.k8s.common import Context, Manifest
+from crossfade.render.k8s.traffic import shared_request_problem
 from crossfade.render.k8s.yamlout import dump_documents
 from crossfade.render.tree import RenderedTree
 from crossfade.spec.models import Spec
@@ -51,6 +52,10 @@ def build_setup(
 ) -> CanarySetup:
     ctx = Context.of(spec)
     chosen, incumbent = resolve_backends(ctx, plan, candidate)
+    # Both revisions sit behind one address, as a traffic split's sides do.
+    problem = shared_request_problem(ctx, one_backend=None)
+    if problem is not None:
+        raise UsageError(f"a canary sends each request to either backend, but {problem}")
     traffic = ctx.k8s.traffic
     if router is None:
         router = "gateway" if traffic is not None and traffic.router == "gateway-api" else "istio"

@@ -24,7 +24,9 @@ from crossfade.render.k8s.common import (
     seconds,
 )
 from crossfade.render.k8s.promql import Gate, Samples, Side, backend_side, relative_gates, slo_gates
+from crossfade.render.k8s.traffic import TRTLLM_ENTRY_MODELS
 from crossfade.render.k8s.workloads import serving_objects
+from crossfade.spec.tensorrtllm import TensorRTLLMApi
 
 if TYPE_CHECKING:
     # A type only: render reads the plan model and never runs the canary controller.
@@ -175,10 +177,18 @@ def _side(ctx: Context, backend: Backend, job: str | None) -> Side:
     if job is not None:
         labels["job"] = job
     labels["backend"] = backend
-    vllm = ctx.spec.vllm
+    vllm, trt = ctx.spec.vllm, ctx.spec.tensorrtllm
     assert vllm is not None  # resolve_backends has checked both sections are there
     exports = vllm.report_custom_metrics and vllm.triton_backend == "vllm"
-    return backend_side(backend, labels, vllm.triton_model_name, exports)
+    if backend == "vllm":
+        models: tuple[str, ...] = (vllm.triton_model_name,)
+    elif isinstance(trt, TensorRTLLMApi):
+        models = (trt.triton_model_name,)  # one model, no ensemble around it
+    else:
+        # The legacy entry models; the BLS calls the composing models itself, so a request is
+        # counted by one of them only.
+        models = TRTLLM_ENTRY_MODELS
+    return backend_side(backend, labels, models, exports)
 
 
 def serving_pods(ctx: Context, backend: Backend) -> ServingPods:

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import textwrap
 
-from crossfade.render.k8s.bench_job import BenchRun, bench_job, job_name, spec_bench_runs
+from crossfade.render.k8s.bench_job import (
+    BenchRun,
+    bench_job,
+    bench_notes,
+    job_name,
+    spec_bench_runs,
+)
 from crossfade.render.k8s.common import Context, Manifest
 from crossfade.render.k8s.jobs import engine_build_job
+from crossfade.render.k8s.llmapi import serving_notes
 from crossfade.render.k8s.traffic import Channel, traffic_notes, traffic_objects
 from crossfade.render.k8s.workloads import backend_service, monitor, serving_objects, shared_service
 from crossfade.render.k8s.yamlout import dump_documents
@@ -38,10 +45,12 @@ def render_k8s(spec: Spec, source: str, channel: Channel = "standard") -> Render
         by_kind.setdefault(manifest["kind"], []).append(manifest)
 
     notes = traffic_notes(ctx, channel)
+    serving = serving_notes(ctx)
     header = [f"Rendered by `crossfade render k8s` from {source}: edit the spec, render again."]
     tree = RenderedTree()
     for kind, manifests in by_kind.items():
         extra = _note_lines(notes) if kind in _TRAFFIC_KINDS else []
+        extra += _note_lines(serving) if kind == "Deployment" else []
         tree.add(f"{kind.lower()}.yaml", dump_documents(manifests, [*header, *extra]))
 
     build = engine_build_job(ctx)
@@ -54,8 +63,9 @@ def render_k8s(spec: Spec, source: str, channel: Channel = "standard") -> Render
             f"kubectl -n {ctx.namespace} wait --for=condition=complete job/{name} --timeout=4h",
         ]
         tree.add(f"{JOBS_FOLDER}/{name}.yaml", dump_documents([build], lines))
+    bench_header = [*header, *_note_lines(bench_notes(ctx))]
     for run in spec_bench_runs(ctx):
-        tree.add(f"{JOBS_FOLDER}/{job_name(ctx, run)}.yaml", bench_text(ctx, run, header))
+        tree.add(f"{JOBS_FOLDER}/{job_name(ctx, run)}.yaml", bench_text(ctx, run, bench_header))
     return tree
 
 
@@ -70,8 +80,9 @@ def _note_lines(notes: list[str]) -> list[str]:
 
 
 def render_notes(spec: Spec, channel: Channel = "standard") -> list[str]:
-    """What the rendered objects leave to the user (also written into the traffic files)."""
-    return traffic_notes(Context.of(spec), channel)
+    """What the rendered objects leave to the user (also written into the files they concern)."""
+    ctx = Context.of(spec)
+    return [*serving_notes(ctx), *traffic_notes(ctx, channel), *bench_notes(ctx)]
 
 
 def bench_text(ctx: Context, run: BenchRun, header: list[str]) -> str:

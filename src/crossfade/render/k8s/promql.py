@@ -27,9 +27,6 @@ from dataclasses import dataclass
 from crossfade.render.k8s.common import Backend
 from crossfade.render.k8s.triton_metrics import family
 
-# Triton's entry models on the TensorRT-LLM side; a request is counted by one of them only
-# (the BLS calls the composing models itself, not the ensemble).
-TRTLLM_ENTRY_MODELS = "ensemble|tensorrt_llm_bls"
 PASS_QUANTILE, SLO_QUANTILE = 0.95, 0.99
 
 
@@ -65,11 +62,15 @@ class Side:
 
 
 def backend_side(
-    backend: Backend, labels: dict[str, str], vllm_model: str, vllm_metrics: bool
+    backend: Backend,
+    labels: dict[str, str],
+    models: tuple[str, ...],
+    vllm_metrics: bool,
 ) -> Side:
-    """The series of `backend`'s pods, selected by `labels` (namespace, job, backend)."""
+    """The series of `backend`'s pods, selected by `labels` (namespace, job, backend) and by
+    `models`, the Triton models a request is counted by on that side (one of them only)."""
     if backend == "vllm":
-        matchers = _matchers(labels, f'model="{vllm_model}"')
+        matchers = _matchers(labels, _model(models))
         if vllm_metrics:
             return Side(backend, matchers, VLLM_TTFT, VLLM_ITL, {})
         why = (
@@ -77,11 +78,18 @@ def backend_side(
             "Triton's vLLM backend)"
         )
         return Side(backend, matchers, None, None, {"ttft": why, "itl": why})
-    matchers = _matchers(labels, f'model=~"{TRTLLM_ENTRY_MODELS}"')
+    matchers = _matchers(labels, _model(models))
     # Per-token times exist only as response tensors (return_perf_metrics; TRTLLM_OUTPUTS in
     # triton_metrics.py); nothing per token reaches Prometheus.
     no_itl = "TensorRT-LLM on Triton exports no inter-token latency to Prometheus"
     return Side(backend, matchers, TRITON_FIRST_RESPONSE, None, {"itl": no_itl})
+
+
+def _model(models: tuple[str, ...]) -> str:
+    # Model names are [A-Za-z0-9_.-]: a '.' would match any character in a regex.
+    if len(models) == 1:
+        return f'model="{models[0]}"'
+    return f'model=~"{"|".join(name.replace(".", "[.]") for name in models)}"'
 
 
 def _matchers(labels: dict[str, str], model: str) -> str:

@@ -4,7 +4,8 @@ ConfigMap keys cannot hold '/', so each file's key is its path with '/' as '__' 
 maps keys back to paths. Triton is not pointed at that volume directly: a ConfigMap volume
 holds hidden `..data` folders beside the models, and cannot hold the empty version folders
 (`ensemble/1/`) Triton requires. An init container copies the models into an emptyDir instead,
-so the server sees exactly what `crossfade render triton` writes.
+so the server sees exactly what `crossfade render triton` writes, plus, for TensorRT-LLM's LLM
+API model, the model.py and helpers.py the serving image holds (`llmapi.py`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from crossfade.render.k8s.common import (
     metadata,
     shell_command,
 )
+from crossfade.render.k8s.llmapi import llmapi_backend, model_files_script
 from crossfade.render.tree import RenderedTree
-from crossfade.render.triton_trtllm import render_trtllm
-from crossfade.render.triton_vllm import render_vllm
+from crossfade.render.triton import render_backend
 from crossfade.spec.kubernetes_checks import MODEL_REPOSITORY_PATH
 
 SOURCE_PATH = "/model_repository_src"
@@ -49,12 +50,8 @@ def config_key(relpath: str) -> str:
     return relpath.replace("/", "__")
 
 
-def backend_repository(ctx: Context, backend: Backend) -> RenderedTree:
-    return render_trtllm(ctx.spec) if backend == "tensorrtllm" else render_vllm(ctx.spec)
-
-
 def ship_repository(ctx: Context, backend: Backend, image: str) -> ShippedRepository:
-    tree = backend_repository(ctx, backend)
+    tree = render_backend(ctx.spec, backend)
     paths = sorted(tree.files)
     keys = [config_key(path) for path in paths]
     if len(set(keys)) != len(keys):
@@ -87,7 +84,7 @@ def ship_repository(ctx: Context, backend: Backend, image: str) -> ShippedReposi
     init_container = {
         "name": "model-repository",
         "image": image,
-        "command": ["sh", "-c", _copy_script(tree)],
+        "command": ["sh", "-c", _copy_script(tree, _image_files(ctx, backend, image))],
         "volumeMounts": [
             {"name": SOURCE_VOLUME, "mountPath": SOURCE_PATH, "readOnly": True},
             {"name": REPOSITORY_VOLUME, "mountPath": MODEL_REPOSITORY_PATH},
@@ -97,14 +94,23 @@ def ship_repository(ctx: Context, backend: Backend, image: str) -> ShippedReposi
     return ShippedRepository(config_map, volumes, init_container, mount, _checksum(tree))
 
 
-def _copy_script(tree: RenderedTree) -> str:
+def _image_files(ctx: Context, backend: Backend, image: str) -> list[str]:
+    """Lines that add the files a repository takes from the serving image (the LLM API
+    model's code), after the ConfigMap's files are copied."""
+    llmapi = llmapi_backend(ctx)
+    if backend != "tensorrtllm" or llmapi is None:
+        return []
+    return model_files_script(llmapi, image)
+
+
+def _copy_script(tree: RenderedTree, then: list[str]) -> str:
     models = sorted({path.split("/", 1)[0] for path in tree.files})
     sources = [f"{SOURCE_PATH}/{model}" for model in models]
     lines = ["set -eu", shell_command(["cp", "-RL"], [*sources, f"{MODEL_REPOSITORY_PATH}/"])]
     if tree.folders:
         folders = [f"{MODEL_REPOSITORY_PATH}/{folder}" for folder in sorted(tree.folders)]
         lines.append(shell_command(["mkdir", "-p"], folders))
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *then]) + "\n"
 
 
 def _checksum(tree: RenderedTree) -> str:

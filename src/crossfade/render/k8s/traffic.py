@@ -9,9 +9,15 @@ its `retry` exists only in the experimental channel.
 
 A split forwards each request unchanged, and Triton's URL names the model
 (`/v2/models/NAME/generate`), so a request can land on either backend only when both serve the
-same model name: the vLLM model named `ensemble` (or `tensorrt_llm_bls`). Anything else is
-refused (`check_split`); crossfade's router, which speaks each backend's dialect, is the other
-way to put both behind one address.
+same model name and take the same request. With the legacy engine ensemble that is the vLLM
+model named `ensemble` (or `tensorrt_llm_bls`): both read `text_input`, and `max_tokens` as a
+field of its own. TensorRT-LLM's LLM API model reads `streaming` and `sampling_param_*` inputs
+instead, and Triton's vLLM backend passes every field it has no input for to vLLM's
+SamplingParams, which refuses those names (triton-inference-server/vllm_backend
+src/utils/request.py and vllm_backend_utils.py), so no name makes one request work on both.
+Anything else is refused (`check_split`, and `render canary`); crossfade's router, which speaks
+each backend's dialect, is the other way to put both behind one address (not yet for the LLM API
+model).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from crossfade.render.k8s.common import (
     selector_labels,
 )
 from crossfade.spec.kubernetes import Traffic
+from crossfade.spec.tensorrtllm import TensorRTLLMApi
 
 Channel = Literal["standard", "experimental"]
 ISTIO_API = "networking.istio.io/v1"
@@ -180,23 +187,51 @@ def _mixing(traffic: Traffic) -> str | None:
 def check_split(ctx: Context) -> None:
     """Refuse a split whose requests cannot be served by both backends it sends them to."""
     traffic = ctx.k8s.traffic
-    vllm = ctx.spec.vllm
-    if traffic is None or ctx.spec.tensorrtllm is None or vllm is None:
+    if traffic is None:
         return
     how = _mixing(traffic)
-    name = vllm.triton_model_name
-    if how is None or name in TRTLLM_ENTRY_MODELS:
-        return
     one_backend = "weights 100/0 or 0/100" + (
         ", failover: false" if traffic.router == "istio" and traffic.failover else ""
     )
-    raise UsageError(
-        f"{how}, but no request works on both: the vLLM pods serve the model as '{name}' "
+    problem = shared_request_problem(ctx, one_backend)
+    if how is not None and problem is not None:
+        raise UsageError(f"{how}, but {problem}")
+
+
+def shared_request_problem(ctx: Context, one_backend: str | None) -> str | None:
+    """Why no one request works on both backends' pods, with the fix; None when one does.
+
+    `one_backend` says how to send all traffic to one backend, where that is a fix (a canary
+    needs both, so it passes None).
+    """
+    trt, vllm = ctx.spec.tensorrtllm, ctx.spec.vllm
+    if trt is None or vllm is None:
+        return None
+    alone = f"send all traffic to one backend ({one_backend})" if one_backend else None
+    if isinstance(trt, TensorRTLLMApi):
+        router = (
+            "crossfade's router, which translates each request for each backend, does not "
+            "speak the LLM API model's inputs yet (there is no triton-llmapi:// target)"
+        )
+        return (
+            f"no request works on both: the TensorRT-LLM pods run the LLM API model "
+            f"('{trt.triton_model_name}'), which reads the inputs streaming and "
+            "sampling_param_max_tokens and ignores other fields, while Triton's vLLM backend "
+            "reads stream and hands every other field of a request to vLLM's SamplingParams, "
+            "which refuses sampling_param_* names; so a request written for one side fails on "
+            "the other, or loses its length and streaming there, whatever the models are "
+            f"named. {f'Fix: {alone}; ' if alone else 'No fix yet: '}{router}"
+        )
+    name = vllm.triton_model_name
+    if name in TRTLLM_ENTRY_MODELS:
+        return None
+    return (
+        f"no request works on both: the vLLM pods serve the model as '{name}' "
         "(vllm.triton_model_name), the TensorRT-LLM pods as 'ensemble' or 'tensorrt_llm_bls', "
         f"and the URL names the model (/v2/models/{name}/generate fails on a TensorRT-LLM "
         "pod). Fix: set vllm.triton_model_name: ensemble, so one request works on both; or "
         "put crossfade's router in front (crossfade route), which sends each backend its own "
-        f"dialect; or send all traffic to one backend ({one_backend})"
+        f"dialect{'; or ' + alone if alone else ''}"
     )
 
 

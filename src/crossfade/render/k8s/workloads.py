@@ -28,6 +28,7 @@ from crossfade.render.k8s.common import (
     selector_labels,
     shm_size,
 )
+from crossfade.render.k8s.llmapi import llmapi_backend
 from crossfade.render.k8s.repository import CHECKSUM_ANNOTATION, ship_repository
 from crossfade.spec.kubernetes_checks import MODEL_REPOSITORY_PATH
 
@@ -69,8 +70,9 @@ def serving_objects(ctx: Context, backend: Backend) -> tuple[Manifest, Manifest]
         "containers": [container],
         "volumes": [*repository.volumes, *_data_volumes(ctx, backend)],
     }
-    build = ctx.spec.kubernetes.engine_build if ctx.spec.kubernetes is not None else None
-    # What `crossfade lint` checks the GPU count against when no engine folder is at hand.
+    build = ctx.k8s.engine_build
+    # What `crossfade lint` checks the GPU count against when no engine folder is at hand (the
+    # LLM API layout builds nothing: lint reads its parallelism from the ConfigMap's model.yaml).
     parallelism = (
         {TP_PP_ANNOTATION: f"{build.tp_size}x{build.pp_size}"}
         if backend == "tensorrtllm" and build is not None
@@ -112,8 +114,11 @@ def _server_args(ctx: Context, backend: Backend) -> list[str]:
 
 
 def _server_env(ctx: Context, backend: Backend) -> list[dict[str, str]]:
-    if backend == "tensorrtllm" and ctx.pods(backend).gpus > 1:
-        # One tritonserver process spawns the other ranks itself (no mpirun per rank).
+    # The LLM API model needs nothing here: its LLM() spawns its workers itself (llmapi.py).
+    engine = backend == "tensorrtllm" and llmapi_backend(ctx) is None
+    if engine and ctx.pods(backend).gpus > 1:
+        # The legacy C++ backend's orchestrator mode: one tritonserver process spawns the
+        # other ranks itself (no mpirun per rank).
         return [{"name": "TRTLLM_ORCHESTRATOR", "value": "1"}]
     return []
 
