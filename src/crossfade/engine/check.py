@@ -11,12 +11,12 @@ from pathlib import Path
 
 from crossfade.engine.compat import (
     LAST_ENGINE_RELEASE,
-    MIGRATION_COMMAND,
     GpuTarget,
     ImageVersions,
     VersionMatch,
     image_tags_for_trtllm,
     match_trtllm_versions,
+    migration_command,
     newest_engine_image,
     parse_image_tag,
     resolve_gpu,
@@ -108,7 +108,7 @@ def engine_backend_finding(image: ImageVersions, file: str) -> Finding | None:
     )
     hint = (
         f"serve the engine with {newest_engine_image()} (the newest image known to load "
-        f"engines), or serve the checkpoint with the LLM API model: {MIGRATION_COMMAND}"
+        f"engines), or serve the checkpoint with the LLM API model: {migration_command()}"
     )
     return _error("engine-backend-removed", file, message, hint)
 

@@ -19,11 +19,15 @@ TRTLLM_TAG_SUFFIX = "-trtllm-python-py3"
 # NVIDIA/TensorRT-LLM PRs #15907, #15918 and #16369 removed the engine backend after it.
 # 1.3.0rc21 and every later release (1.3.0, 1.4, ...) load Hugging Face checkpoints only.
 LAST_ENGINE_RELEASE = "1.3.0rc20"
-# What a team on engines runs to get the LLM API model serving the same checkpoint.
-MIGRATION_COMMAND = (
-    "crossfade init crossfade.yaml --from-repository REPO && "
-    "crossfade render triton crossfade.yaml -o NEW_REPO"
-)
+
+
+def migration_command(repository: str = "REPO") -> str:
+    """What a team on engines runs to get the LLM API model serving the same checkpoint."""
+    return (
+        f"crossfade init crossfade.yaml --from-repository {repository} && "
+        "crossfade render triton crossfade.yaml -o NEW_REPO"
+    )
+
 
 # (first YY.MM, last YY.MM, TensorRT-LLM, TensorRT) per run of `-trtllm-python-py3` releases,
 # from Triton's compatibility matrix (triton-inference-server/server
@@ -134,6 +138,12 @@ def has_engine_backend(version: str) -> bool:
     0.17.0; a version that cannot be read is taken as an engine-era one."""
     release, last = _release(version), _release(LAST_ENGINE_RELEASE)
     return release is None or last is None or release <= last
+
+
+def at_least(version: str, minimum: str) -> bool:
+    """Whether TensorRT-LLM `version` is `minimum` or later (False if either cannot be read)."""
+    release, floor = _release(version), _release(minimum)
+    return release is not None and floor is not None and release >= floor
 
 
 def _release(version: str) -> tuple[int, int, int, float] | None:

@@ -23,6 +23,7 @@ __all__ = [
     "ENGINE_ERA_KEYS",
     "LLM_ARGS",
     "NESTED_ARGS",
+    "REMOVED_LLM_ARGS",
     "SOURCE",
     "TRITON_CONFIG",
     "TRTLLM_VERSION",
