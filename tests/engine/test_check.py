@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from crossfade.engine.check import check_engine
+from crossfade.engine import compat
+from crossfade.engine.check import check_engine, engine_backend_finding
 from crossfade.findings import Finding, Severity
 
 from .conftest import CliResult
@@ -201,3 +202,24 @@ def test_invalid_stamp_is_a_finding(make_engine: Callable[..., Path], tmp_path: 
     assert (finding.code, finding.severity) == ("engine-stamp-invalid", ERROR)
     assert finding.file == str(folder / "crossfade-build.json")
     assert "tensorrt_llm_version: Field required" in finding.message
+
+
+def test_an_image_without_the_engine_backend_says_so_and_how_to_move_on(
+    make_engine: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No verified container ships such a TensorRT-LLM yet: the month is one the table would get.
+    monkeypatch.setitem(compat.CONTAINER_RELEASES, "26.99", ("1.3.0", "10.16"))
+    folder = make_engine(tmp_path, version="1.2.1", stamp_gpu="H100")
+    findings = check_engine(folder, image_tag="26.99-trtllm-python-py3", gpu="H100")
+    # Only this: a version mismatch would advise a trtllm-build the image does not have.
+    assert [(f.code, f.severity, f.file) for f in findings] == [
+        ("engine-backend-removed", ERROR, str(folder / "config.json"))
+    ]
+    assert "TensorRT-LLM 1.3.0, which has no TensorRT engine backend" in findings[0].message
+    assert "1.3.0rc20 was the last" in findings[0].message
+    hint = findings[0].hint or ""
+    assert "26.07-trtllm-python-py3" in hint
+    assert "crossfade init crossfade.yaml --from-repository REPO" in hint
+    # An image that still has the backend gets no such finding.
+    image = compat.parse_image_tag("26.07-trtllm-python-py3")
+    assert engine_backend_finding(image, "config.json") is None

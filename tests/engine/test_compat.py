@@ -4,10 +4,13 @@ import pytest
 
 from crossfade.engine.compat import (
     CONTAINER_RELEASES,
+    LAST_ENGINE_RELEASE,
     VersionMatch,
+    has_engine_backend,
     image_tags_for_trtllm,
     known_image_tags,
     match_trtllm_versions,
+    newest_engine_image,
     parse_image_tag,
     resolve_gpu,
     same_tensorrt_release,
@@ -146,3 +149,27 @@ def test_match_trtllm_versions(built: str, served: str, verdict: VersionMatch) -
 )
 def test_same_tensorrt_release(first: str, second: str, same: bool) -> None:
     assert same_tensorrt_release(first, second) is same
+
+
+@pytest.mark.parametrize(
+    ("version", "engines"),
+    [
+        ("0.17.0.post1", True),
+        ("1.0.3.2510", True),  # a build of 1.0.3
+        ("1.2.1", True),
+        ("1.3.0rc20", True),  # the last release with the engine backend
+        ("1.3.0rc21", False),
+        ("1.3.0", False),  # the final release comes after all its candidates
+        ("1.4.0rc0", False),
+        ("2.0", False),
+    ],
+)
+def test_which_releases_still_have_the_engine_backend(version: str, engines: bool) -> None:
+    assert has_engine_backend(version) is engines
+
+
+def test_every_known_image_still_loads_engines_and_26_07_is_the_newest() -> None:
+    # Every release the compatibility matrix lists ships TensorRT-LLM 1.2.1 or older.
+    assert all(parse_image_tag(tag).engine_backend for tag in known_image_tags())
+    assert newest_engine_image() == "26.07-trtllm-python-py3"
+    assert LAST_ENGINE_RELEASE == "1.3.0rc20"

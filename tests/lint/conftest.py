@@ -19,6 +19,12 @@ def rendered(tmp_path: Path) -> Path:
     return out
 
 
+def engine_layout_removed(repos: Path) -> tuple[str, str, None]:
+    """(code, file, line) of the warning a legacy engine repository gets, once: the rendered
+    `tensorrtllm/` of the 8B example is the engine layout."""
+    return ("trtllm-engine-layout-removed", str(repos / "tensorrtllm"), None)
+
+
 def plant(path: Path, old: str, new: str) -> int:
     """Replace the first `old` with `new` in `path`; return the 1-based line of the change."""
     text = path.read_text(encoding="utf-8")

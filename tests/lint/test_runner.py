@@ -13,11 +13,15 @@ from crossfade.errors import UsageError
 from crossfade.findings import Finding
 from crossfade.lint.runner import lint_paths
 from tests.engine.conftest import make_engine
-from tests.lint.conftest import ROOT, plant
+from tests.lint.conftest import ROOT, engine_layout_removed, plant
 
 
 def codes_by_file(findings: list[Finding]) -> set[tuple[str, str]]:
     return {(f.code, f.file) for f in findings}
+
+
+def removed(repos: Path) -> tuple[str, str]:
+    return engine_layout_removed(repos)[:2]
 
 
 def test_a_binary_config_is_a_finding_and_the_other_models_are_still_linted(
@@ -35,6 +39,7 @@ def test_a_binary_config_is_a_finding_and_the_other_models_are_still_linted(
         ("pbtxt-unreadable", str(post)),
         ("trtllm-invalid-gpt-model-type", str(engine)),
         ("vllm-not-decoupled", str(vllm)),
+        removed(rendered),
     }  # the ensemble's step into postprocessing is not judged against an unreadable config
     assert main(["lint", str(rendered)]) == 1
     out = capsys.readouterr().out
@@ -44,16 +49,22 @@ def test_a_binary_config_is_a_finding_and_the_other_models_are_still_linted(
 def test_a_binary_model_json_is_a_finding(rendered: Path) -> None:
     model_json = rendered / "vllm/ensemble/1/model.json"
     model_json.write_bytes(b"\x89PNG\r\n")
-    found = lint_paths([rendered])
-    assert codes_by_file(found) == {("vllm-model-json-invalid", str(model_json))}
+    found = [f for f in lint_paths([rendered]) if f.file == str(model_json)]
+    assert codes_by_file(lint_paths([rendered])) == {
+        ("vllm-model-json-invalid", str(model_json)),
+        removed(rendered),
+    }
     assert "not UTF-8 text" in found[0].message
 
 
 def test_a_model_json_nested_past_the_decoder_is_a_finding(rendered: Path) -> None:
     model_json = rendered / "vllm/ensemble/1/model.json"
     model_json.write_text("[" * 100_000)
-    found = lint_paths([rendered])
-    assert codes_by_file(found) == {("vllm-model-json-invalid", str(model_json))}
+    found = [f for f in lint_paths([rendered]) if f.file == str(model_json)]
+    assert codes_by_file(lint_paths([rendered])) == {
+        ("vllm-model-json-invalid", str(model_json)),
+        removed(rendered),
+    }
     assert "nested deeper than the JSON decoder goes" in found[0].message
 
 
@@ -67,7 +78,11 @@ def test_a_named_file_is_linted_alone_not_its_folder(rendered: Path, tmp_path: P
     assert codes_by_file(lint_paths([vllm / "config.pbtxt"])) == {
         ("vllm-not-decoupled", str(vllm / "config.pbtxt"))
     }
-    assert codes_by_file(lint_paths([engine])) == {("trtllm-invalid-gpt-model-type", str(engine))}
+    # The legacy model brings its repository's one engine-layout warning.
+    assert codes_by_file(lint_paths([engine])) == {
+        ("trtllm-invalid-gpt-model-type", str(engine)),
+        removed(rendered),
+    }
     assert lint_paths([rendered / "tensorrtllm/ensemble/config.pbtxt"]) == []
     # A model folder is that model; its model.json is linted with the model it belongs to.
     assert lint_paths([rendered / "tensorrtllm/ensemble"]) == []

@@ -10,11 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from crossfade.engine.compat import (
+    LAST_ENGINE_RELEASE,
     GpuTarget,
     ImageVersions,
     VersionMatch,
     image_tags_for_trtllm,
     match_trtllm_versions,
+    migration_command,
+    newest_engine_image,
     parse_image_tag,
     resolve_gpu,
     same_tensorrt_release,
@@ -85,11 +88,29 @@ def check_engine(
         findings.append(_error("engine-stamp-invalid", stamp_file, exc.problem, RESTAMP))
     if stamp is not None:
         findings += _stamp_agreement_findings(info, stamp, stamp_file)
-    if image is not None:
+    if image is not None and (removed := engine_backend_finding(image, config_file)):
+        findings.append(removed)  # no engine loads there: versions do not matter
+    elif image is not None:
         findings += _image_findings(info, stamp, image, config_file, stamp_file)
     if stamp is not None or not Path(stamp_file).exists():  # an invalid stamp is reported above
         findings += _gpu_findings(folder, stamp, target, stamp_file)
     return sort_findings(findings)
+
+
+def engine_backend_finding(image: ImageVersions, file: str) -> Finding | None:
+    """An error when `image` runs a TensorRT-LLM that has no engine backend at all."""
+    if image.engine_backend:
+        return None
+    message = (
+        f"image {image.tag} runs TensorRT-LLM {image.trtllm_version}, which has no TensorRT "
+        f"engine backend ({LAST_ENGINE_RELEASE} was the last release with it): it cannot "
+        "load any engine"
+    )
+    hint = (
+        f"serve the engine with {newest_engine_image()} (the newest image known to load "
+        f"engines), or serve the checkpoint with the LLM API model: {migration_command()}"
+    )
+    return _error("engine-backend-removed", file, message, hint)
 
 
 def _config_findings(info: EngineInfo, config_file: str) -> list[Finding]:

@@ -14,9 +14,29 @@ from enum import StrEnum
 from crossfade.errors import UsageError
 
 TRTLLM_TAG_SUFFIX = "-trtllm-python-py3"
+# The last TensorRT-LLM release with the TensorRT engine backend (trtllm-build, the C++ Triton
+# backend): its release notes (NVIDIA/TensorRT-LLM releases, v1.3.0rc20, 30 Jun 2026) say so, and
+# NVIDIA/TensorRT-LLM PRs #15907, #15918 and #16369 removed the engine backend after it.
+# 1.3.0rc21 and every later release (1.3.0, 1.4, ...) load Hugging Face checkpoints only.
+LAST_ENGINE_RELEASE = "1.3.0rc20"
+
+
+def migration_command(repository: str = "REPO") -> str:
+    """What a team on engines runs to get the LLM API model serving the same checkpoint."""
+    return (
+        f"crossfade init crossfade.yaml --from-repository {repository} && "
+        "crossfade render triton crossfade.yaml -o NEW_REPO"
+    )
+
 
 # (first YY.MM, last YY.MM, TensorRT-LLM, TensorRT) per run of `-trtllm-python-py3` releases,
-# from Triton's compatibility matrix. A run covers every month from first to last.
+# from Triton's compatibility matrix (triton-inference-server/server
+# docs/introduction/compatibility.md; at e1db8a6, 2026-08-19, it lists 24.04 to 26.07; the rows
+# of 26.04 to 26.07 came with server PRs #8759, #8801, #8859 and #8902). A run covers every month
+# from first to last. Every release listed ships a TensorRT-LLM that still has the engine
+# backend (`has_engine_backend`). Triton 26.08, 26.09 and 26.10 are released (their release
+# notes are published), but which TensorRT-LLM they ship could not be verified from the
+# compatibility matrix or the release notes at hand: they are left out until it can be.
 _RELEASE_RUNS: tuple[tuple[str, str, str, str], ...] = (
     ("24.04", "24.04", "0.9.0", "9.3"),
     ("24.05", "24.05", "0.9.0", "10.0.1"),
@@ -50,6 +70,11 @@ class ImageVersions:
     release: str
     trtllm_version: str
     tensorrt_version: str
+
+    @property
+    def engine_backend(self) -> bool:
+        """Whether this image's TensorRT-LLM can still load a TensorRT engine."""
+        return has_engine_backend(self.trtllm_version)
 
 
 def _months(first: str, last: str) -> list[str]:
@@ -99,6 +124,37 @@ def image_tags_for_trtllm(version: str) -> list[str]:
         for release, (trtllm, _) in CONTAINER_RELEASES.items()
         if trtllm == version
     ]
+
+
+def newest_engine_image() -> str:
+    """The newest known image whose TensorRT-LLM still has the engine backend."""
+    releases = [r for r, (trtllm, _) in CONTAINER_RELEASES.items() if has_engine_backend(trtllm)]
+    return f"{max(releases)}{TRTLLM_TAG_SUFFIX}"
+
+
+def has_engine_backend(version: str) -> bool:
+    """Whether a TensorRT-LLM release still has the TensorRT engine backend: every release up
+    to LAST_ENGINE_RELEASE (1.3.0rc20). "1.0.3.2510" and "0.17.0.post1" are builds of 1.0.3 and
+    0.17.0; a version that cannot be read is taken as an engine-era one."""
+    release, last = _release(version), _release(LAST_ENGINE_RELEASE)
+    return release is None or last is None or release <= last
+
+
+def at_least(version: str, minimum: str) -> bool:
+    """Whether TensorRT-LLM `version` is `minimum` or later (False if either cannot be read)."""
+    release, floor = _release(version), _release(minimum)
+    return release is not None and floor is not None and release >= floor
+
+
+def _release(version: str) -> tuple[int, int, int, float] | None:
+    """(major, minor, patch, release candidate) in release order: a final release comes after
+    all of its release candidates."""
+    match = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:rc(\d+))?", version.strip())
+    if match is None:
+        return None
+    major, minor, patch, candidate = match.groups()
+    rc = float(candidate) if candidate is not None else float("inf")
+    return int(major), int(minor), int(patch or 0), rc
 
 
 class VersionMatch(StrEnum):

@@ -95,7 +95,7 @@ def _total(claim: _Claim) -> float:
 def _claim(model: LintedModel) -> _Claim | None:
     if model.role == "vllm":
         return _Claim(model, _utilization(model), _frozen(model.instance_gpus()))
-    if model.role == "tensorrt_llm" and model.backend == "tensorrtllm":
+    if (model.role == "tensorrt_llm" and model.backend == "tensorrtllm") or model.role == "llmapi":
         return _Claim(model, None, _frozen(_device_ids(model)))
     return None
 

@@ -1,12 +1,15 @@
-"""Checks for the `tensorrt_llm` model and its BLS: parameters, streaming, the engine folder."""
+"""Checks for the legacy engine layout: the `tensorrt_llm` model and its BLS (parameters,
+streaming, the engine folder), and the one finding a repository of that layout gets because
+TensorRT-LLM removed the engine backend after 1.3.0rc20."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from crossfade.engine.check import check_engine
+from crossfade.engine.compat import LAST_ENGINE_RELEASE, migration_command, newest_engine_image
 from crossfade.findings import Finding, Severity
-from crossfade.lint.model import LintedModel
+from crossfade.lint.model import ENGINE_LAYOUT_ROLES, LintedModel
 from crossfade.lint.pbtxt_check import PLACEHOLDER
 from crossfade.spec import trtllm_parameters as params
 from crossfade.spec.suggest import did_you_mean
@@ -38,10 +41,42 @@ def check_tensorrt_llm(
         findings.append(_stream_finding(model))
     engine = model.parameters().get("gpt_model_path")
     if engine and not PLACEHOLDER.search(engine[0]):
-        folder = _resolve(model, engine[0])
+        folder = engine_folder(model, engine[0])
         if folder is not None:
             findings += check_engine(folder, image, gpu)
     return findings
+
+
+def check_engine_layout(repository: Path, models: list[LintedModel]) -> list[Finding]:
+    """One warning for a repository that serves TensorRT engines: the models of the
+    inflight_batcher_llm layout (C++ `tensorrtllm` backend, pre/postprocessing, BLS), or an
+    engine folder (config.json beside rank*.engine files) inside it."""
+    legacy = sorted(model.name for model in models if model.role in ENGINE_LAYOUT_ROLES)
+    engines = sorted(
+        str(path.parent.relative_to(repository))
+        for path in repository.rglob("*.engine")
+        if (path.parent / "config.json").is_file()
+    )
+    if not legacy and not engines:
+        return []
+    what = f"models {', '.join(legacy)}" if legacy else ""
+    if engines:
+        folders = f"engine folder(s) {', '.join(dict.fromkeys(engines))}"
+        what = f"{what} and {folders}" if what else folders
+    message = (
+        f"this repository serves TensorRT engines ({what}); TensorRT-LLM removed the engine "
+        f"backend after {LAST_ENGINE_RELEASE}, the last release that loads them, and "
+        f"{newest_engine_image()} is the newest Triton image known to ship one"
+    )
+    hint = (
+        "move to the LLM API model, which loads the Hugging Face checkpoint itself: "
+        + migration_command(str(repository))
+    )
+    return [
+        Finding(
+            Severity.WARNING, "trtllm-engine-layout-removed", str(repository), None, message, hint
+        )
+    ]
 
 
 def check_bls(model: LintedModel) -> list[Finding]:
@@ -135,7 +170,7 @@ def _is_fraction(value: str) -> bool:
     return 0.0 < number <= 1.0
 
 
-def _resolve(model: LintedModel, engine_path: str) -> Path | None:
+def engine_folder(model: LintedModel, engine_path: str) -> Path | None:
     """The engine folder on this machine, if it is here (relative paths: from the repository)."""
     path = Path(engine_path)
     for candidate in (path, model.folder.parent / path, model.folder / path):

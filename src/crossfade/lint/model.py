@@ -6,14 +6,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from crossfade.lint.pbtxt_check import ParsedConfig
+from crossfade.lint.pbtxt_check import ParsedConfig, check_config
 from crossfade.lint.textproto import Field, unquote
 
 _TRUE = {"true", "True", "t", "1"}
 # What a model is in the TensorRT-LLM or vLLM layouts, whatever its folder is called.
 Role = Literal[
-    "vllm", "ensemble", "preprocessing", "postprocessing", "tensorrt_llm", "bls", "other"
+    "vllm",
+    "ensemble",
+    "preprocessing",
+    "postprocessing",
+    "tensorrt_llm",
+    "bls",
+    "llmapi",
+    "other",
 ]
+# The roles of TensorRT-LLM's legacy engine layout (the inflight_batcher_llm models).
+ENGINE_LAYOUT_ROLES = frozenset({"preprocessing", "postprocessing", "tensorrt_llm", "bls"})
+LLMAPI_CONFIG = "model.yaml"
 
 
 @dataclass
@@ -59,7 +69,16 @@ class LintedModel:
             return "tensorrt_llm"
         if "tensorrt_llm_model_name" in parameters:
             return "bls"
+        if self.backend == "python" and self._is_llmapi(inputs):
+            return "llmapi"
         return "other"
+
+    def _is_llmapi(self, inputs: set[str]) -> bool:
+        """TensorRT-LLM's LLM API model: its model.yaml, or its tensors (a prompt as text and
+        the sampling_param_* inputs) when model.yaml is the thing missing."""
+        if any((folder / LLMAPI_CONFIG).is_file() for folder in self.version_folders()):
+            return True
+        return "text_input" in inputs and any(n.startswith("sampling_param_") for n in inputs)
 
     @property
     def decoupled(self) -> bool:
@@ -127,3 +146,16 @@ def read_text(path: Path) -> tuple[str | None, str | None]:
         return None, f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
     except OSError as exc:
         return None, f"cannot be read ({exc.strerror or exc})"
+
+
+def read_models(repository: Path) -> dict[str, LintedModel]:
+    """The models of `repository` whose config.pbtxt can be read (lint reports the others)."""
+    models = {}
+    for config_path in sorted(repository.glob("*/config.pbtxt")):
+        text, _ = read_text(config_path)
+        if text is not None:
+            parsed, _ = check_config(str(config_path), text)
+            models[config_path.parent.name] = LintedModel(
+                config_path.parent.name, config_path.parent, parsed
+            )
+    return models

@@ -17,19 +17,20 @@ from crossfade.errors import UsageError
 from crossfade.findings import Finding, Severity, sort_findings
 from crossfade.lint.checks_ensemble import check_ensemble
 from crossfade.lint.checks_gpu import check_gpu_claims
+from crossfade.lint.checks_llmapi import check_llmapi, check_model_yaml_file
 from crossfade.lint.checks_parameters import check_parameter_placeholders
-from crossfade.lint.checks_trtllm import check_bls, check_tensorrt_llm
+from crossfade.lint.checks_trtllm import check_bls, check_engine_layout, check_tensorrt_llm
 from crossfade.lint.checks_vllm import check_model_json_file, check_vllm_model
 from crossfade.lint.k8s import K8sOptions, ManifestFile, lint_manifest_files, read_manifest_file
 from crossfade.lint.k8s.load import MANIFEST_SUFFIXES
-from crossfade.lint.model import LintedModel, read_text
+from crossfade.lint.model import LLMAPI_CONFIG, LintedModel, read_text
 from crossfade.lint.pbtxt_check import check_config
 from crossfade.lint.textproto import unquote
 
 CONFIG = "config.pbtxt"
 KNOWN_FILES = (
-    "a model repository or model folder, a config.pbtxt or model.json, an engine folder or its "
-    "config.json, or Kubernetes manifests (YAML with apiVersion and kind)"
+    "a model repository or model folder, a config.pbtxt, model.json or model.yaml, an engine "
+    "folder or its config.json, or Kubernetes manifests (YAML with apiVersion and kind)"
 )
 # Top-level keys only a crossfade spec has: lint checks what it renders, not the spec itself.
 _SPEC_KEYS = re.compile(r"^(tensorrtllm|vllm|kubernetes):", re.M)
@@ -94,6 +95,13 @@ def _lint_file(
         if path.parent.name.isdigit() and (model / CONFIG).is_file():
             return lint_repository(model.parent, image, gpu, only=model.name), []
         return check_model_json_file(path), []
+    if path.name == LLMAPI_CONFIG:
+        model = path.parent.parent
+        if path.parent.name.isdigit() and (model / CONFIG).is_file():
+            return lint_repository(model.parent, image, gpu, only=model.name), []
+        if not (manifests := _discover_manifests(path)):  # a manifest may be named so too
+            return check_model_yaml_file(path), []
+        return [], manifests
     if path.name == "config.json" and any(path.parent.glob("*.engine")):
         return check_engine(path.parent, image, gpu), []
     manifests = _discover_manifests(path)
@@ -154,6 +162,8 @@ def lint_repository(
         if only is None or model.name == only:
             findings += _check_model(model, models, unreadable, image, gpu)
     findings += check_gpu_claims(list(models.values()), only)
+    linted = [model for model in models.values() if only is None or model.name == only]
+    findings += check_engine_layout(repository, linted)
     return findings
 
 
@@ -174,6 +184,8 @@ def _check_model(
         findings += check_tensorrt_llm(model, image, gpu)
     elif role == "bls":
         findings += check_bls(model)
+    elif role == "llmapi":
+        findings += check_llmapi(model)
     return findings
 
 

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from crossfade.spec.llmapi_args_known import KV_CACHE_CONFIG_ARGS, LLM_ARGS, SOURCE, TRTLLM_VERSION
+from crossfade.spec.llmapi_args_known import (
+    LLM_ARGS,
+    NESTED_ARGS,
+    NULLABLE_NESTED_ARGS,
+    REMOVED_LLM_ARGS,
+    SOURCE,
+    TRTLLM_VERSION,
+)
 from crossfade.spec.suggest import did_you_mean
 
 __all__ = [
     "ENGINE_ERA_KEYS",
     "LLM_ARGS",
+    "NESTED_ARGS",
+    "REMOVED_LLM_ARGS",
     "SOURCE",
     "TRITON_CONFIG",
     "TRTLLM_VERSION",
@@ -50,6 +59,12 @@ def check(key: str, value: Any) -> tuple[str, str | None] | None:
             f"'{key}' belongs to the removed TensorRT engine workflow, not to LLM()",
             ENGINE_ERA_KEYS[key],
         )
+    if key in REMOVED_LLM_ARGS:
+        return (
+            f"'{key}' was removed from LLM() (TensorRT-LLM {TRTLLM_VERSION}); it is dropped, "
+            "and some values make the load fail",
+            f"remove '{key}'",
+        )
     if key not in LLM_ARGS:
         return (
             f"'{key}' is not an LLM API argument (checked against TensorRT-LLM {TRTLLM_VERSION})",
@@ -66,22 +81,26 @@ def check(key: str, value: Any) -> tuple[str, str | None] | None:
         return f"backend must be one of {', '.join(BACKENDS)}, got {value!r}", None
     if key in ("tensor_parallel_size", "pipeline_parallel_size") and not _positive_int(value):
         return f"{key} must be a whole number >= 1, got {value!r}", None
-    if key == "kv_cache_config":
-        return _kv_cache_config(value)
+    if key in NESTED_ARGS:
+        return _nested(key, value)
     return None
 
 
-def _kv_cache_config(value: Any) -> tuple[str, str | None] | None:
+def _nested(key: str, value: Any) -> tuple[str, str | None] | None:
+    """The keys of a nested config (kv_cache_config, scheduler_config, ...)."""
+    if value is None and key in NULLABLE_NESTED_ARGS:
+        return None  # e.g. cuda_graph_config: null turns CUDA graphs off
     if not isinstance(value, dict):
-        return f"kv_cache_config must be a mapping, got {value!r}", None
+        return f"{key} must be a mapping, got {value!r}", None
+    known = NESTED_ARGS[key]
     for name, item in value.items():
-        if name not in KV_CACHE_CONFIG_ARGS:
+        if name not in known:
             return (
-                f"kv_cache_config: '{name}' is not a KvCacheConfig field "
+                f"{key}: '{name}' is not one of its fields "
                 f"(checked against TensorRT-LLM {TRTLLM_VERSION})",
-                did_you_mean(name, KV_CACHE_CONFIG_ARGS),
+                did_you_mean(str(name), known),
             )
-        if name == "free_gpu_memory_fraction" and not _fraction(item):
+        if key == "kv_cache_config" and name == "free_gpu_memory_fraction" and not _fraction(item):
             return (
                 f"kv_cache_config: free_gpu_memory_fraction must be in (0, 1], got {item!r}",
                 None,

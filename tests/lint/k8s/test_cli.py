@@ -12,7 +12,7 @@ from crossfade.cli import main
 from crossfade.errors import UsageError
 from crossfade.lint.runner import lint_paths
 from tests.engine.conftest import make_engine
-from tests.lint.conftest import ROOT, plant
+from tests.lint.conftest import ROOT, engine_layout_removed, plant
 
 from .conftest import cluster_crd, lint, located
 
@@ -111,13 +111,18 @@ def test_manifests_beside_an_engine_folder(manifests: Path) -> None:
 
 
 def test_manifests_and_model_repositories_in_one_run(manifests: Path, rendered: Path) -> None:
-    assert lint(rendered, manifests) == []
+    removed = engine_layout_removed(rendered)  # the 8B example keeps the legacy engine layout
+    assert located(lint(rendered, manifests)) == {removed}
     istio = manifests / "istio.yaml"
     plant(istio, "weight: 90", "weight: 80")
     config = rendered / "vllm/ensemble/config.pbtxt"
     plant(config, "decoupled: true", "decoupled: false")
     found = {(code, file) for code, file, _ in located(lint(rendered, manifests))}
-    assert found == {("k8s-weights-sum", str(istio)), ("vllm-not-decoupled", str(config))}
+    assert found == {
+        ("k8s-weights-sum", str(istio)),
+        ("vllm-not-decoupled", str(config)),
+        removed[:2],
+    }
 
 
 def test_fail_on_error_lets_warnings_pass(
