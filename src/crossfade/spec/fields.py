@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 # Triton model names become folder names and URL path segments.
 ModelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=128)]
@@ -24,3 +24,15 @@ def check_image(value: str, kind: str) -> str:
             f"expected the form 'YY.MM-{kind}-python-py3' (e.g. '26.11-{kind}-python-py3')"
         )
     return value
+
+
+TrtllmImage = Annotated[
+    str,
+    AfterValidator(lambda value: check_image(value, "trtllm")),
+    Field(description="Triton container tag, e.g. '26.07-trtllm-python-py3'."),
+]
+VllmImage = Annotated[
+    str,
+    AfterValidator(lambda value: check_image(value, "vllm")),
+    Field(description="Triton container tag, e.g. '25.12-vllm-python-py3'."),
+]

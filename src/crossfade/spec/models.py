@@ -20,7 +20,7 @@ from pydantic_core import InitErrorDetails
 
 from crossfade.spec import vllm_engine_args
 from crossfade.spec.base import StrictModel, key_error
-from crossfade.spec.fields import ModelName, check_image
+from crossfade.spec.fields import ModelName, VllmImage
 from crossfade.spec.kubernetes import KubernetesSection
 from crossfade.spec.kubernetes_checks import kubernetes_problems
 from crossfade.spec.tensorrtllm import TensorRTLLMSection
@@ -41,7 +41,7 @@ class ModelSection(StrictModel):
 class VllmBackend(StrictModel):
     """The vLLM backend: model.json (AsyncEngineArgs) and config.pbtxt."""
 
-    image: str = Field(description="Triton container tag, e.g. '25.12-vllm-python-py3'.")
+    image: VllmImage
     triton_model_name: ModelName = "vllm_model"
     triton_backend: Literal["vllm", "python"] = Field(
         default="vllm",
@@ -63,11 +63,6 @@ class VllmBackend(StrictModel):
         default_factory=dict,
         description="multi_lora.json: adapter name -> folder; sets enable_lora in model.json.",
     )
-
-    @field_validator("image")
-    @classmethod
-    def _image(cls, value: str) -> str:
-        return check_image(value, "vllm")
 
     @field_validator("engine_args")
     @classmethod

@@ -26,7 +26,13 @@ from pydantic import (
 
 from crossfade.spec import llmapi_args, trtllm_parameters
 from crossfade.spec.base import StrictModel, key_error
-from crossfade.spec.fields import Fraction, ModelName, ParameterValue, TritonDataType, check_image
+from crossfade.spec.fields import (
+    Fraction,
+    ModelName,
+    ParameterValue,
+    TritonDataType,
+    TrtllmImage,
+)
 from crossfade.spec.suggest import did_you_mean
 
 # Where the serving container keeps the LLM API model's model.py and helpers.py.
@@ -71,7 +77,7 @@ class TensorRTLLMEngine(StrictModel):
         default="engine",
         description="'engine': the legacy engine ensemble (taken when engine_dir is given).",
     )
-    image: str = Field(description="Triton container tag, e.g. '25.12-trtllm-python-py3'.")
+    image: TrtllmImage
     engine_dir: str = Field(description="Engine folder as the server sees it (gpt_model_path).")
     tokenizer_dir: str | None = Field(default=None, description="Defaults to model.tokenizer.")
     triton_backend: Literal["tensorrtllm", "python"] = Field(
@@ -119,11 +125,6 @@ class TensorRTLLMEngine(StrictModel):
         description="Lab only: replace the engine with crossfade's labelled emulator.",
     )
 
-    @field_validator("image")
-    @classmethod
-    def _image(cls, value: str) -> str:
-        return check_image(value, "trtllm")
-
     @model_validator(mode="after")
     def _emulator_on_python(self) -> TensorRTLLMEngine:
         if self.emulator is not None and self.triton_backend != "python":
@@ -164,7 +165,7 @@ class TensorRTLLMApi(StrictModel):
     layout: Literal["llmapi"] = Field(
         default="llmapi", description="'llmapi': the LLM API model (the default)."
     )
-    image: str = Field(description="Triton container tag, e.g. '26.11-trtllm-python-py3'.")
+    image: TrtllmImage
     triton_model_name: ModelName = Field(
         default=LLMAPI_MODEL_NAME, description="Upstream names the model 'tensorrt_llm'."
     )
@@ -192,11 +193,6 @@ class TensorRTLLMApi(StrictModel):
         default=CONTAINER_MODEL_FILES,
         description="Folder of model.py and helpers.py in the serving container.",
     )
-
-    @field_validator("image")
-    @classmethod
-    def _image(cls, value: str) -> str:
-        return check_image(value, "trtllm")
 
     @model_validator(mode="before")
     @classmethod
