@@ -190,8 +190,10 @@ def test_three_shards_measure_what_the_unsplit_run_measured(
     for name in ("ttft_ns", "e2e_ns", "tpot_ns", "itl_ns"):
         a, b = got["distributions"][name]["p50"], want["distributions"][name]["p50"]
         assert abs(a - b) < 5e6 + 0.1 * b, (name, a, b)
+    # The same rate, not a window off by the gap between pods (the bug this guards was 1000x).
+    # Two runs timed apart on shared cores: a loaded CI runner measured 0.57 once.
     ratio = got["request_throughput_per_s"] / want["request_throughput_per_s"]
-    assert 0.6 < ratio < 1.6, ratio
+    assert 0.4 < ratio < 2.5, ratio
 
 
 def test_open_loop_shards_interleave_on_the_merged_clock(
