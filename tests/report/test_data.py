@@ -12,7 +12,7 @@ import pytest
 from crossfade.bench.metrics import NS_PER_S, percentile, request_metrics
 from crossfade.bench.protocol import RequestRecord
 from crossfade.bench.results import load_records, load_result
-from crossfade.bench.summary import Summary, in_window
+from crossfade.bench.summary import in_window
 from crossfade.compare.model import COMPARISON_FILE, CompareError, Comparison
 from crossfade.report import ReportError, load_report
 from crossfade.report.runs import CDF_POINTS
@@ -21,7 +21,7 @@ from tests.report.saved import EMULATED, LEVELS, REAL, save_run, save_sweep_fold
 
 def measured(folder: Path) -> list[RequestRecord]:
     result = load_result(folder)
-    return in_window(load_records(folder), result.run["measure_start_ns"], result.run["end_ns"])
+    return in_window(load_records(folder), result.run.measure_start_ns, result.run.end_ns)
 
 
 def test_a_compared_sweep_plots_the_comparison_summaries(tmp_path: Path) -> None:
@@ -77,7 +77,7 @@ def test_result_folders_without_comparison_are_pooled_per_target_and_level(
     assert [(t.name, t.emulated) for t in data.targets] == [(REAL, False), (EMULATED, True)]
     pooled = data.points_of(REAL)
     assert [p.level for p in pooled] == [4.0]
-    summaries = [Summary.from_json(load_result(f).summary) for f in repeats]
+    summaries = [load_result(f).summary for f in repeats]
     tokens = sum(s.output_token_throughput_per_s * s.window_s for s in summaries)
     assert pooled[0].output_token_throughput == pytest.approx(
         tokens / sum(s.window_s for s in summaries)
@@ -130,7 +130,7 @@ def test_an_open_loop_result_is_placed_at_its_rate(tmp_path: Path) -> None:
     data = load_report([folder])
     assert data.mode == "rate"
     assert data.levels == [2.5]
-    summary = Summary.from_json(load_result(folder).summary)
+    summary = load_result(folder).summary
     assert data.points[0].request_throughput == pytest.approx(
         summary.completed_in_window / (summary.window_end_ns - summary.window_start_ns) * NS_PER_S
     )

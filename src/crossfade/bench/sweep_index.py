@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from crossfade.bench.plan import StopReason
 from crossfade.errors import CrossfadeError
 from crossfade.saved import read_model, write_atomic
 
@@ -39,7 +40,7 @@ class SweepRun(BaseModel):
     repeat: int  # 0-based repetition
     order: int  # position in the whole sweep: when it ran relative to the others
     folder: str  # the result folder, relative to the sweep folder
-    stop_reason: str  # the run's own (completed, interrupted, error_rate, duration)
+    stop_reason: StopReason | Literal["error"]  # the run's own; "error": it raised
 
 
 class SweepIndex(BaseModel):

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from pydantic import ValidationError
-
+from crossfade.bench.plan import StopReason
+from crossfade.bench.result_model import RunConfig
 from crossfade.bench.results import RESULT_FILE, load_records, load_result
-from crossfade.bench.summary import Summary, in_window
+from crossfade.bench.summary import in_window
 from crossfade.bench.sweep_index import SWEEP_FILE, LoadMode, load_sweep
 from crossfade.compare.model import COMPARISON_FILE, Comparison, load_comparison
 from crossfade.compare.verdicts import level_label
@@ -34,23 +34,12 @@ class ReportError(CrossfadeError):
     """Results a report cannot be made from; the message names the file and the fix."""
 
 
-def _field_error(path: Path, exc: ValidationError) -> ReportError:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"])
-    return ReportError(f"{path}: {field}: {first['msg']}")
-
-
-def _plan_level(config: dict[str, object], path: Path) -> tuple[LoadMode, float]:
-    plan = config.get("plan")
-    if isinstance(plan, dict):
-        if isinstance(plan.get("concurrency"), int | float):
-            return "concurrency", float(plan["concurrency"])
-        if isinstance(plan.get("rate"), int | float):
-            return "rate", float(plan["rate"])
-    raise ReportError(
-        f"{path / RESULT_FILE}: config.plan: neither a concurrency nor a rate; "
-        "is this a result written by `crossfade bench`?"
-    )
+def _plan_level(config: RunConfig) -> tuple[LoadMode, float]:
+    """The run's load mode and level (a plan has exactly one of concurrency and rate)."""
+    if config.plan.concurrency is not None:
+        return "concurrency", float(config.plan.concurrency)
+    assert config.plan.rate is not None
+    return "rate", config.plan.rate
 
 
 def _run(
@@ -58,14 +47,7 @@ def _run(
 ) -> Run:
     result = load_result(folder)
     try:
-        summary = Summary.from_json(result.summary)
-    except ValidationError as exc:
-        raise _field_error(folder / RESULT_FILE, exc) from None
-    start, end = result.run.get("measure_start_ns"), result.run.get("end_ns")
-    if not (isinstance(start, int) and isinstance(end, int)):
-        raise ReportError(f"{folder / RESULT_FILE}: run.measure_start_ns/end_ns: missing")
-    try:
-        records = in_window(load_records(folder), start, end)
+        records = in_window(load_records(folder), result.run.measure_start_ns, result.run.end_ns)
     except FileNotFoundError:
         raise ReportError(
             f"{folder}: no requests.jsonl; the report needs the raw records for its CDFs"
@@ -74,11 +56,10 @@ def _run(
         source=source,
         folder=str(folder),
         target=target if target is not None else result.name,
-        level=level if level is not None else _plan_level(result.config, folder)[1],
-        url=url if url is not None else str(result.target.get("url", "")),
+        level=level if level is not None else _plan_level(result.config)[1],
+        url=url if url is not None else result.target.url,
         emulated=result.emulated,
         result=result,
-        summary=summary,
         records=records,
     )
 
@@ -105,7 +86,7 @@ def _gather(paths: Sequence[Path]) -> tuple[list[Run], list[tuple[str, Compariso
                 emulated |= {target.name for target in comparison.targets if target.emulated}
         elif (path / RESULT_FILE).is_file():
             run = _run(path, str(path), None, None, None)
-            modes.setdefault(_plan_level(run.result.config, path)[0], path)
+            modes.setdefault(_plan_level(run.result.config)[0], path)
             runs.append(run)
         else:
             raise ReportError(
@@ -187,10 +168,10 @@ def _run_notes(runs: Sequence[Run], mode: LoadMode) -> list[str]:
     notes = []
     for run in runs:
         where = f"{run.target} at {level_label(mode, run.level)}"
-        stop = run.result.run.get("stop_reason")
-        if stop not in (None, "completed", "duration"):
+        stop = run.result.run.stop_reason
+        if stop not in (StopReason.COMPLETED, StopReason.DURATION):
             notes.append(f"{where}: the run stopped early ({stop})")
-        notes += [f"{where}: {note}" for note in run.result.run.get("notes") or []]
+        notes += [f"{where}: {note}" for note in run.result.run.notes]
     return list(dict.fromkeys(notes))  # repeats of a level often say the same thing
 
 

@@ -32,8 +32,11 @@ class Run:
     url: str
     emulated: bool
     result: BenchResult
-    summary: Summary  # result.json's, validated
     records: list[RequestRecord]
+
+    @property
+    def summary(self) -> Summary:
+        return self.result.summary
 
 
 def _metrics(runs: Sequence[Run]) -> list[RequestMetrics]:
