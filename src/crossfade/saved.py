@@ -69,7 +69,10 @@ def read_model(
     found = data.get("schema_version") if isinstance(data, dict) else None
     if found != version and found not in older:
         fix = f" ({stale})" if stale else ""
-        readable = " or ".join(str(v) for v in (version, *older))
+        newest_first = [str(v) for v in sorted({version, *older}, reverse=True)]
+        readable = " or ".join(
+            [", ".join(newest_first[:-1]), newest_first[-1]] if older else newest_first
+        )
         raise error(f"{file}: schema_version {found!r}; this crossfade reads {readable}{fix}")
     if found != version and upgrade is not None:
         assert isinstance(data, dict)

@@ -3,10 +3,10 @@
 RESULTS are sweep folders (sweep.json, plus comparison.json once `crossfade compare` analysed
 them) and single result folders written by `crossfade bench`, in any mix of one load mode. A
 level's figures come from comparison.json where there is one (the numbers its statistics were
-computed on), else they are pooled here from the runs. CDFs and failures always come from the
-runs themselves, and so does whether a target failed at a level (compare's rule): a failed
-level has no figures, no point and no CDF. Nothing depends on when the report is made: the same
-folders, the same report.
+computed on), else they are pooled from the runs as compare pools them. CDFs and failures always
+come from the runs themselves, and so does whether a target failed at a level (compare's rule):
+a failed level has no figures, no point and no CDF. Nothing depends on when the report is made:
+the same folders, the same report.
 """
 
 from __future__ import annotations
@@ -20,12 +20,17 @@ from crossfade.bench.result_model import RunConfig
 from crossfade.bench.results import RESULT_FILE, load_records, load_result
 from crossfade.bench.summary import in_window
 from crossfade.bench.sweep_index import SWEEP_FILE, LoadMode, load_sweep
-from crossfade.compare.model import COMPARISON_FILE, Comparison, load_comparison
+from crossfade.compare.model import (
+    COMPARISON_FILE,
+    Comparison,
+    TargetLevelSummary,
+    load_comparison,
+)
 from crossfade.compare.verdicts import level_label
 from crossfade.errors import CrossfadeError
 from crossfade.report.describe import environment_rows, server_line, workload_rows
-from crossfade.report.model import CDF_METRICS, LevelPoint, ReportData, ReportTarget
-from crossfade.report.runs import Run, cdf, error_row, pooled_point
+from crossfade.report.model import CDF_METRICS, ReportData, ReportTarget
+from crossfade.report.runs import Run, cdf, error_row, pooled
 
 Key = tuple[str, float]  # (target, level)
 
@@ -127,9 +132,9 @@ def _groups(runs: Sequence[Run]) -> dict[Key, list[Run]]:
 
 def _points(
     runs: Sequence[Run], comparisons: Sequence[tuple[str, Comparison]], mode: LoadMode
-) -> list[LevelPoint]:
+) -> list[TargetLevelSummary]:
     owner: dict[Key, str] = {}
-    points: list[LevelPoint] = []
+    points: list[TargetLevelSummary] = []
     for source, comparison in comparisons:
         for s in comparison.summaries:
             if (s.target, s.level) in owner:
@@ -138,21 +143,7 @@ def _points(
                     f"{owner[(s.target, s.level)]} and {source}; report them separately"
                 )
             owner[(s.target, s.level)] = source
-            points.append(
-                LevelPoint(
-                    target=s.target,
-                    level=s.level,
-                    requests=s.requests,
-                    failed=s.failed,
-                    output_token_throughput=s.output_token_throughput,
-                    request_throughput=s.request_throughput,
-                    goodput=s.goodput,
-                    ttft_ms=dict(s.ttft_ms),
-                    itl_ms=dict(s.itl_ms),
-                    e2e_ms=dict(s.e2e_ms),
-                    tokens_per_s_per_user=s.output_tokens_per_s_per_user,
-                )
-            )
+            points.append(s)
     compared = {source for source, _ in comparisons}
     for (target, level), group in _groups([r for r in runs if r.source not in compared]).items():
         if (target, level) in owner:
@@ -160,7 +151,7 @@ def _points(
                 f"{target} at {level_label(mode, level)} is in both {owner[(target, level)]} "
                 f"and {group[0].folder}; report them separately"
             )
-        points.append(pooled_point(target, level, group))
+        points.append(pooled(target, level, group))
     return points
 
 
