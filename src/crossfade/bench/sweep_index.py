@@ -4,7 +4,6 @@ indexes everything it measured; read by compare and report, which need nothing e
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
@@ -12,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crossfade.bench.plan import StopReason
 from crossfade.errors import CrossfadeError
-from crossfade.saved import read_model, write_atomic
+from crossfade.saved import read_model, write_model
 
 SWEEP_FILE = "sweep.json"
 SWEEP_SCHEMA_VERSION = 1
@@ -72,7 +71,7 @@ class SweepIndex(BaseModel):
 
 
 def save_sweep(folder: Path, index: SweepIndex) -> Path:
-    return write_atomic(folder / SWEEP_FILE, json.dumps(index.model_dump(), indent=2) + "\n")
+    return write_model(folder / SWEEP_FILE, index)
 
 
 def load_sweep(folder: Path) -> SweepIndex:
