@@ -172,8 +172,9 @@ def figures(data: dict[str, Any], log: Path, address: str, streams: int) -> dict
     records = [RequestRecord.from_json(r) for r in data["records"]]
     prompts = {int(i): p for i, p in data["prompts"].items()}
     pairs, unmatched = join(records, prompts, flush_log(address, log))
-    result = level(streams, pairs, len(unmatched), Thresholds())
-    result["warm"] = level(streams, pairs[streams:], 0, Thresholds()) if streams else None
+    result = level(streams, pairs, len(unmatched), Thresholds()).model_dump()
+    warm = level(streams, pairs[streams:], 0, Thresholds()) if streams else None
+    result["warm"] = warm.model_dump() if warm is not None else None
     result["cpu_s"], result["wall_s"] = data["cpu_s"], data["wall_s"]
     result["cpu_us_per_chunk"] = data["cpu_s"] * 1e6 / max(result["chunks"], 1)
     result["sys_us_per_chunk"] = data["sys_s"] * 1e6 / max(result["chunks"], 1)

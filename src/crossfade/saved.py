@@ -5,7 +5,7 @@ atomically, read back with a schema version check and errors that name the file 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,11 +47,15 @@ def read_model(
     missing: str,
     stale: str = "",
     older: Collection[int] = (),
+    upgrade: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None,
+    strict: bool = False,
 ) -> Model:
     """Read `file` as `model`. `missing` says what the file is when it is not there (e.g. "no
     sweep here (a folder written by `crossfade compare`)"); `stale` is the fix for a file of
-    another schema version; `older` are the earlier versions `model` still reads (the caller
-    upgrades what it reads)."""
+    another schema version; `older` are the earlier versions still read: `upgrade(found, data)`
+    brings one's JSON to `version`'s shape before it is validated (without it, `model` reads
+    them as they are and the caller upgrades what it reads). `strict`: JSON types as written
+    (no "7" for 7, no 7.0 for an int)."""
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -65,9 +69,19 @@ def read_model(
     found = data.get("schema_version") if isinstance(data, dict) else None
     if found != version and found not in older:
         fix = f" ({stale})" if stale else ""
-        readable = " or ".join(str(v) for v in (version, *older))
+        newest_first = [str(v) for v in sorted({version, *older}, reverse=True)]
+        readable = " or ".join(
+            [", ".join(newest_first[:-1]), newest_first[-1]] if older else newest_first
+        )
         raise error(f"{file}: schema_version {found!r}; this crossfade reads {readable}{fix}")
+    if found != version and upgrade is not None:
+        assert isinstance(data, dict)
+        assert isinstance(found, int)
+        data = upgrade(found, data)
+        text = json.dumps(data)
     try:
+        if strict:  # validated as JSON: strict JSON types still read "completed" as an enum
+            return model.model_validate_json(text, strict=True)
         return model.model_validate(data)
     except ValidationError as exc:
         raise error(f"{file}: {first_problem(exc)}") from None

@@ -11,7 +11,6 @@ import pytest
 
 from crossfade.bench.calibration import (
     LogEntry,
-    Thresholds,
     clean_limit,
     default_path,
     join,
@@ -23,9 +22,16 @@ from crossfade.bench.calibration import (
     stats_ms,
     token_times,
 )
+from crossfade.bench.calibration_model import (
+    GroundTruthSettings,
+    LevelFigures,
+    StatsMs,
+    Thresholds,
+)
 from crossfade.bench.groundtruth import prompt_key
 from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.cli import main
+from tests.support.results import calibration
 
 MS = 1_000_000
 
@@ -114,15 +120,15 @@ def test_join_pairs_a_repeated_prompt_with_the_entry_nearest_each_send() -> None
 def test_level_figures_from_known_numbers() -> None:
     pairs, _ = join(RECORDS, PROMPTS, ENTRIES)
     figures = level_figures(2, pairs, 0, Thresholds(added_ttft_p99_ms=5.0, itl_error_p99_ms=2.0))
-    assert figures["joined"] == figures["requests"] == 2
-    assert figures["chunks"] == 6
-    assert figures["chunk_rate_per_s"] == pytest.approx(6 / 0.173)  # 6 chunks in 0..173 ms
-    assert figures["added_ttft_ms"]["mean"] == pytest.approx((1.3 + 3.0) / 2)
-    assert figures["added_ttft_ms"]["min"] == pytest.approx(1.3)
-    assert figures["send_ms"]["max"] == pytest.approx(1.0)
-    assert figures["receive_ms"]["max"] == pytest.approx(2.0)
-    assert figures["itl_error_ms"]["mean"] == pytest.approx(0.25)  # 0.2, 0.8, 0, 0
-    assert figures["clean"] is True
+    assert figures.joined == figures.requests == 2
+    assert figures.chunks == 6
+    assert figures.chunk_rate_per_s == pytest.approx(6 / 0.173)  # 6 chunks in 0..173 ms
+    assert figures.added_ttft_ms.mean == pytest.approx((1.3 + 3.0) / 2)
+    assert figures.added_ttft_ms.min == pytest.approx(1.3)
+    assert figures.send_ms.max == pytest.approx(1.0)
+    assert figures.receive_ms.max == pytest.approx(2.0)
+    assert figures.itl_error_ms.mean == pytest.approx(0.25)  # 0.2, 0.8, 0, 0
+    assert figures.clean is True
 
 
 @pytest.mark.parametrize(
@@ -140,22 +146,35 @@ def test_a_level_is_not_clean_past_a_threshold_or_with_lost_requests(
     records = [*RECORDS[:1], record(1, RECORDS[1].sent_ns, [(153 * MS, 1)], error)]
     records[1].chunk_ns, records[1].chunk_tokens = list(RECORDS[1].chunk_ns), [1, 1, 1]
     pairs, _ = join(records, PROMPTS, ENTRIES)
-    assert level_figures(2, pairs, unmatched, thresholds)["clean"] is False
+    assert level_figures(2, pairs, unmatched, thresholds).clean is False
 
 
 def test_clean_limit_is_the_highest_clean_level() -> None:
-    levels = [
-        {"concurrency": 1, "clean": True, "chunk_rate_per_s": 90.0},
-        {"concurrency": 64, "clean": True, "chunk_rate_per_s": 5000.0},
-        {"concurrency": 16, "clean": False, "chunk_rate_per_s": 1400.0},
-    ]
+    levels = [level(1, True, 90.0), level(64, True, 5000.0), level(16, False, 1400.0)]
     assert clean_limit(levels) == (64, 5000.0)
-    assert clean_limit([{**lv, "clean": False} for lv in levels]) == (None, None)
+    assert clean_limit([lv.model_copy(update={"clean": False}) for lv in levels]) == (None, None)
+
+
+def level(concurrency: int, clean: bool, rate: float) -> LevelFigures:
+    none = stats_ms([])
+    return LevelFigures(
+        concurrency=concurrency,
+        requests=1,
+        joined=1,
+        failed=0,
+        chunks=1,
+        chunk_rate_per_s=rate,
+        added_ttft_ms=none,
+        send_ms=none,
+        receive_ms=none,
+        itl_error_ms=none,
+        clean=clean,
+    )
 
 
 def test_stats_of_nothing_are_none() -> None:
-    assert stats_ms([]) == dict.fromkeys(("mean", "min", "p50", "p99", "max"))
-    assert stats_ms([MS, 3 * MS])["p50"] == pytest.approx(2.0)
+    assert stats_ms([]) == StatsMs(mean=None, min=None, p50=None, p99=None, max=None)
+    assert stats_ms([MS, 3 * MS]).p50 == pytest.approx(2.0)
 
 
 def test_the_file_goes_to_the_xdg_cache_and_loads_back(
@@ -164,8 +183,11 @@ def test_the_file_goes_to_the_xdg_cache_and_loads_back(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_path() == tmp_path / "crossfade" / "calibration.json"
     assert load_calibration() is None
-    save_calibration({"format": "crossfade-calibration", "levels": []})
-    assert load_calibration() == {"format": "crossfade-calibration", "levels": []}
+    saved = calibration([level(1, True, 90.0)])
+    save_calibration(saved)
+    assert load_calibration() == saved
+    default_path().write_text('{"format": "crossfade-calibration", "levels": []}')
+    assert load_calibration() is None  # not a whole calibration
     default_path().write_text('{"format": "something else"}', encoding="utf-8")
     assert load_calibration() is None
     default_path().write_text("not json", encoding="utf-8")
@@ -183,17 +205,17 @@ def test_calibrate_against_the_real_ground_truth_server(
     assert f"saved {output}" in capsys.readouterr().out
     data = load_calibration(output)
     assert data is not None
-    assert data["server"] == {"ttft_ms": 20.0, "itl_ms": 5.0, "tokens": 8}
-    assert data["machine"]["cpu_count"] >= 1
+    assert data.server == GroundTruthSettings(ttft_ms=20.0, itl_ms=5.0, tokens=8)
+    assert data.machine.cpu_count >= 1
     # 8 requests each; the first round (1 request, then 4) is warm-up
-    assert [(lv["concurrency"], lv["requests"]) for lv in data["levels"]] == [(1, 7), (4, 4)]
-    for level in data["levels"]:
-        assert level["joined"] == level["requests"]
-        assert level["failed"] == 0
-        assert level["chunks"] == 8 * level["requests"]
-        assert 0 <= level["added_ttft_ms"]["min"] <= level["added_ttft_ms"]["mean"]
-        assert level["added_ttft_ms"]["p99"] < 50
-        assert level["send_ms"]["min"] >= 0
-        assert level["receive_ms"]["min"] >= 0
-        assert 0 <= level["itl_error_ms"]["mean"] < 5
-        assert level["chunk_rate_per_s"] > 0
+    assert [(lv.concurrency, lv.requests) for lv in data.levels] == [(1, 7), (4, 4)]
+    for level in data.levels:
+        assert level.joined == level.requests
+        assert level.failed == 0
+        assert level.chunks == 8 * level.requests
+        assert 0 <= level.added_ttft_ms.min <= level.added_ttft_ms.mean
+        assert level.added_ttft_ms.p99 < 50
+        assert level.send_ms.min >= 0
+        assert level.receive_ms.min >= 0
+        assert 0 <= level.itl_error_ms.mean < 5
+        assert level.chunk_rate_per_s > 0

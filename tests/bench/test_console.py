@@ -16,8 +16,9 @@ from crossfade.bench.console import (
     summary_table,
     summary_title,
 )
-from crossfade.bench.protocol import BenchRequest, RequestRecord
+from crossfade.bench.protocol import BenchRequest, ErrorKind, RequestRecord
 from crossfade.bench.results import load_result
+from crossfade.bench.summary import ErrorGroup
 from crossfade.bench.workload import Workload
 from crossfade.cli import main
 from tests.bench.conftest import GroundTruth
@@ -35,17 +36,13 @@ def test_the_summary_title_shows_the_plan_label(groundtruth: GroundTruth, tmp_pa
     assert code == 0
     result = load_result(out)
     buffer = io.StringIO()
-    Console(file=buffer, width=200).print(summary_table(result.model_dump()))
-    assert f"[{result.config['plan_label']}]" in buffer.getvalue()
+    Console(file=buffer, width=200).print(summary_table(result))
+    assert f"[{result.config.plan_label}]" in buffer.getvalue()
 
 
 def test_the_emulated_mark_is_never_split_by_a_narrow_terminal() -> None:
-    result = {
-        "name": "triton-trtllm://127.0.0.1:18500/ensemble",
-        "emulated": True,
-        "config": {"plan_label": "concurrency@2"},
-    }
-    table = Table(title=summary_title(result), title_justify="left")
+    title = summary_title("triton-trtllm://127.0.0.1:18500/ensemble", "concurrency@2", True)
+    table = Table(title=title, title_justify="left")
     for column in ("ms", "mean", "std", "p50", "p90", "p95", "p99", "p99.9", "n"):
         table.add_column(column)
     buffer = io.StringIO()
@@ -55,20 +52,17 @@ def test_the_emulated_mark_is_never_split_by_a_narrow_terminal() -> None:
 
 
 def test_errors_show_by_kind_with_their_messages_unstyled() -> None:
-    summary = {
-        "failures": {"http_status": 3, "connect": 1},
-        "errors": [
-            {"kind": "http_status", "count": 3, "messages": ["HTTP 500: [model] not\nfound"]},
-            {"kind": "connect", "count": 1, "messages": ["refused"]},
-        ],
-    }
-    rows = [(label.plain, text.plain) for label, text in error_rows(summary)]
+    groups = [
+        ErrorGroup(kind=ErrorKind.HTTP_STATUS, count=3, messages=["HTTP 500: [model] not\nfound"]),
+        ErrorGroup(kind=ErrorKind.CONNECT, count=1, messages=["refused"]),
+    ]
+    rows = [(label.plain, text.plain) for label, text in error_rows(groups)]
     assert rows == [
         ("error", "3 http_status: HTTP 500: [model] not found"),  # brackets kept: not markup
         ("error", "1 connect: refused"),
     ]
-    assert error_rows({"failures": {"connect": 0}, "errors": []})[0][1].plain == "none"
-    older = {"failures": {"timeout": 0, "connect": 2}}  # saved before messages were kept
+    assert error_rows([])[0][1].plain == "none"
+    older = [ErrorGroup(kind=ErrorKind.CONNECT, count=2, messages=[])]  # saved before messages
     assert [t.plain for _, t in error_rows(older)] == ["2 connect"]
 
 

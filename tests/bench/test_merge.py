@@ -22,6 +22,7 @@ import pytest
 from crossfade.bench.merge import MergeError, merge_results
 from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import BenchRequest, RequestRecord
+from crossfade.bench.result_model import ShardFacts
 from crossfade.bench.results import (
     RESULT_FILE,
     BenchResult,
@@ -76,25 +77,25 @@ def split_by_hand(run: Path, folder: Path, count: int = 3) -> list[Path]:
     """The run's saved records dealt into `count` shard folders by index, as `split` deals
     requests, each written as that shard's pod would have written it; no time is changed."""
     result, records = load_result(run), load_records(run)
-    whole = LoadPlan.model_validate(result.config["plan"])
-    start_at = (result.run["start_ns"] + result.run["wall_minus_monotonic_ns"]["start"]) / 1e9
+    whole = result.config.plan
+    assert result.run.wall_minus_monotonic_ns is not None
+    start_at = (result.run.start_ns + result.run.wall_minus_monotonic_ns.start) / 1e9
     folders = []
     for share in split(workload().requests, whole, count):
         mine = [dataclasses.replace(r, worker=share.worker) for r in records]
         mine = [r for r in mine if r.index % count == share.worker]
         start, end = mine[0].scheduled_ns, max(r.end_ns for r in mine)
-        shard = {"index": share.worker, "count": count, "start_at_unix": start_at}
-        config = result.config | {
-            "plan": share.plan.model_dump(),
-            "shard": shard | {"plan": whole.model_dump()},
-        }
-        run_fields = result.run | {
-            "measure_start_ns": start,
-            "end_ns": end,
-            "records": len(mine),
-            "measured_records": len(mine),
-        }
-        summary = summarize(mine, start, end).model_dump(mode="json")
+        shard = ShardFacts(index=share.worker, count=count, start_at_unix=start_at, plan=whole)
+        config = result.config.model_copy(update={"plan": share.plan, "shard": shard})
+        run_fields = result.run.model_copy(
+            update={
+                "measure_start_ns": start,
+                "end_ns": end,
+                "records": len(mine),
+                "measured_records": len(mine),
+            }
+        )
+        summary = summarize(mine, start, end)
         shard_result = result.model_copy(
             update={"config": config, "run": run_fields, "summary": summary}
         )
@@ -128,11 +129,11 @@ def test_merge_of_a_run_split_by_hand_is_the_run_exactly(unsplit: Path, tmp_path
     assert [key(r) for r in records] == [key(r) for r in load_records(unsplit)]
     assert [r.worker for r in records] == [r.index % 3 for r in records]
     for field in ("start_ns", "measure_start_ns", "end_ns", "records", "measured_records"):
-        assert saved.run[field] == original.run[field]
-    assert saved.config["plan"] == original.config["plan"]
-    assert saved.config["plan_label"] == "concurrency@6"
-    assert saved.config["shards"]["merged"] == [0, 1, 2]
-    assert "shard" not in saved.config
+        assert getattr(saved.run, field) == getattr(original.run, field)
+    assert saved.config.plan == original.config.plan
+    assert saved.config.plan_label == "concurrency@6"
+    assert saved.config.shards.merged == [0, 1, 2]
+    assert saved.config.shard is None
 
 
 def test_percentiles_come_from_the_records_not_from_the_shards(
@@ -142,9 +143,9 @@ def test_percentiles_come_from_the_records_not_from_the_shards(
     equals the run's."""
     shards = split_by_hand(unsplit, tmp_path)
     merge_results(shards, tmp_path / "merged")
-    p99 = load_result(tmp_path / "merged").summary["distributions"]["e2e_ns"]["p99"]
-    parts = [load_result(s).summary["distributions"]["e2e_ns"]["p99"] for s in shards]
-    assert p99 == load_result(unsplit).summary["distributions"]["e2e_ns"]["p99"]
+    p99 = load_result(tmp_path / "merged").summary.distributions.e2e_ns.p99
+    parts = [load_result(s).summary.distributions.e2e_ns.p99 for s in shards]
+    assert p99 == load_result(unsplit).summary.distributions.e2e_ns.p99
     assert p99 != sum(parts) / len(parts)
 
 
@@ -168,31 +169,31 @@ def test_three_shards_measure_what_the_unsplit_run_measured(
 
     shard_results = asyncio.run(pods())
     for index, result in enumerate(shard_results):
-        assert result.config["shard"]["index"] == index
-        assert result.config["plan_label"] == f"concurrency@2, shard {index}/3 of concurrency@6"
-        assert result.summary["completed"] == 16
+        assert result.config.shard.index == index
+        assert result.config.plan_label == f"concurrency@2, shard {index}/3 of concurrency@6"
+        assert result.summary.completed == 16
     merged = merge_results([tmp_path / f"shard{i}" for i in range(3)], tmp_path / "merged")
     got, want = merged.result.summary, load_result(unsplit).summary
     for field in ("requests", "completed", "failed", "output_length"):
-        assert got[field] == want[field]
-    assert got["output_length"]["verified"] == 48
+        assert getattr(got, field) == getattr(want, field)
+    assert got.output_length.verified == 48
     records = merged.records
     assert sorted(r.index for r in records) == list(range(48))
     assert all(r.worker == r.index % 3 for r in records)
     # The pods started together at --start-at, on one clock (one host here).
-    walls = [facts["started_wall_ns"] for facts in merged.result.run["shards"]]
+    walls = [facts.started_wall_ns for facts in merged.result.run.shards or []]
     assert max(walls) - min(walls) < 10e6, walls
     assert abs(min(walls) - start_at * 1e9) < 500e6, walls  # a busy machine wakes late
-    assert all(abs(f["shift_ns"]) < 10_000 for f in merged.result.run["shards"])  # ~0.1 us
+    assert all(abs(f.shift_ns) < 10_000 for f in merged.result.run.shards or [])  # ~0.1 us
     assert merged.warnings == []
     # Measurements, not copies: the medians within the ground-truth server's jitter (20 ms TTFT,
     # 5 ms ITL). Means and tails are left out: on a busy machine one stalled read moves them.
     for name in ("ttft_ns", "e2e_ns", "tpot_ns", "itl_ns"):
-        a, b = got["distributions"][name]["p50"], want["distributions"][name]["p50"]
+        a, b = getattr(got.distributions, name).p50, getattr(want.distributions, name).p50
         assert abs(a - b) < 5e6 + 0.1 * b, (name, a, b)
     # The same rate, not a window off by the gap between pods (the bug this guards was 1000x).
     # Two runs timed apart on shared cores: a loaded CI runner measured 0.57 once.
-    ratio = got["request_throughput_per_s"] / want["request_throughput_per_s"]
+    ratio = got.request_throughput_per_s / want.request_throughput_per_s
     assert 0.4 < ratio < 2.5, ratio
 
 
@@ -220,8 +221,8 @@ def test_open_loop_shards_interleave_on_the_merged_clock(
 
     asyncio.run(pods())
     merged = merge_results([tmp_path / f"shard{i}" for i in range(3)], tmp_path / "merged")
-    assert merged.result.config["plan_label"] == "constant@40/s"
-    assert merged.result.summary["completed"] == 24
+    assert merged.result.config.plan_label == "constant@40/s"
+    assert merged.result.summary.completed == 24
     records = merged.records  # in schedule order
     assert [r.index for r in records] == list(range(24))
     gaps = [b.scheduled_ns - a.scheduled_ns for a, b in itertools.pairwise(records)]
@@ -242,7 +243,7 @@ def test_a_shard_gets_what_the_same_worker_would() -> None:
 def test_results_of_different_workloads_are_refused(unsplit: Path, tmp_path: Path) -> None:
     shards = split_by_hand(unsplit, tmp_path)
     edit(shards[2], lambda d: d["config"]["workload"].update(fingerprint="0123456789abcdef"))
-    fingerprint = load_result(unsplit).config["workload"]["fingerprint"]
+    fingerprint = load_result(unsplit).config.workload.fingerprint
     with pytest.raises(MergeError, match="different workloads") as caught:
         merge_results(shards, tmp_path / "merged")
     message = str(caught.value)
@@ -277,10 +278,10 @@ def test_a_missing_shard_is_named_and_merged_only_when_allowed(
     with pytest.raises(MergeError, match=r"shard 1/3 missing.*--allow-missing"):
         merge_results([shards[0], shards[2]], tmp_path / "merged")
     merged = merge_results([shards[0], shards[2]], tmp_path / "merged", allow_missing=True)
-    assert merged.result.summary["requests"] == 32
+    assert merged.result.summary.requests == 32
     assert {r.index % 3 for r in merged.records} == {0, 2}
-    assert any("shard 1/3 is missing" in note for note in merged.result.run["notes"])
-    assert merged.result.config["shards"]["merged"] == [0, 2]
+    assert any("shard 1/3 is missing" in note for note in merged.result.run.notes)
+    assert merged.result.config.shards.merged == [0, 2]
 
 
 def test_a_shard_given_twice_is_refused(unsplit: Path, tmp_path: Path) -> None:
@@ -311,13 +312,13 @@ def test_a_pod_whose_clock_is_off_is_flagged_and_its_latencies_kept(
     assert warning.startswith("shard 1 started 50.0 ms after shard 0 by their own clocks")
     assert "(+50.0 ms from --start-at)" in warning
     assert "cross-pod ordering is uncertain by as much" in warning
-    assert warning in merged.result.run["notes"]
-    want = load_result(unsplit).summary["distributions"]
-    for name, got in merged.result.summary["distributions"].items():
+    assert warning in merged.result.run.notes
+    want = load_result(unsplit).summary.distributions
+    for name, got in merged.result.summary.distributions:
         # Records in another order: sums (mean, std) may differ in the last bit, nothing else.
-        assert got == pytest.approx(want[name], rel=1e-12), name
-    facts = merged.result.run["shards"]
-    assert [f["shift_ns"] for f in facts] == [0, 50_000_000, 0]
+        assert got.model_dump() == pytest.approx(getattr(want, name).model_dump(), rel=1e-12)
+    facts = merged.result.run.shards or []
+    assert [f.shift_ns for f in facts] == [0, 50_000_000, 0]
     moved = {r.index: r.scheduled_ns for r in merged.records}
     for record in load_records(unsplit):
         assert moved[record.index] - record.scheduled_ns == (record.index % 3 == 1) * 50_000_000
@@ -377,11 +378,11 @@ def test_a_shard_late_by_less_than_the_floor_is_merged_over_one_window(
     start = min(r.scheduled_ns + shift for r, shift in moved)
     end = max(r.end_ns + shift for r, shift in moved)
     summary = merged.result.summary
-    assert (summary["window_start_ns"], summary["window_end_ns"]) == (start, end)
-    assert summary["completed_in_window"] == 48
-    assert summary["request_throughput_per_s"] == 48 / ((end - start) / 1e9)
+    assert (summary.window_start_ns, summary.window_end_ns) == (start, end)
+    assert summary.completed_in_window == 48
+    assert summary.request_throughput_per_s == 48 / ((end - start) / 1e9)
     tokens = sum(r.output_tokens for r, _ in moved)
-    assert summary["output_token_throughput_per_s"] == tokens / ((end - start) / 1e9)
+    assert summary.output_token_throughput_per_s == tokens / ((end - start) / 1e9)
 
 
 @pytest.mark.parametrize(("longer_s", "refused"), [(0.0, True), (4.0, False)])
@@ -398,7 +399,7 @@ def test_the_bound_is_five_percent_of_the_run_above_the_floor(
             merge_results(shards, tmp_path / "merged")
     else:
         merged = merge_results(shards, tmp_path / "merged")
-        assert merged.result.summary["completed"] == 48
+        assert merged.result.summary.completed == 48
 
 
 # --- the output folder -------------------------------------------------------------------------

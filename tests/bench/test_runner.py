@@ -18,6 +18,7 @@ from crossfade.bench.session import BenchConfig, overhead_note, run_bench
 from crossfade.bench.targets import make_client, parse_target
 from crossfade.bench.workload import Workload
 from tests.bench.conftest import GroundTruth
+from tests.support.results import calibration
 
 
 def requests(count: int, tokens: int = 8) -> tuple[BenchRequest, ...]:
@@ -121,9 +122,9 @@ def test_dead_server_counts_connect_failures_and_keeps_earlier_requests(
     assert failed, "requests after the kill fail"
     kinds = {r.error_kind for r in failed}
     assert kinds <= {ErrorKind.CONNECT, ErrorKind.TRUNCATED}
-    assert result.summary["failures"]["connect"] >= 1
-    assert result.summary["completed"] == len(ok)
-    assert result.run["stop_reason"] == "completed"
+    assert result.summary.failures["connect"] >= 1
+    assert result.summary.completed == len(ok)
+    assert result.run.stop_reason == "completed"
 
 
 def test_interrupt_saves_what_was_measured(groundtruth: GroundTruth, tmp_path: Path) -> None:
@@ -141,7 +142,7 @@ def test_interrupt_saves_what_was_measured(groundtruth: GroundTruth, tmp_path: P
 
     asyncio.run(main())
     result = load_result(tmp_path / "i")
-    assert result.run["stop_reason"] == "interrupted"
+    assert result.run.stop_reason == "interrupted"
     records = load_records(tmp_path / "i")
     assert 0 < len(records) < 500
     assert any(r.ok for r in records)
@@ -178,18 +179,18 @@ def test_workers_split_the_load_and_merge_every_record(
     assert sorted(r.index for r in records) == list(range(24))
     assert {r.worker for r in records} == {0, 1}
     assert all(r.ok and r.server_output_tokens == 4 for r in records)
-    assert load_result(tmp_path / "w").summary["completed"] == 24
+    assert load_result(tmp_path / "w").summary.completed == 24
 
 
 def test_runs_beyond_the_calibrated_client_budget_say_so() -> None:
-    calibration = {"max_clean_chunk_rate_per_s": 1000.0, "date": "2026-11-27"}
-    assert overhead_note(9_000, 10.0, 1, calibration) is None  # 900/s: within budget
-    note = overhead_note(30_000, 10.0, 1, calibration)
+    budget = calibration(rate=1000.0)
+    assert overhead_note(9_000, 10.0, 1, budget) is None  # 900/s: within budget
+    note = overhead_note(30_000, 10.0, 1, budget)
     assert note is not None
     assert "3000 chunks/s" in note
     assert "1000/s" in note
-    assert overhead_note(30_000, 10.0, 4, calibration) is None  # 750/s per worker
+    assert overhead_note(30_000, 10.0, 4, budget) is None  # 750/s per worker
     assert overhead_note(30_000, 10.0, 1, None) is None  # nothing measured: nothing claimed
-    unclean = overhead_note(10, 10.0, 1, {"max_clean_chunk_rate_per_s": None})
+    unclean = overhead_note(10, 10.0, 1, calibration(rate=None))
     assert unclean is not None
     assert "no level was clean" in unclean

@@ -191,11 +191,11 @@ def test_goodput_only_with_slos() -> None:
 
 def test_json_round_trip() -> None:
     summary = summarize(run_records(), 0, 2 * S, parse_slos("ttft:p99<1s,itl:p95<50ms"))
-    data = json.loads(json.dumps(summary.to_json()))
+    data = json.loads(json.dumps(summary.model_dump(mode="json")))
     assert data["failures"]["timeout"] == 1
     assert data["distributions"]["ttft_ns"]["p50"] == pytest.approx(200 * MS)
     assert data["goodput"]["slos"][0]["slo"] == "ttft:p99<1s"
-    assert Summary.from_json(data) == summary
+    assert Summary.model_validate(data) == summary
 
 
 def test_empty_window_is_rejected() -> None:

@@ -15,9 +15,11 @@ import pytest
 from crossfade.bench.metrics import ttft_ns
 from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import BenchRequest
-from crossfade.bench.results import BenchResult, environment, load_records, load_result
+from crossfade.bench.result_model import SweepSlot
+from crossfade.bench.results import BenchResult, load_records, load_result
 from crossfade.bench.runner import OnRecord
 from crossfade.bench.session import BenchConfig
+from crossfade.bench.summary import summarize
 from crossfade.bench.sweep import (
     REQUESTS_PER_SLOT,
     FinishedRun,
@@ -34,6 +36,7 @@ from crossfade.bench.workload import Workload
 from crossfade.errors import UsageError
 from crossfade.lab.processes import stop
 from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
+from tests.support.results import bench_result
 
 TTFT_MS = {"fast": 20.0, "slow": 40.0}
 
@@ -218,15 +221,11 @@ def test_sweep_runs_every_target_at_every_level_in_the_planned_order(
         result = load_result(folder / run.folder)
         assert run.folder == f"runs/{run.target}/c{run.level:g}-r{run.repeat}"
         assert result.name == run.target
-        assert result.config["workload"]["fingerprint"] == index.workload_fingerprint
-        assert result.config["sweep"] == {
-            "level": run.level,
-            "repeat": run.repeat,
-            "order": run.order,
-        }
-        assert result.run["stop_reason"] == run.stop_reason == "completed"
+        assert result.config.workload.fingerprint == index.workload_fingerprint
+        assert result.config.sweep == SweepSlot(level=run.level, repeat=run.repeat, order=run.order)
+        assert result.run.stop_reason == run.stop_reason == "completed"
         expected = max(6, REQUESTS_PER_SLOT * int(run.level))
-        assert (result.summary["completed"], result.summary["failed"]) == (expected, 0)
+        assert (result.summary.completed, result.summary.failed) == (expected, 0)
         assert len(load_records(folder / run.folder)) == expected
 
 
@@ -283,8 +282,8 @@ def test_interrupt_mid_run_stops_the_sweep_with_what_it_measured(
     assert [(r.order, r.stop_reason) for r in index.runs] == [(0, "completed"), (1, "interrupted")]
     assert [r.order for r in recorder.started] == [0, 1]
     cut = load_result(tmp_path / index.runs[1].folder)
-    assert cut.run["stop_reason"] == "interrupted"
-    assert cut.run["records"] < 12
+    assert cut.run.stop_reason == "interrupted"
+    assert cut.run.records < 12
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["fast", "slow"]
     assert [p.name for p in (tmp_path / "runs" / "fast").iterdir()] == ["c1-r0"]
 
@@ -321,11 +320,11 @@ def test_a_target_that_fails_everything_is_indexed_and_the_sweep_goes_on(
     for run in index.runs:
         summary = load_result(tmp_path / run.folder).summary
         if run.target == "dead":
-            assert (summary["completed"], summary["failed"]) == (0, summary["requests"])
-            assert summary["failed"] > 0
+            assert (summary.completed, summary.failed) == (0, summary.requests)
+            assert summary.failed > 0
         else:
-            assert summary["failed"] == 0
-            assert summary["completed"] > 0
+            assert summary.failed == 0
+            assert summary.completed > 0
 
 
 def test_a_run_that_raises_is_indexed_as_an_error_and_emulation_is_recorded(
@@ -342,10 +341,10 @@ def test_a_run_that_raises_is_indexed_as_an_error_and_emulation_is_recorded(
         if config.target.name == "broken":
             raise RuntimeError("the client could not start")
         config.output.mkdir(parents=True)
-        return BenchResult(
-            name=config.target.name, target={}, emulated=True, config={},
-            environment=environment(), run={"stop_reason": "completed"}, summary={},
-        )  # fmt: skip
+        nothing = summarize([], 0, 1)
+        return bench_result(
+            config.target.name, config.plan, nothing, start_ns=0, records=0, emulated=True
+        )
 
     monkeypatch.setattr("crossfade.bench.sweep.run_bench", fake_run_bench)
     recorder = Recorder(tmp_path)

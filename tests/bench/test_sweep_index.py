@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from crossfade.bench.plan import StopReason
 from crossfade.bench.sweep_index import SWEEP_FILE, SweepError, load_sweep
 from crossfade.report.data import load_report
 from tests.report.saved import save_sweep_folder
+from tests.support.older import A613DB6
 
 
 @pytest.mark.parametrize(
@@ -33,3 +35,14 @@ def test_a_run_of_an_unlisted_target_or_level_is_refused_by_every_reader(
         SweepError, match=expected
     ):  # the report looked the target up: StopIteration
         load_report([folder])
+
+
+def test_the_sweep_json_of_a613db6_reads_back() -> None:
+    """sweep.json as crossfade a613db6 wrote it (tests/support/saved): the same schema."""
+    index = load_sweep(A613DB6 / "sweep")
+    assert [t.name for t in index.targets] == ["a", "b"]
+    assert [(r.target, r.level, r.stop_reason) for r in index.runs][:2] == [
+        ("a", 1.0, StopReason.COMPLETED),
+        ("b", 1.0, StopReason.COMPLETED),
+    ]
+    assert index.stop_reason == "completed"

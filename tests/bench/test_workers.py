@@ -232,4 +232,4 @@ def test_cli_ctrl_c_with_workers_saves_an_interrupted_result(
     assert {r.worker for r in records} == {0, 1}
     assert any(r.ok for r in records)
     assert all(r.ok or r.error_kind == ErrorKind.CANCELLED for r in records)
-    assert load_result(output).summary["completed"] == sum(r.ok for r in records)
+    assert load_result(output).summary.completed == sum(r.ok for r in records)

@@ -69,8 +69,8 @@ def test_a_closed_port_exits_3_and_prints_the_error(workload_file: Path, tmp_pat
     assert "Connection refused" in stderr
     assert "Traceback" not in stderr
     summary = load_result(out).summary
-    assert summary["errors"][0]["kind"] == "connect"
-    assert "Connection refused" in summary["errors"][0]["messages"][0]
+    assert summary.errors[0].kind == "connect"
+    assert "Connection refused" in summary.errors[0].messages[0]
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_a_target_answering_errors_exits_3_with_its_messages(
     assert f"5 http_status: {message}" in " ".join(stdout.split())  # a table wraps it in 80
     assert message in stderr
     assert "stopped: completed" in stdout
-    assert load_result(out).summary["errors"][0]["messages"] == [message]
+    assert load_result(out).summary.errors[0].messages == [message]
     shown = run_crossfade("show", str(out), cwd=tmp_path)
     assert shown[0] == 0
     assert message in " ".join(shown[1].split())
@@ -104,7 +104,7 @@ def test_a_clean_run_exits_0(server: GroundTruth, workload_file: Path, tmp_path:
     out = tmp_path / "run"
     args = bench(server.target, workload_file, out, "--concurrency", "2", "--requests", "6")
     assert main(args) == 0
-    assert load_result(out).summary["errors"] == []
+    assert load_result(out).summary.errors == []
 
 
 @pytest.mark.parametrize(
@@ -159,13 +159,13 @@ def test_sigterm_saves_every_finished_request_and_exits_143(
     assert "stopped by SIGTERM" in stderr
     assert "stopped: interrupted" in stdout
     result = load_result(out)
-    assert result.run["stop_reason"] == "interrupted"
-    assert any("SIGTERM" in note for note in result.run["notes"])
+    assert result.run.stop_reason == "interrupted"
+    assert any("SIGTERM" in note for note in result.run.notes)
     records = load_records(out)
     finished = [r for r in records if r.ok]
     assert seen <= len(finished) < 2000
     assert all(r.ok or r.error_kind == ErrorKind.CANCELLED for r in records)
-    assert result.summary["completed"] == len(finished)
+    assert result.summary.completed == len(finished)
     if "--workers" in extra:
         assert {r.worker for r in records} == {0, 1}
 

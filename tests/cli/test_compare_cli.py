@@ -253,9 +253,9 @@ def test_sigterm_stops_the_sweep_like_ctrl_c_and_exits_143(
     assert index.stop_reason == "interrupted"
     assert [run.stop_reason for run in index.runs] == ["interrupted"]
     result = load_result(out / index.runs[0].folder)
-    assert any("SIGTERM" in note for note in result.run["notes"])
+    assert any("SIGTERM" in note for note in result.run.notes)
     assert (
         seen
-        <= result.summary["completed"]
+        <= result.summary.completed
         == sum(r.ok for r in load_records(out / index.runs[0].folder))
     )

@@ -88,13 +88,13 @@ def test_merge_of_three_pods_is_one_result_show_and_report_read(
     assert "shards [0, 1, 2] of 3, 48 records" in out
     assert "clock moved" not in err
     result = load_result(merged)
-    assert result.summary["requests"] == result.summary["completed"] == 48
-    assert result.summary["output_length"]["verified"] == 48
-    assert result.config["plan_label"] == "concurrency@6"
-    assert result.config["workers"] == 3
+    assert result.summary.requests == result.summary.completed == 48
+    assert result.summary.output_length.verified == 48
+    assert result.config.plan_label == "concurrency@6"
+    assert result.config.workers == 3
     assert (
-        result.config["shards"]["start_at_unix"]
-        == load_result(pods / "shard0").config["shard"]["start_at_unix"]
+        result.config.shards.start_at_unix
+        == load_result(pods / "shard0").config.shard.start_at_unix
     )
     records = load_records(merged)
     assert sorted(r.index for r in records) == list(range(48))
@@ -102,9 +102,9 @@ def test_merge_of_three_pods_is_one_result_show_and_report_read(
     # Every pod's own result keeps its share.
     for index in range(3):
         shard = load_result(pods / f"shard{index}")
-        assert shard.config["shard"]["index"] == index
-        assert shard.config["plan"]["concurrency"] == 2
-        assert shard.summary["completed"] == 16
+        assert shard.config.shard.index == index
+        assert shard.config.plan.concurrency == 2
+        assert shard.summary.completed == 16
     assert main(["show", str(merged)]) == 0
     assert "48 ok, 0 failed" in capsys.readouterr().out
     report = tmp_path / "report.md"
@@ -118,8 +118,8 @@ def test_merge_refuses_shards_of_another_workload(
     shards = [str(pods / name) for name in ("shard0", "other", "shard2")]
     assert main(["merge", *shards, "-o", str(tmp_path / "merged")]) == 2
     err = capsys.readouterr().err
-    ours = load_result(pods / "shard0").config["workload"]["fingerprint"]
-    theirs = load_result(pods / "other").config["workload"]["fingerprint"]
+    ours = load_result(pods / "shard0").config.workload.fingerprint
+    theirs = load_result(pods / "other").config.workload.fingerprint
     assert ours != theirs
     assert f"{pods / 'shard0'} and {pods / 'other'} ran different workloads" in err
     assert f"fingerprints {ours} and {theirs}" in err
@@ -141,12 +141,11 @@ def test_merge_of_a_missing_shard_needs_allow_missing_and_exits_1(
     assert "shards [0, 2] of 3, 32 records" in out
     assert "crossfade merge: shard 1/3 missing: merged without it" in err
     result = load_result(tmp_path / "merged")
-    assert result.summary["requests"] == result.summary["completed"] == 32
-    assert result.config["shards"]["merged"] == [0, 2]
-    assert result.config["shards"]["missing"] == [1]
-    assert (
-        "shard 1/3 is missing: its share (requests 1, 4, 7, ...) is not in this result"
-        in (result.run["notes"])
+    assert result.summary.requests == result.summary.completed == 32
+    assert result.config.shards.merged == [0, 2]
+    assert result.config.shards.missing == [1]
+    assert "shard 1/3 is missing: its share (requests 1, 4, 7, ...) is not in this result" in (
+        result.run.notes
     )
     assert sorted({r.index % 3 for r in load_records(tmp_path / "merged")}) == [0, 2]
 
@@ -173,7 +172,7 @@ def test_merge_output_file_or_existing_result_is_a_usage_error(
     assert "--overwrite to replace it" in err
     assert (merged / "result.json").read_text() == first
     assert main(["merge", *shards, "-o", str(merged), "--overwrite"]) == 0
-    assert load_result(merged).config["shards"]["merged"] == [0, 1, 2]
+    assert load_result(merged).config.shards.merged == [0, 1, 2]
 
 
 def test_merge_refuses_pods_that_did_not_run_together(
@@ -216,7 +215,8 @@ def test_merge_warns_of_a_pod_whose_clock_is_off(
     started = {}
     for name in ("shard0", "shard1", "shard2"):
         run = load_result(pods / name).run
-        started[name] = run["start_ns"] + run["wall_minus_monotonic_ns"]["start"]
+        assert run.wall_minus_monotonic_ns is not None
+        started[name] = run.start_ns + run.wall_minus_monotonic_ns.start
     late = tmp_path / "shard1"
     shutil.copytree(pods / "shard1", late)
     path = late / "result.json"

@@ -14,6 +14,7 @@ from crossfade.bench.results import BenchResult, save_result
 from crossfade.bench.slo import parse_slo
 from crossfade.bench.summary import in_window, summarize
 from crossfade.bench.sweep_index import SweepIndex, SweepRun, SweepTarget, save_sweep
+from tests.support import results as saved_results
 
 MS = 1_000_000
 FINGERPRINT = "0123456789abcdef"
@@ -73,26 +74,11 @@ def bench_result(
     basis = "scheduled" if plan.mode == "open" else "sent"
     measured = in_window(records, start, end)
     summary = summarize(measured, start, end, [parse_slo(s) for s in slos], basis=basis)
-    return BenchResult(
-        name=name,
-        target={"url": f"openai://{name}:1/v1?model=m", "server": {}},
-        emulated=False,
-        config={
-            "plan": plan.model_dump(),
-            "plan_label": plan.describe(),
-            "slos": slos,
-            "workload": {"fingerprint": fingerprint, "count": len(records)},
-        },
-        environment={},
-        run={
-            "start_ns": start,
-            "measure_start_ns": start,
-            "end_ns": end,
-            "stop_reason": "completed",
-            "records": len(records),
-            "measured_records": len(measured),
-        },
-        summary=summary.model_dump(mode="json"),
+    workload = saved_results.WORKLOAD.model_copy(
+        update={"fingerprint": fingerprint, "count": len(records)}
+    )
+    return saved_results.bench_result(
+        name, plan, summary, start_ns=start, records=len(records), slos=slos, workload=workload
     )
 
 

@@ -19,9 +19,10 @@ from crossfade.compare import (
     save_comparison,
     verdict_lines,
 )
-from crossfade.compare.model import MetricComparison, PairComparison
+from crossfade.compare.model import COMPARISON_SCHEMA_VERSION, MetricComparison, PairComparison
 from crossfade.errors import CrossfadeError
 from tests.compare.sweeps import RunShape, SweepBuilder
+from tests.support.older import A613DB6
 
 LEVELS = [1.0, 2.0, 4.0, 8.0]
 # Median TTFT (ms) per level: the same below 4; from 4 on, b's is 0.8 x a's. At 8, a's TTFT
@@ -233,7 +234,7 @@ def test_load_comparison_names_the_file_and_the_problem(tmp_path: Path) -> None:
     with pytest.raises(CompareError, match=r"comparison.json:1: not valid JSON"):
         load_comparison(tmp_path)
     file.write_text(json.dumps({"schema_version": 7}), encoding="utf-8")
-    with pytest.raises(CompareError, match=r"schema_version 7; this crossfade reads 2 or 1"):
+    with pytest.raises(CompareError, match=r"schema_version 7; this crossfade reads 3, 2 or 1"):
         load_comparison(file)
     file.write_text(json.dumps({"schema_version": 1, "mode": "concurrency"}), encoding="utf-8")
     with pytest.raises(CompareError, match=r"comparison.json: levels: Field required"):
@@ -349,7 +350,7 @@ def test_a_schema_1_comparison_is_read_without_its_saturation_levels(
             del level["failed"]
     (tmp_path / "comparison.json").write_text(json.dumps(data), encoding="utf-8")
     old = load_comparison(tmp_path)
-    assert old.schema_version == 2
+    assert old.schema_version == COMPARISON_SCHEMA_VERSION
     assert old.pairs == comparison.pairs
     assert old.failures == []
     a = next(s for s in old.saturation if s.target == "a")
@@ -357,3 +358,42 @@ def test_a_schema_1_comparison_is_read_without_its_saturation_levels(
     assert a.note.startswith("no saturation verdict: comparison.json schema 1 has no interval")
     assert a.note.endswith(f"rerun `crossfade compare --from {tmp_path}`")
     assert not any("saturates" in line for line in verdict_lines(old))
+
+
+def test_a_level_without_any_decode_rate_has_none(tmp_path: Path) -> None:
+    """One-token answers have no decode time: the level's per-user rate is empty, not 0."""
+    sweep = SweepBuilder(tmp_path, [1.0], ["a", "b"])
+    sweep.add("a", 1.0, RunShape(ttft_ms=100, tokens=1, requests=20, failures=0), seed=1)
+    sweep.add("b", 1.0, RunShape(ttft_ms=100, requests=20, failures=0), seed=2)
+    sweep.save()
+    summaries = {s.target: s for s in analyse_sweep(tmp_path).summaries}
+    assert summaries["a"].output_tokens_per_s_per_user is None
+    assert summaries["b"].output_tokens_per_s_per_user == pytest.approx(100, rel=0.2)
+
+
+def test_a_schema_2_comparison_reads_an_empty_decode_rate_as_none(
+    comparison: Comparison, tmp_path: Path
+) -> None:
+    data = comparison.model_dump(mode="json")
+    data["schema_version"] = 2
+    data["summaries"][0]["output_tokens_per_s_per_user"] = 0.0  # how schema 2 wrote "none"
+    (tmp_path / "comparison.json").write_text(json.dumps(data), encoding="utf-8")
+    old = load_comparison(tmp_path)
+    assert old.schema_version == COMPARISON_SCHEMA_VERSION
+    assert old.summaries[0].output_tokens_per_s_per_user is None
+    assert old.summaries[1:] == comparison.summaries[1:]
+    assert old.saturation == comparison.saturation  # schema 2 had the intervals
+
+
+def test_the_comparison_of_a613db6_reads_back() -> None:
+    """comparison.json of schema 2, as crossfade a613db6 wrote it (tests/support/saved)."""
+    comparison = load_comparison(A613DB6 / "sweep")
+    assert comparison.schema_version == COMPARISON_SCHEMA_VERSION
+    assert [(s.target, s.level) for s in comparison.summaries] == [
+        ("a", 1.0),
+        ("a", 2.0),
+        ("b", 1.0),
+        ("b", 2.0),
+    ]
+    assert all(s.output_tokens_per_s_per_user for s in comparison.summaries)  # real rates kept
+    assert [s.target for s in comparison.saturation] == ["a", "b"]

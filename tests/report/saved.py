@@ -8,7 +8,8 @@ from pathlib import Path
 
 from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import ErrorKind, RequestRecord
-from crossfade.bench.results import BenchResult, save_result
+from crossfade.bench.result_model import TritonServerInfo
+from crossfade.bench.results import save_result
 from crossfade.bench.slo import parse_slos
 from crossfade.bench.summary import in_window, summarize
 from crossfade.bench.sweep_index import SweepIndex, SweepRun, SweepTarget, save_sweep
@@ -23,6 +24,7 @@ from crossfade.compare.model import (
     Saturation,
     TargetLevelSummary,
 )
+from tests.support.results import WORKLOAD, bench_result
 
 REAL = "vllm-direct"
 EMULATED = "tensorrtllm-ensemble"
@@ -31,17 +33,6 @@ LEVELS = (1.0, 2.0, 4.0, 8.0)
 MS = 1_000_000
 SLOS = "ttft:p99<80ms"
 Failing = tuple[int, ErrorKind, str]  # (n, kind, message): see `records`
-WORKLOAD = {
-    "source": "synthetic",
-    "seed": 7,
-    "tokenizer": "/models/tiny",
-    "tokenizer_fingerprint": "abc123",
-    "input_len": "128",
-    "output_len": "16",
-    "skipped": 0,
-    "fingerprint": "f00dfeedf00dfeed",
-    "count": 64,
-}
 
 
 def records(
@@ -96,29 +87,29 @@ def save_run(
         else LoadPlan(concurrency=level, requests=count, warmup_requests=2)
     )
     summary = summarize(in_window(made, start, end), start, end, parse_slos(slos) if slos else [])
-    result = BenchResult(
-        name=target,
-        target={
-            "url": f"triton-{'trtllm' if emulated else 'vllm'}://127.0.0.1:8000/m",
-            "server": {"server": "triton", "server_version": "2.51.0", "model": "m"},
-        },
+    dialect = "trtllm" if emulated else "vllm"
+    url = f"triton-{dialect}://127.0.0.1:8000/m"
+    server = TritonServerInfo(
+        target=target,
+        url=url,
+        protocol="triton-http",
+        dialect=dialect,
+        model="m",
+        server="triton",
+        server_version="2.51.0",
+        crossfade_emulated=emulated,
+    )
+    result = bench_result(
+        target,
+        plan,
+        summary,
+        start_ns=made[0].scheduled_ns,
+        records=len(made),
+        slos=[slos] if slos else [],
+        url=url,
+        server=server,
         emulated=emulated,
-        config={
-            "plan": plan.model_dump(),
-            "plan_label": plan.describe(),
-            "slos": [slos] if slos else [],
-            "workload": WORKLOAD,
-        },
-        environment={"crossfade_version": "0.1.0", "host": "bench-host", "cpu_count": 2},
-        run={
-            "started_at_unix": 1_750_000_000.0 + level,
-            "start_ns": made[0].scheduled_ns,
-            "measure_start_ns": start,
-            "end_ns": end,
-            "stop_reason": "completed",
-            "notes": [],
-        },
-        summary=summary.to_json(),
+        started_at_unix=1_750_000_000.0 + level,
     )
     return save_result(folder, result, made)
 
@@ -188,7 +179,7 @@ def comparison(targets: list[SweepTarget]) -> Comparison:
         mode="concurrency",
         levels=list(LEVELS),
         targets=targets,
-        workload_fingerprint=WORKLOAD["fingerprint"],
+        workload_fingerprint=WORKLOAD.fingerprint,
         confidence=0.95,
         resamples=1000,
         seed=3,
@@ -239,7 +230,7 @@ def save_sweep_runs(
             levels=list(LEVELS),
             repeat=1,
             targets=targets,
-            workload_fingerprint=WORKLOAD["fingerprint"],
+            workload_fingerprint=WORKLOAD.fingerprint,
             runs=runs,
         ),
     )

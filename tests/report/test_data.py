@@ -9,19 +9,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crossfade.bench.metrics import NS_PER_S, percentile, request_metrics
+from crossfade.bench.metrics import NS_PER_MS, NS_PER_S, percentile, request_metrics
 from crossfade.bench.protocol import RequestRecord
 from crossfade.bench.results import load_records, load_result
-from crossfade.bench.summary import Summary, in_window
+from crossfade.bench.summary import in_window
+from crossfade.compare.analysis import analyse_sweep
 from crossfade.compare.model import COMPARISON_FILE, CompareError, Comparison
 from crossfade.report import ReportError, load_report
 from crossfade.report.runs import CDF_POINTS
 from tests.report.saved import EMULATED, LEVELS, REAL, save_run, save_sweep_folder
+from tests.support.older import A613DB6
 
 
 def measured(folder: Path) -> list[RequestRecord]:
     result = load_result(folder)
-    return in_window(load_records(folder), result.run["measure_start_ns"], result.run["end_ns"])
+    return in_window(load_records(folder), result.run.measure_start_ns, result.run.end_ns)
 
 
 def test_a_compared_sweep_plots_the_comparison_summaries(tmp_path: Path) -> None:
@@ -40,7 +42,7 @@ def test_a_compared_sweep_plots_the_comparison_summaries(tmp_path: Path) -> None
         assert point.output_token_throughput == summary.output_token_throughput
         assert point.ttft_ms == summary.ttft_ms
         assert point.goodput == summary.goodput
-        assert point.tokens_per_s_per_user == summary.output_tokens_per_s_per_user
+        assert point.output_tokens_per_s_per_user == summary.output_tokens_per_s_per_user
 
 
 def test_cdfs_and_failures_come_from_the_records(tmp_path: Path) -> None:
@@ -77,7 +79,7 @@ def test_result_folders_without_comparison_are_pooled_per_target_and_level(
     assert [(t.name, t.emulated) for t in data.targets] == [(REAL, False), (EMULATED, True)]
     pooled = data.points_of(REAL)
     assert [p.level for p in pooled] == [4.0]
-    summaries = [Summary.from_json(load_result(f).summary) for f in repeats]
+    summaries = [load_result(f).summary for f in repeats]
     tokens = sum(s.output_token_throughput_per_s * s.window_s for s in summaries)
     assert pooled[0].output_token_throughput == pytest.approx(
         tokens / sum(s.window_s for s in summaries)
@@ -130,7 +132,48 @@ def test_an_open_loop_result_is_placed_at_its_rate(tmp_path: Path) -> None:
     data = load_report([folder])
     assert data.mode == "rate"
     assert data.levels == [2.5]
-    summary = Summary.from_json(load_result(folder).summary)
+    summary = load_result(folder).summary
     assert data.points[0].request_throughput == pytest.approx(
         summary.completed_in_window / (summary.window_end_ns - summary.window_start_ns) * NS_PER_S
     )
+
+
+def test_a_report_of_runs_gives_the_figures_compare_gives(tmp_path: Path) -> None:
+    """One pooled level: a sweep reported from its runs shows what comparison.json would."""
+    folder = save_sweep_folder(tmp_path / "sweep", with_comparison=False)
+    points = load_report([folder]).points
+    compared = {(s.target, s.level): s for s in analyse_sweep(folder).summaries}
+    assert len(points) == len(compared) > 0
+    for point in points:
+        summary = compared[(point.target, point.level)]
+        assert point.model_dump(exclude={"runs"}) == summary.model_dump(exclude={"runs"})
+        assert [Path(run).relative_to(folder).as_posix() for run in point.runs] == summary.runs
+
+
+def test_an_open_loop_level_counts_latency_from_the_scheduled_send(tmp_path: Path) -> None:
+    """As the run's summary and compare do: a delayed send is charged to the latency."""
+    folder = save_run(tmp_path / "open", REAL, 2, False, rate=2.5)
+    point = load_report([folder]).points[0]
+    metrics = [m for r in measured(folder) if (m := request_metrics(r)) is not None]
+    scheduled = [m.ttft_from_scheduled_ns for m in metrics]
+    sent = [m.ttft_ns for m in metrics]
+    assert percentile(scheduled, 50) != percentile(sent, 50)  # the records tell them apart
+    assert point.ttft_ms["p50"] == pytest.approx(percentile(scheduled, 50) / NS_PER_MS)
+
+
+def test_a_sweep_saved_by_a613db6_is_reported_and_compared_again(tmp_path: Path) -> None:
+    """Schema-1 results and a schema-2 comparison.json (tests/support/saved)."""
+    saved = A613DB6 / "sweep"
+    data = load_report([saved])
+    assert [(p.target, p.level) for p in data.points] == [
+        ("a", 1.0),
+        ("a", 2.0),
+        ("b", 1.0),
+        ("b", 2.0),
+    ]
+    assert data.points == tuple(data.comparisons[0].summaries)
+    environment = dict(data.environment)
+    assert environment["client host"] == "fixture-host"
+    assert float(environment["client budget (chunks/s, crossfade calibrate)"]) > 0
+    again = analyse_sweep(saved)
+    assert [s.requests for s in again.summaries] == [p.requests for p in data.points]

@@ -103,6 +103,7 @@ def test_results_saved_before_errors_were_grouped_show_their_messages(tmp_path: 
         tmp_path / "old", REAL, 2, False, failing=(30, ErrorKind.STREAM_ERROR, "engine died")
     )
     result = json.loads((folder / RESULT_FILE).read_text())
+    result["schema_version"] = 1  # the schema such results were saved in
     del result["summary"]["errors"]
     (folder / RESULT_FILE).write_text(json.dumps(result))
     data = load_report([folder])

@@ -25,7 +25,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-NS_PER_S = 1_000_000_000
+from crossfade.bench.metrics import NS_PER_S
+
 # Intervals are drawn this many at a time: fast, and an iterator nobody drains costs little.
 _BLOCK = 4096
 

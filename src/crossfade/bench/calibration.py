@@ -26,26 +26,30 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from crossfade.bench.arrivals import poisson
+from crossfade.bench.calibration_model import (
+    Calibration,
+    GroundTruthSettings,
+    LevelFigures,
+    Machine,
+    StatsMs,
+    Thresholds,
+)
 from crossfade.bench.groundtruth import prompt_key
+from crossfade.bench.metrics import NS_PER_MS, NS_PER_S
 from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import BenchRequest, RequestRecord
-from crossfade.bench.results import environment
+from crossfade.bench.result_model import environment
 from crossfade.bench.runner import run_load
 from crossfade.bench.targets import make_client, parse_target
 from crossfade.errors import CrossfadeError
-from crossfade.saved import parse_json, write_atomic
-
-FORMAT, VERSION = "crossfade-calibration", 1
-NS_PER_MS = 1e6
-STATS = ("mean", "min", "p50", "p99", "max")
+from crossfade.saved import parse_json, write_model
 
 
 class CalibrationError(CrossfadeError):
@@ -72,12 +76,6 @@ class Overhead:
     @property
     def added_ttft_ns(self) -> int:
         return self.send_ns + self.receive_ns
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    added_ttft_p99_ms: float = 5.0
-    itl_error_p99_ms: float = 2.0
 
 
 def parse_log(text: str) -> list[LogEntry]:
@@ -125,13 +123,19 @@ def join(
     return pairs, unmatched
 
 
-def stats_ms(values_ns: Sequence[float]) -> dict[str, float | None]:
+def stats_ms(values_ns: Sequence[float]) -> StatsMs:
     """Mean, min, p50, p99 and max in milliseconds (numpy's linear percentiles); None when empty."""
     if len(values_ns) == 0:
-        return dict.fromkeys(STATS)
+        return StatsMs(mean=None, min=None, p50=None, p99=None, max=None)
     array = np.asarray(values_ns, dtype=np.float64) / NS_PER_MS
-    points = [array.mean(), array.min(), *np.percentile(array, [50, 99]), array.max()]
-    return dict(zip(STATS, map(float, points), strict=True))
+    p50, p99 = np.percentile(array, [50, 99])
+    return StatsMs(
+        mean=float(array.mean()),
+        min=float(array.min()),
+        p50=float(p50),
+        p99=float(p99),
+        max=float(array.max()),
+    )
 
 
 def level_figures(
@@ -139,7 +143,7 @@ def level_figures(
     pairs: Sequence[tuple[RequestRecord, LogEntry]],
     unmatched: int,
     thresholds: Thresholds,
-) -> dict[str, Any]:
+) -> LevelFigures:
     """One level's figures from its measured, joined requests."""
     ok = [(r, e) for r, e in pairs if r.ok and r.chunk_ns]
     overheads = [overhead(r.sent_ns, token_times(r), e) for r, e in ok]
@@ -149,28 +153,28 @@ def level_figures(
     added = stats_ms([o.added_ttft_ns for o in overheads])
     itl = stats_ms([e for o in overheads for e in o.itl_error_ns])
     failed = len(pairs) - len(ok)
-    ttft_p99, itl_p99 = added["p99"], itl["p99"] or 0.0
+    ttft_p99, itl_p99 = added.p99, itl.p99 or 0.0
     under = ttft_p99 is not None and ttft_p99 < thresholds.added_ttft_p99_ms
     clean = under and itl_p99 < thresholds.itl_error_p99_ms and not failed and not unmatched
-    return {
-        "concurrency": concurrency,
-        "requests": len(pairs) + unmatched,
-        "joined": len(pairs),
-        "failed": failed,
-        "chunks": chunks,
-        "chunk_rate_per_s": chunks * 1e9 / window_ns if window_ns > 0 else 0.0,
-        "added_ttft_ms": added,
-        "send_ms": stats_ms([o.send_ns for o in overheads]),
-        "receive_ms": stats_ms([o.receive_ns for o in overheads]),
-        "itl_error_ms": itl,
-        "clean": bool(clean),
-    }
+    return LevelFigures(
+        concurrency=concurrency,
+        requests=len(pairs) + unmatched,
+        joined=len(pairs),
+        failed=failed,
+        chunks=chunks,
+        chunk_rate_per_s=chunks * NS_PER_S / window_ns if window_ns > 0 else 0.0,
+        added_ttft_ms=added,
+        send_ms=stats_ms([o.send_ns for o in overheads]),
+        receive_ms=stats_ms([o.receive_ns for o in overheads]),
+        itl_error_ms=itl,
+        clean=bool(clean),
+    )
 
 
-def clean_limit(levels: Sequence[Mapping[str, Any]]) -> tuple[int | None, float | None]:
+def clean_limit(levels: Sequence[LevelFigures]) -> tuple[int | None, float | None]:
     """(concurrency, chunk rate) of the highest clean level; (None, None) if none is clean."""
-    best = max((lv for lv in levels if lv["clean"]), key=lambda lv: lv["concurrency"], default=None)
-    return (None, None) if best is None else (best["concurrency"], best["chunk_rate_per_s"])
+    best = max((lv for lv in levels if lv.clean), key=lambda lv: lv.concurrency, default=None)
+    return (None, None) if best is None else (best.concurrency, best.chunk_rate_per_s)
 
 
 def default_path() -> Path:
@@ -178,17 +182,17 @@ def default_path() -> Path:
     return Path(cache) / "crossfade" / "calibration.json"
 
 
-def load_calibration(path: Path | None = None) -> dict[str, Any] | None:
-    """The saved calibration, or None if there is none or it is not one."""
+def load_calibration(path: Path | None = None) -> Calibration | None:
+    """The saved calibration, or None if there is none or it is not one (of this version)."""
     try:
         data = parse_json((path or default_path()).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return Calibration.model_validate(data)
+    except (OSError, ValueError):  # ValidationError is a ValueError
         return None
-    return data if isinstance(data, dict) and data.get("format") == FORMAT else None
 
 
-def save_calibration(data: Mapping[str, Any], path: Path | None = None) -> Path:
-    return write_atomic(path or default_path(), json.dumps(data, indent=2) + "\n")
+def save_calibration(calibration: Calibration, path: Path | None = None) -> Path:
+    return write_model(path or default_path(), calibration)
 
 
 @contextlib.contextmanager
@@ -274,13 +278,13 @@ def calibrate(
     itl_ms: float = 10.0,
     requests_per_level: int | None = None,
     thresholds: Thresholds | None = None,
-    on_level: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
+    on_level: Callable[[LevelFigures], None] | None = None,
+) -> Calibration:
     """Measure every level against a fresh ground-truth server; returns the calibration."""
     import uvloop  # as `crossfade bench` uses, so the figures describe the same client
 
     thresholds = thresholds or Thresholds()
-    figures: list[dict[str, Any]] = []
+    figures: list[LevelFigures] = []
     with (
         tempfile.TemporaryDirectory(prefix="crossfade-calibrate-") as folder,
         groundtruth_server(ttft_ms, itl_ms, Path(folder) / "log.jsonl") as address,
@@ -295,14 +299,13 @@ def calibrate(
             if on_level is not None:
                 on_level(figures[-1])
     concurrency, rate = clean_limit(figures)
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {**environment(), "load_average": [round(x, 2) for x in os.getloadavg()]},
-        "server": {"ttft_ms": ttft_ms, "itl_ms": itl_ms, "tokens": tokens},
-        "thresholds": asdict(thresholds),
-        "levels": figures,
-        "max_clean_concurrency": concurrency,
-        "max_clean_chunk_rate_per_s": rate,
-    }
+    load = [round(x, 2) for x in os.getloadavg()]
+    return Calibration(
+        date=datetime.now(UTC).isoformat(timespec="seconds"),
+        machine=Machine(**environment().model_dump(), load_average=load),
+        server=GroundTruthSettings(ttft_ms=ttft_ms, itl_ms=itl_ms, tokens=tokens),
+        thresholds=thresholds,
+        levels=figures,
+        max_clean_concurrency=concurrency,
+        max_clean_chunk_rate_per_s=rate,
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 from rich.console import Console, Group
@@ -21,10 +21,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from crossfade.bench.metrics import ttft_ns
+from crossfade.bench.metrics import NS_PER_MS, ttft_ns
 from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import RequestRecord
+from crossfade.bench.results import BenchResult
 from crossfade.bench.runner import OnRecord
+from crossfade.bench.summary import Distribution, Distributions, ErrorGroup
 from crossfade.bench.sweep import FinishedRun, PlannedRun
 
 EMULATED_MARK = "EMULATED (not TensorRT-LLM)"
@@ -100,7 +102,7 @@ class LiveProgress:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         total = f"/{self.total}" if self.total else ""
         recent = list(self.recent_ttft)  # one copy: the event loop's thread appends to it
-        ttft = f"{np.median(recent) / 1e6:.1f} ms" if recent else "-"
+        ttft = f"{np.median(recent) / NS_PER_MS:.1f} ms" if recent else "-"
         return Text(
             f"{self.label}: {self.done}{total} requests, {self.done / elapsed:.1f}/s, "
             f"{self.failed} failed, TTFT p50 {ttft}, {elapsed:.0f} s"
@@ -108,86 +110,81 @@ class LiveProgress:
 
 
 def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value / 1e6:.2f}"
+    return "-" if value is None else f"{value / NS_PER_MS:.2f}"
 
 
-def summary_title(result: dict[str, Any]) -> str:
+def summary_title(name: str, plan_label: str, emulated: bool) -> str:
     # Escaped: rich would read "[concurrency@6]" as a style tag and drop it.
-    title = escape(f"{result['name']}  [{result['config']['plan_label']}]")
-    if result.get("emulated"):
+    title = escape(f"{name}  [{plan_label}]")
+    if emulated:
         title += f"\n{EMULATED_MARK}"  # its own line: a wrapped title must not split the mark
     return title
 
 
-def summary_table(result: dict[str, Any]) -> Group:
+def _latency_rows(d: Distributions) -> tuple[tuple[str, Distribution], ...]:
+    return (
+        ("TTFT", d.ttft_ns),
+        ("TTFT (from intended send)", d.ttft_from_scheduled_ns),
+        ("ITL (per token)", d.itl_ns),
+        ("TPOT", d.tpot_ns),
+        ("E2E", d.e2e_ns),
+        ("client queue", d.queue_ns),
+    )
+
+
+def summary_table(result: BenchResult) -> Group:
     """The result as tables: latency distributions, throughput, failures, verification."""
-    summary, run = result["summary"], result["run"]
-    latency = Table(title=summary_title(result), title_justify="left")
+    summary, run = result.summary, result.run
+    title = summary_title(result.name, result.config.plan_label, result.emulated)
+    latency = Table(title=title, title_justify="left")
     latency.add_column("ms")
     for column in ("mean", "std", "p50", "p90", "p95", "p99", "p99.9", "n"):
         latency.add_column(column, justify="right")
-    labels = {
-        "ttft_ns": "TTFT",
-        "ttft_from_scheduled_ns": "TTFT (from intended send)",
-        "itl_ns": "ITL (per token)",
-        "tpot_ns": "TPOT",
-        "e2e_ns": "E2E",
-        "queue_ns": "client queue",
-    }
-    for key, label in labels.items():
-        d = summary["distributions"][key]
-        latency.add_row(
-            label,
-            *(_ms(d.get(s)) for s in ("mean", "std", "p50", "p90", "p95", "p99", "p99_9")),
-            str(d["count"]),
-        )
+    for label, d in _latency_rows(summary.distributions):
+        shown = (d.mean, d.std, d.p50, d.p90, d.p95, d.p99, d.p99_9)
+        latency.add_row(label, *(_ms(value) for value in shown), str(d.count))
     facts = Table(show_header=False, box=None)
     facts.add_row(
         "measured",
-        f"{summary['completed']} ok, {summary['failed']} failed "
-        f"over {summary['window_s']:.1f} s (warm-up {run['warmup_records']} excluded)",
+        f"{summary.completed} ok, {summary.failed} failed "
+        f"over {summary.window_s:.1f} s (warm-up {run.warmup_records} excluded)",
     )
     facts.add_row(
         "throughput",
-        f"{summary['request_throughput_per_s']:.2f} req/s, "
-        f"{summary['output_token_throughput_per_s']:.1f} output tok/s",
+        f"{summary.request_throughput_per_s:.2f} req/s, "
+        f"{summary.output_token_throughput_per_s:.1f} output tok/s",
     )
-    for row in error_rows(summary):
+    for row in error_rows(summary.errors):
         facts.add_row(*row)
-    length = summary["output_length"]
-    flag = "" if length["mismatched"] == 0 else "  <-- OUTPUT LENGTH MISMATCH"
+    length = summary.output_length
+    flag = "" if length.mismatched == 0 else "  <-- OUTPUT LENGTH MISMATCH"
     facts.add_row(
         "output length",
-        f"{length['verified']} verified, {length['mismatched']} "
-        f"mismatched, {length['unverifiable']} unverifiable{flag}",
+        f"{length.verified} verified, {length.mismatched} "
+        f"mismatched, {length.unverifiable} unverifiable{flag}",
     )
-    goodput = summary.get("goodput")
+    goodput = summary.goodput
     if goodput:
-        slos = "; ".join(f"{s['slo']} {'met' if s['met'] else 'MISSED'}" for s in goodput["slos"])
+        slos = "; ".join(f"{s.slo} {'met' if s.met else 'MISSED'}" for s in goodput.slos)
         facts.add_row(
             "goodput",
-            f"{goodput['good_per_s']:.2f} req/s good "
-            f"({goodput['good']}/{goodput['requests']}); {slos}",
+            f"{goodput.good_per_s:.2f} req/s good ({goodput.good}/{goodput.requests}); {slos}",
         )
-    facts.add_row("stopped", run["stop_reason"])
-    for note in run.get("notes", []):
+    facts.add_row("stopped", run.stop_reason.value)
+    for note in run.notes:
         facts.add_row("note", Text(note))  # Text: a bracket in a message is not markup
     return Group(latency, facts)
 
 
-def error_rows(summary: dict[str, Any]) -> list[tuple[Text, Text]]:
+def error_rows(groups: Sequence[ErrorGroup]) -> list[tuple[Text, Text]]:
     """ "failures: none", or a row per kind of error, most frequent first, with the first
-    messages (results saved before the summary kept messages: the counts alone)."""
-    groups = summary.get("errors")
-    if groups is None:
-        groups = [{"kind": k, "count": n, "messages": []} for k, n in summary["failures"].items()]
-        groups = sorted((g for g in groups if g["count"]), key=lambda g: -g["count"])
+    messages (a result saved before messages were kept: the counts alone)."""
     if not groups:
         return [(Text("failures"), Text("none"))]
     rows = []
     for group in groups:
-        shown = [_clip(message) for message in group["messages"]]
-        text = f"{group['count']} {group['kind']}" + (": " + " | ".join(shown) if shown else "")
+        shown = [_clip(message) for message in group.messages]
+        text = f"{group.count} {group.kind.value}" + (": " + " | ".join(shown) if shown else "")
         rows.append((Text("error", style="red"), Text(text)))
     return rows
 
@@ -236,9 +233,9 @@ class SweepConsole:
             self.console.print(Text(line, style="red"), soft_wrap=True)
             return
         summary = finished.result.summary
-        ok, failed = summary["completed"], summary["failed"]
-        ttft = summary["distributions"]["ttft_ns"].get("p50")
-        ttft_text = f"TTFT p50 {ttft / 1e6:.1f} ms" if ttft is not None else "no TTFT"
+        ok, failed = summary.completed, summary.failed
+        ttft = summary.distributions.ttft_ns.p50
+        ttft_text = f"TTFT p50 {ttft / NS_PER_MS:.1f} ms" if ttft is not None else "no TTFT"
         line = f"{self.label}: {ok} ok, {failed} failed, {ttft_text}, {took}"
         line += f", {finished.stop_reason}"
         self.console.print(Text(line, style="red" if failed and not ok else ""), soft_wrap=True)

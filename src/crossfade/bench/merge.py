@@ -20,10 +20,10 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from crossfade.bench.plan import StopReason
+from crossfade.bench.metrics import NS_PER_MS, NS_PER_S
 from crossfade.bench.protocol import RequestRecord
+from crossfade.bench.result_model import ClockOffsets, MergedShards, RunInfo, ShardRun
 from crossfade.bench.results import BenchResult, save_result
 from crossfade.bench.runner import RunOutcome
 from crossfade.bench.session import summarize_outcome
@@ -31,7 +31,7 @@ from crossfade.bench.shards import MergeError, ShardResult, check_shards, load_s
 from crossfade.bench.slo import parse_slo
 from crossfade.bench.workers import merge as merge_outcomes
 
-CLOCK_STEP_NS = 1_000_000  # a pod's wall-minus-monotonic moving more than this was stepped
+CLOCK_STEP_NS = NS_PER_MS  # a pod's wall-minus-monotonic moving more than this was stepped
 LATE_START_NS = 10_000_000  # a pod starting this long after the first did not start with it
 # Shards whose starts lie further apart than this share of their whole span (and than the floor,
 # which absorbs a short run's start-up jitter) did not run together: refused.
@@ -56,9 +56,9 @@ def clock_warnings(shards: Sequence[ShardResult]) -> list[str]:
         moved = shard.clock_end_ns - shard.clock_start_ns
         if abs(moved) > CLOCK_STEP_NS:
             warnings.append(
-                f"shard {shard.index}'s wall clock moved {moved / 1e6:+.1f} ms against its "
+                f"shard {shard.index}'s wall clock moved {moved / NS_PER_MS:+.1f} ms against its "
                 "monotonic clock during the run (a clock step): its records are placed to within "
-                f"~{abs(moved) / 1e6:.1f} ms; latencies within a pod are exact, cross-pod "
+                f"~{abs(moved) / NS_PER_MS:.1f} ms; latencies within a pod are exact, cross-pod "
                 "ordering and the window are not"
             )
     if not started:
@@ -70,11 +70,12 @@ def clock_warnings(shards: Sequence[ShardResult]) -> list[str]:
         apart = shard.started_wall_ns() - first.started_wall_ns()
         if apart <= LATE_START_NS:
             continue
-        lag = shard.started_wall_ns() - round(start_at * 1e9) if start_at is not None else None
-        against = f" ({lag / 1e6:+.1f} ms from --start-at)" if lag is not None else ""
+        lag = shard.started_wall_ns() - round(start_at * NS_PER_S) if start_at is not None else None
+        against = f" ({lag / NS_PER_MS:+.1f} ms from --start-at)" if lag is not None else ""
+        apart_ms = apart / NS_PER_MS
         warnings.append(
-            f"shard {shard.index} started {apart / 1e6:.1f} ms after shard {first.index} by "
-            f"their own clocks{against}: it was late, or its clock differs by ~{apart / 1e6:.1f} "
+            f"shard {shard.index} started {apart_ms:.1f} ms after shard {first.index} by "
+            f"their own clocks{against}: it was late, or its clock differs by ~{apart_ms:.1f} "
             "ms; its load did not overlap the others' for that long, and cross-pod ordering is "
             "uncertain by as much (latencies within a pod are exact)"
         )
@@ -84,13 +85,13 @@ def clock_warnings(shards: Sequence[ShardResult]) -> list[str]:
 def start_note(shards: Sequence[ShardResult]) -> list[str]:
     """Shards that started together, all late for --start-at (pods not ready in time)."""
     lags = [
-        s.started_wall_ns() - round(at * 1e9)
+        s.started_wall_ns() - round(at * NS_PER_S)
         for s in shards
         if s.records and (at := s.start_at_unix) is not None
     ]
     if not lags or min(lags) <= LATE_START_NS:
         return []
-    return [f"every shard started at least {min(lags) / 1e6:.1f} ms after --start-at"]
+    return [f"every shard started at least {min(lags) / NS_PER_MS:.1f} ms after --start-at"]
 
 
 def check_together(shards: Sequence[ShardResult]) -> None:
@@ -105,14 +106,15 @@ def check_together(shards: Sequence[ShardResult]) -> None:
     if spread <= max(TOGETHER_FLOOR_NS, TOGETHER_SHARE * span):
         return
     starts = ", ".join(
-        f"shard {s.index} at +{(s.started_wall_ns() - first) / 1e9:.3f} s ({s.folder})"
+        f"shard {s.index} at +{(s.started_wall_ns() - first) / NS_PER_S:.3f} s ({s.folder})"
         for s in started
     )
     raise MergeError(
-        f"the shards did not run together: they started {spread / 1e9:.3f} s apart by their own "
-        f"clocks ({starts}), {spread / span:.1%} of the {span / 1e9:.1f} s from the first start "
+        f"the shards did not run together: they started {spread / NS_PER_S:.3f} s apart by their "
+        f"own clocks ({starts}), {spread / span:.1%} of the {span / NS_PER_S:.1f} s from the first "
+        "start "
         f"to the last end (merge allows {TOGETHER_SHARE:.0%}, at least "
-        f"{TOGETHER_FLOOR_NS / 1e9:g} s). Merged, their load would not be the plan's and the "
+        f"{TOGETHER_FLOOR_NS / NS_PER_S:g} s). Merged, their load would not be the plan's and the "
         "throughput would count the gap as idle time. Each shard's result stands on its own; "
         "merge only the shards that started together (with --allow-missing), or run the pods "
         "again with one --start-at"
@@ -147,10 +149,10 @@ def _outcome(shard: ShardResult, shift: int) -> RunOutcome:
     run = shard.result.run
     return RunOutcome(
         records=[_shifted(r, shift) for r in shard.records],
-        start_ns=int(run["start_ns"]) + shift,
-        end_ns=int(run["end_ns"]) + shift,
-        measure_start_ns=int(run["measure_start_ns"]) + shift,
-        stop_reason=StopReason(run["stop_reason"]),
+        start_ns=run.start_ns + shift,
+        end_ns=run.end_ns + shift,
+        measure_start_ns=run.measure_start_ns + shift,
+        stop_reason=run.stop_reason,
     )
 
 
@@ -173,68 +175,66 @@ def merge_shards(shards: Sequence[ShardResult], allow_missing: bool = False) -> 
     outcome = merge_outcomes(
         [_outcome(s, shifts[s.index]) for s in started], warmup=whole.warmup_requests > 0
     )
-    slos = [parse_slo(text) for text in reference.result.config.get("slos") or []]
+    slos = [parse_slo(text) for text in reference.result.config.slos]
     measured, summary = summarize_outcome(outcome, whole, slos)
-    notes += [f"shard {s.index}: {note}" for s in ordered for note in s.result.run["notes"]]
+    notes += [f"shard {s.index}: {note}" for s in ordered for note in s.result.run.notes]
     if reference.result.server_metrics is not None:
         notes.append(f"server metrics: shard {reference.index}'s scrapes")
-    config = {k: v for k, v in reference.result.config.items() if k != "shard"}
-    config |= {
-        "plan": whole.model_dump(),
-        "plan_label": whole.describe(),
-        "workers": sum(int(s.result.config.get("workers", 1)) for s in ordered),
-        "shards": {
-            "count": reference.count,
-            "merged": [s.index for s in ordered],
-            "missing": missing,
-            "start_at_unix": reference.start_at_unix,
-            "folders": [str(s.folder) for s in ordered],
-        },
-    }
-    run = {
-        "started_at_unix": min(float(s.result.run["started_at_unix"]) for s in ordered),
-        "start_ns": outcome.start_ns,
-        "measure_start_ns": summary.window_start_ns,
-        "end_ns": summary.window_end_ns,
-        "wall_minus_monotonic_ns": {
-            "start": reference.clock_start_ns,
-            "end": reference.clock_end_ns,
-        },
-        "stop_reason": outcome.stop_reason.value,
-        "records": len(outcome.records),
-        "measured_records": len(measured),
-        "warmup_records": len(outcome.records) - len(measured),
-        "notes": notes + warnings,
-        "shards": [_shard_facts(s, shifts[s.index]) for s in ordered],
-    }
+    config = reference.result.config.model_copy(
+        update={
+            "plan": whole,
+            "plan_label": whole.describe(),
+            "shard": None,
+            "workers": sum(s.result.config.workers for s in ordered),
+            "shards": MergedShards(
+                count=reference.count,
+                merged=[s.index for s in ordered],
+                missing=missing,
+                start_at_unix=reference.start_at_unix,
+                folders=[str(s.folder) for s in ordered],
+            ),
+        }
+    )
+    run = RunInfo(
+        started_at_unix=min(s.result.run.started_at_unix for s in ordered),
+        start_ns=outcome.start_ns,
+        measure_start_ns=summary.window_start_ns,
+        end_ns=summary.window_end_ns,
+        wall_minus_monotonic_ns=ClockOffsets(
+            start=reference.clock_start_ns, end=reference.clock_end_ns
+        ),
+        stop_reason=outcome.stop_reason,
+        records=len(outcome.records),
+        measured_records=len(measured),
+        warmup_records=len(outcome.records) - len(measured),
+        notes=notes + warnings,
+        shards=[_shard_run(s, shifts[s.index]) for s in ordered],
+    )
     result = BenchResult(
         name=reference.result.name,
         target=reference.result.target,
         emulated=any(s.result.emulated for s in ordered),
         config=config,
-        environment={
-            **reference.result.environment,
-            "shard_hosts": [s.result.environment.get("host") for s in ordered],
-        },
+        environment=reference.result.environment,
         run=run,
-        summary=summary.model_dump(mode="json"),
+        summary=summary,
         server_metrics=reference.result.server_metrics,
         client_overhead=reference.result.client_overhead,
     )
     return MergedRun(result, outcome.records, warnings, missing)
 
 
-def _shard_facts(shard: ShardResult, shift: int) -> dict[str, Any]:
-    return {
-        "index": shard.index,
-        "folder": str(shard.folder),
-        "host": shard.result.environment.get("host"),
-        "records": len(shard.records),
-        "stop_reason": shard.result.run["stop_reason"],
-        "shift_ns": shift,  # added to its times to put them on the merged clock
-        "clock_moved_ns": shard.clock_end_ns - shard.clock_start_ns,
-        "started_wall_ns": shard.started_wall_ns() if shard.records else None,
-    }
+def _shard_run(shard: ShardResult, shift: int) -> ShardRun:
+    return ShardRun(
+        index=shard.index,
+        folder=str(shard.folder),
+        host=shard.result.environment.host,
+        records=len(shard.records),
+        stop_reason=shard.result.run.stop_reason,
+        shift_ns=shift,
+        clock_moved_ns=shard.clock_end_ns - shard.clock_start_ns,
+        started_wall_ns=shard.started_wall_ns() if shard.records else None,
+    )
 
 
 def merge_results(folders: Sequence[Path], output: Path, allow_missing: bool = False) -> MergedRun:

@@ -29,6 +29,7 @@ import numpy.typing as npt
 from crossfade.bench.protocol import RequestRecord
 
 NS_PER_S = 1_000_000_000
+NS_PER_MS = 1_000_000
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

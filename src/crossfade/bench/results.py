@@ -1,30 +1,26 @@
 """A saved run: `result.json` (configuration, environment, summary, why it stopped) and
-`requests.jsonl` (one raw record per request). compare, report and advise read only these."""
+`requests.jsonl` (one raw record per request). compare, report and advise read only these.
+
+Schema 2 (today's): every part typed and closed (`result_model`). Schema 1 had the same layout
+with open parts; its files are read through `upgrade_v1`."""
 
 from __future__ import annotations
 
 import json
-import os
-import platform
-import socket
 from pathlib import Path
 from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    TypeAdapter,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from crossfade import __version__
+from crossfade.bench.calibration_model import Calibration
 from crossfade.bench.protocol import RequestRecord
+from crossfade.bench.result_model import Environment, RunConfig, RunInfo, TargetInfo
+from crossfade.bench.server_metrics import ServerView
+from crossfade.bench.summary import Summary
 from crossfade.errors import CrossfadeError
 from crossfade.saved import first_problem, read_model, write_atomic
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RESULT_FILE = "result.json"
 REQUESTS_FILE = "requests.jsonl"
 RESULT_FILES = (RESULT_FILE, REQUESTS_FILE)  # either makes a folder a saved result
@@ -35,67 +31,50 @@ class ResultError(CrossfadeError):
     """A result folder that cannot be read."""
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
-
-
-class _Target(_Section):
-    url: str = ""
-    server: dict[str, Any] = {}
-
-
-class _Config(_Section):
-    plan: dict[str, Any] = {}
-    slos: list[str] = []
-    workers: int = 1
-    workload: dict[str, Any] = {}
-
-
-class _Run(_Section):
-    started_at_unix: float = 0.0
-    start_ns: int = 0
-    measure_start_ns: int = 0
-    end_ns: int = 0
-    stop_reason: str = ""
-    notes: list[str] = []
-
-
-# The parts of the free-form sections that compare, report and merge read, by JSON type: a
-# result.json edited by hand is refused on load rather than failing deep inside a reader.
-_SECTIONS: dict[str, type[_Section]] = {"target": _Target, "config": _Config, "run": _Run}
-
-
 class BenchResult(BaseModel):
-    """result.json. Unknown keys are rejected so a result from another schema fails loudly."""
+    """result.json. Unknown keys are rejected, in every part, so a result from another schema
+    or edited by hand fails on load, naming the field."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     schema_version: int = SCHEMA_VERSION
-    name: str
-    target: dict[str, Any]
-    emulated: bool
-    config: dict[str, Any]
-    environment: dict[str, Any]
-    run: dict[str, Any]
-    summary: dict[str, Any]
-    server_metrics: dict[str, Any] | None = None
-    client_overhead: dict[str, Any] | None = None
-
-    @field_validator(*_SECTIONS)
-    @classmethod
-    def _read_parts_have_their_types(cls, section: dict[str, Any], info: ValidationInfo) -> Any:
-        _SECTIONS[str(info.field_name)].model_validate(section)
-        return section  # as written, extra keys and all
+    name: str  # how reports label the target
+    target: TargetInfo
+    emulated: bool  # crossfade's TensorRT-LLM emulator answered, not TensorRT-LLM
+    config: RunConfig
+    environment: Environment
+    run: RunInfo
+    summary: Summary
+    server_metrics: ServerView | None = None  # None: not scraped
+    client_overhead: Calibration | None = None  # `crossfade calibrate`'s, when there was one
 
 
-def environment() -> dict[str, Any]:
-    return {
-        "crossfade_version": __version__,
-        "host": socket.gethostname(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
+def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-1 result.json as schema 2. The layout is the same; what early schema-1 writers
+    left out is made explicit (one worker, no clock offsets, error groups of counts alone),
+    and a merged result's `environment.shard_hosts` goes (each shard's host is in
+    `run.shards`). Anything else a schema-1 file held that schema 2 has no field for is left
+    for validation to refuse."""
+    config, run, summary = (data.get(part) for part in ("config", "run", "summary"))
+    upgraded = dict(data, schema_version=2)
+    if isinstance(config, dict):
+        upgraded["config"] = {"workers": 1, **config}
+    if isinstance(run, dict):
+        upgraded["run"] = {"wall_minus_monotonic_ns": None, **run}
+    if isinstance(summary, dict) and "errors" not in summary:
+        upgraded["summary"] = {**summary, "errors": _count_groups(summary.get("failures"))}
+    environment = data.get("environment")
+    if isinstance(environment, dict) and isinstance(run, dict) and "shards" in run:
+        upgraded["environment"] = {k: v for k, v in environment.items() if k != "shard_hosts"}
+    return upgraded
+
+
+def _count_groups(failures: object) -> object:
+    """Error groups from the counts per kind, most frequent first (no messages were kept)."""
+    if not isinstance(failures, dict) or not all(type(n) is int for n in failures.values()):
+        return []  # validation refuses the failures themselves
+    ordered = sorted((kind for kind, n in failures.items() if n), key=lambda k: -failures[k])
+    return [{"kind": kind, "count": failures[kind], "messages": []} for kind in ordered]
 
 
 def save_result(folder: Path, result: BenchResult, records: list[RequestRecord]) -> Path:
@@ -105,14 +84,23 @@ def save_result(folder: Path, result: BenchResult, records: list[RequestRecord])
         folder / REQUESTS_FILE,
         "".join(json.dumps(r.to_json(), separators=(",", ":")) + "\n" for r in records),
     )
-    write_atomic(folder / RESULT_FILE, json.dumps(result.model_dump(), indent=2) + "\n")
+    write_atomic(folder / RESULT_FILE, json.dumps(result.model_dump(mode="json"), indent=2) + "\n")
     return folder
 
 
 def load_result(folder: Path) -> BenchResult:
     path = folder / RESULT_FILE if folder.is_dir() else folder
     missing = "no such result (a folder written by `crossfade bench`)"
-    return read_model(path, BenchResult, version=SCHEMA_VERSION, error=ResultError, missing=missing)
+    return read_model(
+        path,
+        BenchResult,
+        version=SCHEMA_VERSION,
+        older=(1,),
+        upgrade=lambda _, data: upgrade_v1(data),
+        error=ResultError,
+        missing=missing,
+        strict=True,
+    )
 
 
 def load_records(folder: Path) -> list[RequestRecord]:

@@ -10,10 +10,10 @@ reported as the difference between the scrapes before and after the run; gauges 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import BaseModel, ConfigDict
 
 Sample = tuple[str, dict[str, str], float]
 
@@ -48,9 +48,10 @@ class Scrape:
         return _total(self.samples, name, **labels)
 
 
-@dataclass
-class ServerView:
-    """Normalised server-side figures for one model over a run."""
+class ServerView(BaseModel):
+    """Normalised server-side figures for one model over a run (a result's `server_metrics`)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     requests_ok: float | None = None
     requests_failed: float | None = None
@@ -58,12 +59,9 @@ class ServerView:
     compute_time_s_mean: float | None = None
     ttft_histogram: dict[str, float] | None = None  # upper bound (s) -> count in the run
     ttft_mean_s: float | None = None
-    running: list[tuple[int, float]] = field(default_factory=list)  # (ns, value) samples
-    waiting: list[tuple[int, float]] = field(default_factory=list)
-    kv_cache_use: list[tuple[int, float]] = field(default_factory=list)  # fraction 0..1
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    running: list[tuple[int, float]] = []  # (perf_counter_ns, value) samples
+    waiting: list[tuple[int, float]] = []
+    kv_cache_use: list[tuple[int, float]] = []  # fraction 0..1
 
 
 def server_view(model: str | None, scrapes: list[Scrape]) -> ServerView:

@@ -13,17 +13,30 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from crossfade.bench.arrivals import arrival_offsets
+from crossfade.bench.calibration_model import Calibration
+from crossfade.bench.clients import info_header
 from crossfade.bench.plan import LoadPlan, StopReason
 from crossfade.bench.protocol import BenchRequest, RequestRecord
-from crossfade.bench.results import BenchResult, environment, save_result
+from crossfade.bench.result_model import (
+    ClockOffsets,
+    RunConfig,
+    RunInfo,
+    ShardFacts,
+    SweepSlot,
+    TargetInfo,
+    TritonServerInfo,
+    environment,
+    read_server_info,
+)
+from crossfade.bench.results import BenchResult, save_result
 from crossfade.bench.runner import Interrupt, OnRecord, RunOutcome, run_load
 from crossfade.bench.scraper import MetricsSampler
-from crossfade.bench.server_metrics import server_view
+from crossfade.bench.server_metrics import Scrape, server_view
 from crossfade.bench.slo import LatencyBasis, Slo
 from crossfade.bench.summary import Summary, in_window, summarize
 from crossfade.bench.targets import TargetSpec, make_client
@@ -76,27 +89,27 @@ class BenchConfig:
     slos: Sequence[Slo] = ()
     metrics_url: str | None = None  # None: derived from the target (see default_metrics_url)
     scrape_metrics: bool = True
-    client_overhead: dict[str, Any] | None = None  # from `crossfade calibrate`, when known
+    client_overhead: Calibration | None = None  # from `crossfade calibrate`, when known
     workers: int = 1  # processes sending load (see workers.py)
     shard: Shard | None = None  # this run is one shard of several (see bench.merge)
-    extra: dict[str, Any] = field(default_factory=dict)
+    sweep: SweepSlot | None = None  # this run is one of a sweep's (see bench.sweep)
 
 
 def overhead_note(
-    chunks: int, window_s: float, workers: int, calibration: dict[str, Any] | None
+    chunks: int, window_s: float, workers: int, calibration: Calibration | None
 ) -> str | None:
     """A warning when the run asked more of each client process than `crossfade calibrate`
     found it can do cleanly on this machine (client time would then be in the figures)."""
     if calibration is None or window_s <= 0:
         return None
-    budget = calibration.get("max_clean_chunk_rate_per_s")
+    budget = calibration.max_clean_chunk_rate_per_s
     rate = chunks / window_s / max(workers, 1)
     if budget is not None and rate <= budget:
         return None
     limit = "no level was clean" if budget is None else f"the clean budget is {budget:.0f}/s"
     return (
         f"each client process received {rate:.0f} chunks/s, beyond what crossfade calibrate "
-        f"measured on this machine ({limit}, {calibration.get('date', 'unknown date')}): "
+        f"measured on this machine ({limit}, {calibration.date}): "
         "client overhead may be in these latencies; add --workers or use a bigger client"
     )
 
@@ -206,18 +219,30 @@ class _Measured:
     notes: list[str]
 
 
-def _plan_fields(config: BenchConfig, plan: LoadPlan) -> dict[str, Any]:
-    """config.plan is what this process ran; a shard also keeps the whole run's plan."""
-    if config.shard is None:
-        return {"plan": plan.model_dump(), "plan_label": plan.describe()}
-    shard = config.shard
-    label = f"{plan.describe()}, shard {shard.index}/{shard.count} of {config.plan.describe()}"
-    facts = {"index": shard.index, "count": shard.count, "start_at_unix": shard.start_at_unix}
-    return {
-        "plan": plan.model_dump(),
-        "plan_label": label,
-        "shard": {**facts, "plan": config.plan.model_dump()},
-    }
+def _run_config(config: BenchConfig, workload: Workload, plan: LoadPlan) -> RunConfig:
+    """`plan` is what this process ran; a shard also keeps the whole run's plan."""
+    shard, label = config.shard, plan.describe()
+    if shard is not None:
+        label += f", shard {shard.index}/{shard.count} of {config.plan.describe()}"
+    return RunConfig(
+        plan=plan,
+        plan_label=label,
+        shard=(
+            ShardFacts(
+                index=shard.index,
+                count=shard.count,
+                start_at_unix=shard.start_at_unix,
+                plan=config.plan,
+            )
+            if shard is not None
+            else None
+        ),
+        sweep=config.sweep,
+        slos=[str(slo) for slo in config.slos],
+        metrics_url=config.metrics_url or default_metrics_url(config.target),
+        workers=config.workers,
+        workload=workload.facts(),
+    )
 
 
 def _result(
@@ -225,7 +250,7 @@ def _result(
     workload: Workload,
     info: dict[str, Any],
     run: _Measured,
-    scrapes: list[Any],
+    scrapes: list[Scrape],
     plan: LoadPlan,
 ) -> BenchResult:
     outcome = run.outcome
@@ -233,42 +258,32 @@ def _result(
     measured, summary = summarize_outcome(outcome, plan, config.slos)
     model = config.target.model if config.target.transport != "openai" else None
     view = server_view(model, scrapes) if scrapes else None
-    stop = outcome.stop_reason if outcome is not None else StopReason.INTERRUPTED
     chunks = sum(len(r.chunk_ns) for r in measured if r.ok)
     notes = run.notes
     budget = overhead_note(chunks, summary.window_s, config.workers, config.client_overhead)
     if budget is not None:
         notes = [*notes, budget]
+    # The header first: a run that failed before the server was asked still names its target.
+    server = read_server_info({**info_header(config.target), **info})
     return BenchResult(
         name=config.target.name,
-        target={"url": config.target.url, "server": info},
-        emulated=bool(info.get("crossfade_emulated")),
-        config={
-            **_plan_fields(config, plan),
-            "slos": [str(slo) for slo in config.slos],
-            "metrics_url": config.metrics_url or default_metrics_url(config.target),
-            "workers": config.workers,
-            "workload": {
-                **workload.model_dump(exclude={"requests"}),
-                "fingerprint": workload.fingerprint(),
-                "count": len(workload.requests),
-            },
-            **config.extra,
-        },
+        target=TargetInfo(url=config.target.url, server=server),
+        emulated=isinstance(server, TritonServerInfo) and server.crossfade_emulated,
+        config=_run_config(config, workload, plan),
         environment=environment(),
-        run={
-            "started_at_unix": run.started_wall,
-            "start_ns": outcome.start_ns if outcome else 0,
-            "measure_start_ns": summary.window_start_ns,
-            "end_ns": summary.window_end_ns,
-            "wall_minus_monotonic_ns": run.clock,
-            "stop_reason": stop.value,
-            "records": len(records),
-            "measured_records": len(measured),
-            "warmup_records": len(records) - len(measured),
-            "notes": notes + (outcome.notes if outcome else []),
-        },
-        summary=summary.model_dump(mode="json"),
-        server_metrics=view.to_json() if view is not None else None,
+        run=RunInfo(
+            started_at_unix=run.started_wall,
+            start_ns=outcome.start_ns if outcome else 0,
+            measure_start_ns=summary.window_start_ns,
+            end_ns=summary.window_end_ns,
+            wall_minus_monotonic_ns=ClockOffsets(**run.clock),
+            stop_reason=outcome.stop_reason if outcome is not None else StopReason.INTERRUPTED,
+            records=len(records),
+            measured_records=len(measured),
+            warmup_records=len(records) - len(measured),
+            notes=notes + (outcome.notes if outcome else []),
+        ),
+        summary=summary,
+        server_metrics=view,
         client_overhead=config.client_overhead,
     )

@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
 
 from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import RequestRecord
@@ -33,39 +30,31 @@ class ShardResult:
     whole_plan: LoadPlan  # the run's plan before the split
     clock_start_ns: int  # wall_minus_monotonic_ns when the pod started and ended its run
     clock_end_ns: int
+    start_at_unix: float | None  # --start-at, when given
 
     @property
-    def start_at_unix(self) -> float | None:
-        value = self.result.config["shard"].get("start_at_unix")
-        return float(value) if value is not None else None
-
-    @property
-    def fingerprint(self) -> object:
-        return (self.result.config.get("workload") or {}).get("fingerprint")
+    def fingerprint(self) -> str:
+        return self.result.config.workload.fingerprint
 
     def started_wall_ns(self) -> int:
-        return int(self.result.run["start_ns"]) + self.clock_start_ns
+        return self.result.run.start_ns + self.clock_start_ns
 
     def ended_wall_ns(self) -> int:
-        return int(self.result.run["end_ns"]) + self.clock_start_ns
+        return self.result.run.end_ns + self.clock_start_ns
 
 
 def load_shard(folder: Path) -> ShardResult:
     result = load_result(folder)
-    shard, clock = result.config.get("shard"), result.run.get("wall_minus_monotonic_ns")
-    if not isinstance(shard, dict):
+    shard, clock = result.config.shard, result.run.wall_minus_monotonic_ns
+    if shard is None:
         raise MergeError(
             f"{folder}: not a shard (config.shard is missing); merge combines the results of "
             "`crossfade bench --shard I/N`, one per pod"
         )
-    try:
-        whole = LoadPlan.model_validate(shard["plan"])
-        index, count = int(shard["index"]), int(shard["count"])
-        if not isinstance(clock, dict):
-            raise TypeError("run.wall_minus_monotonic_ns missing")
-        start, end = int(clock["start"]), int(clock["end"])
-    except (KeyError, TypeError, ValueError, ValidationError) as exc:
-        raise MergeError(f"{folder}: result.json is not a readable shard ({exc})") from None
+    if clock is None:  # every shard's result has it: only an edited one lacks it
+        raise MergeError(
+            f"{folder}: result.json is not a readable shard (run.wall_minus_monotonic_ns missing)"
+        )
     try:
         records = load_records(folder if folder.is_dir() else folder.parent)
     except OSError as exc:
@@ -73,7 +62,17 @@ def load_shard(folder: Path) -> ShardResult:
             f"{folder}: its records cannot be read ({exc.strerror or exc}); a shard's folder "
             "holds result.json and requests.jsonl as `crossfade bench --shard` saved them"
         ) from None
-    return ShardResult(folder, result, records, index, count, whole, start, end)
+    return ShardResult(
+        folder,
+        result,
+        records,
+        shard.index,
+        shard.count,
+        shard.plan,
+        clock.start,
+        clock.end,
+        shard.start_at_unix,
+    )
 
 
 def check_shards(shards: Sequence[ShardResult], allow_missing: bool = False) -> list[int]:
@@ -84,10 +83,10 @@ def check_shards(shards: Sequence[ShardResult], allow_missing: bool = False) -> 
     first = shards[0]
     for other in shards[1:]:
         _same(first, other, "ran different workloads", lambda s: s.fingerprint, "fingerprints")
-        _same(first, other, "measured different targets", lambda s: s.result.target.get("url"))
+        _same(first, other, "measured different targets", lambda s: s.result.target.url)
         _same(first, other, "were split differently", lambda s: s.count, "shard counts")
         _same(first, other, "ran different plans", lambda s: s.whole_plan.model_dump(), "plans")
-        _same(first, other, "measured different SLOs", lambda s: s.result.config.get("slos"))
+        _same(first, other, "measured different SLOs", lambda s: s.result.config.slos)
     seen: dict[int, ShardResult] = {}
     for shard in shards:
         if not 0 <= shard.index < shard.count:
@@ -99,7 +98,7 @@ def check_shards(shards: Sequence[ShardResult], allow_missing: bool = False) -> 
             )
         seen[shard.index] = shard
         expected, _ = share_plan(shard.whole_plan, shard.index, shard.count)
-        if shard.result.config.get("plan") != expected.model_dump():
+        if shard.result.config.plan != expected:
             raise MergeError(
                 f"{shard.folder}: config.plan is not shard {shard.index}'s share of "
                 f"{shard.whole_plan.describe()}; was the result edited?"
@@ -114,7 +113,9 @@ def check_shards(shards: Sequence[ShardResult], allow_missing: bool = False) -> 
     return missing
 
 
-def _same(a: ShardResult, b: ShardResult, what: str, key: Any, named: str = "") -> None:
+def _same(
+    a: ShardResult, b: ShardResult, what: str, key: Callable[[ShardResult], object], named: str = ""
+) -> None:
     left, right = key(a), key(b)
     if left == right:
         return

@@ -28,6 +28,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from crossfade.bench.metrics import (
+    NS_PER_MS,
     NS_PER_S,
     FloatArray,
     RequestMetrics,
@@ -48,7 +49,7 @@ class SloMetric(StrEnum):
     E2E = "e2e"
 
 
-UNIT_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": NS_PER_S}
+UNIT_NS = {"ns": 1, "us": 1_000, "ms": NS_PER_MS, "s": NS_PER_S}
 SLO_FORM = (
     "expected METRIC:pPERCENTILE<VALUEUNIT, comma-separated, with METRIC one of ttft, itl, tpot,"
     " e2e, PERCENTILE in (0, 100], UNIT one of ns, us, ms, s; e.g. ttft:p99<500ms,itl:p95<50ms"
@@ -157,7 +158,7 @@ class SloResult(BaseModel):
     """Whether the run met one SLO; `observed_ns` is None when the percentile is infinite (it
     falls on failed requests) or there was no value at all."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     slo: str
     metric: SloMetric
@@ -168,7 +169,7 @@ class SloResult(BaseModel):
 
 
 class Goodput(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     basis: LatencyBasis
     slos: list[SloResult]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from crossfade.bench.metrics import NS_PER_S, RequestMetrics, percentiles, request_metrics
 from crossfade.bench.protocol import ErrorKind, RequestRecord
@@ -39,7 +39,7 @@ class Distribution(BaseModel):
     `metrics.percentiles`: linear interpolation between closest ranks, numpy's "linear").
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     count: int
     mean: float | None = None
@@ -72,7 +72,7 @@ def describe(values: npt.ArrayLike) -> Distribution:
 class Distributions(BaseModel):
     """Per-metric distributions over the successful requests; times in ns."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     ttft_ns: Distribution
     ttft_from_scheduled_ns: Distribution
@@ -91,7 +91,7 @@ class LengthCheck(BaseModel):
     """Output-length verification of the responses that came back whole: successful records and
     those failed only by their length (short_output / long_output)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     verified: int  # the server counted exactly the requested number of tokens
     mismatched: int  # the server counted another number
@@ -102,7 +102,7 @@ class ErrorGroup(BaseModel):
     """The failed requests of one kind: how many, and the first distinct messages, in the order
     they were first seen (what the server or the client said, truncated by the record)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: ErrorKind
     count: int
@@ -110,7 +110,7 @@ class ErrorGroup(BaseModel):
 
 
 class Summary(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     window_start_ns: int
     window_end_ns: int
@@ -122,9 +122,9 @@ class Summary(BaseModel):
     request_throughput_per_s: float  # completed_in_window / window_s
     output_token_throughput_per_s: float  # their output tokens / window_s
     failures: dict[ErrorKind, int]  # every kind, zero included
-    # The kinds that occurred, most frequent first, with their first messages. Absent from
-    # results saved before it existed.
-    errors: list[ErrorGroup] = Field(default_factory=list)
+    # The kinds that occurred, most frequent first, with their first messages (a result of
+    # schema 1 saved before they were kept has the counts alone: see `results`).
+    errors: list[ErrorGroup]
     output_length: LengthCheck
     distributions: Distributions
     goodput: Goodput | None = None
@@ -133,13 +133,6 @@ class Summary(BaseModel):
     def target_failed(self) -> bool:
         """True when the run says nothing about its target (see `FAILED_RUN_FRACTION`)."""
         return self.completed == 0 or self.failed > FAILED_RUN_FRACTION * self.requests
-
-    def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Summary:
-        return cls.model_validate(data)
 
 
 def in_window(records: Iterable[RequestRecord], start_ns: int, end_ns: int) -> list[RequestRecord]:

@@ -19,9 +19,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from crossfade.bench.plan import LoadPlan
+from crossfade.bench.calibration_model import Calibration
+from crossfade.bench.plan import LoadPlan, StopReason
+from crossfade.bench.result_model import SweepSlot
 from crossfade.bench.results import BenchResult
 from crossfade.bench.runner import OnRecord
 from crossfade.bench.session import BenchConfig, run_bench
@@ -49,7 +51,7 @@ class PlannedRun:
 class FinishedRun:
     run: PlannedRun
     folder: Path
-    stop_reason: str  # the run's own; "error" when it raised (see `error`)
+    stop_reason: StopReason | Literal["error"]  # the run's own; "error": it raised (`error`)
     seconds: float
     result: BenchResult | None  # None when the run raised
     error: str | None = None
@@ -158,7 +160,7 @@ async def run_sweep(
     scrape_metrics: bool = True,
     slos: Sequence[Slo] = (),
     workers: int = 1,
-    client_overhead: dict[str, Any] | None = None,
+    client_overhead: Calibration | None = None,
 ) -> SweepIndex:
     """Run the sweep into `folder` (runs/<target>/<level>-r<repeat>/, sweep.json).
 
@@ -194,7 +196,7 @@ async def run_sweep(
                 scrape_metrics=scrape_metrics,
                 client_overhead=client_overhead,
                 workers=workers,
-                extra={"sweep": {"level": run.level, "repeat": run.repeat, "order": run.order}},
+                sweep=SweepSlot(level=run.level, repeat=run.repeat, order=run.order),
             )
             finished = await _one_run(run, config, workload, on_progress, interrupt)
             index.runs.append(
@@ -245,4 +247,4 @@ async def _one_run(
         error = f"{type(exc).__name__}: {exc}"
         return FinishedRun(run, config.output, "error", seconds, None, error)
     seconds = time.monotonic() - started
-    return FinishedRun(run, config.output, str(result.run["stop_reason"]), seconds, result)
+    return FinishedRun(run, config.output, result.run.stop_reason, seconds, result)

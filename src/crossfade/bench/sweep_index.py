@@ -4,14 +4,14 @@ indexes everything it measured; read by compare and report, which need nothing e
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from crossfade.bench.plan import StopReason
 from crossfade.errors import CrossfadeError
-from crossfade.saved import read_model, write_atomic
+from crossfade.saved import read_model, write_model
 
 SWEEP_FILE = "sweep.json"
 SWEEP_SCHEMA_VERSION = 1
@@ -39,7 +39,7 @@ class SweepRun(BaseModel):
     repeat: int  # 0-based repetition
     order: int  # position in the whole sweep: when it ran relative to the others
     folder: str  # the result folder, relative to the sweep folder
-    stop_reason: str  # the run's own (completed, interrupted, error_rate, duration)
+    stop_reason: StopReason | Literal["error"]  # the run's own; "error": it raised
 
 
 class SweepIndex(BaseModel):
@@ -71,7 +71,7 @@ class SweepIndex(BaseModel):
 
 
 def save_sweep(folder: Path, index: SweepIndex) -> Path:
-    return write_atomic(folder / SWEEP_FILE, json.dumps(index.model_dump(), indent=2) + "\n")
+    return write_model(folder / SWEEP_FILE, index)
 
 
 def load_sweep(folder: Path) -> SweepIndex:

@@ -75,7 +75,6 @@ def run(args: argparse.Namespace) -> int:
     from crossfade.bench.results import RESULT_FILES, BenchResult
     from crossfade.bench.session import BenchConfig, run_bench, shard_share
     from crossfade.bench.slo import parse_slos
-    from crossfade.bench.summary import Summary
     from crossfade.bench.targets import parse_target
     from crossfade.cli.bench_inputs import (
         build_workload,
@@ -135,10 +134,9 @@ def run(args: argparse.Namespace) -> int:
             return await run_bench(config, workload, progress.on_record, interrupt)
 
     result, interrupt = run_until_stopped(main)
-    Console().print(summary_table(result.model_dump()))
-    stop_reason = result.run["stop_reason"]
+    Console().print(summary_table(result))
+    stop_reason, summary = result.run.stop_reason, result.summary
     print(f"saved {output}/ (result.json, requests.jsonl); stopped: {stop_reason}", flush=True)
-    summary = Summary.from_json(result.summary)
     code = exit_code(stop_reason, summary, interrupt)
     verdict = _verdict(stop_reason, summary, interrupt, code)
     if verdict:

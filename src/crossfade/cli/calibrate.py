@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crossfade.bench.calibration_model import LevelFigures
 
 COLUMNS = (
     "streams",
@@ -58,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from crossfade.bench.calibration import Thresholds, calibrate, save_calibration
+    from crossfade.bench.calibration import calibrate, save_calibration
+    from crossfade.bench.calibration_model import Thresholds
     from crossfade.errors import UsageError
 
     if args.tokens < 1 or (args.requests_per_level is not None and args.requests_per_level < 1):
@@ -84,23 +88,25 @@ def run(args: argparse.Namespace) -> int:
     for column in COLUMNS:
         table.add_column(column, justify="right")
 
-    def on_level(level: dict[str, Any]) -> None:
-        streams = level["concurrency"]
+    def on_level(level: LevelFigures) -> None:
+        streams = level.concurrency
         plural = "" if streams == 1 else "s"
-        console.print(f"  {streams} stream{plural}: {level['joined']} requests measured")
+        console.print(f"  {streams} stream{plural}: {level.joined} requests measured")
         table.add_row(
-            str(level["concurrency"]),
-            f"{level['chunk_rate_per_s']:.0f}",
-            _ms(level["added_ttft_ms"]["mean"]),
-            _ms(level["added_ttft_ms"]["p99"]),
-            _ms(level["send_ms"]["p99"]),
-            _ms(level["receive_ms"]["p99"]),
-            _ms(level["itl_error_ms"]["mean"]),
-            _ms(level["itl_error_ms"]["p99"]),
-            "yes" if level["clean"] else "no",
+            str(level.concurrency),
+            f"{level.chunk_rate_per_s:.0f}",
+            _ms(level.added_ttft_ms.mean),
+            _ms(level.added_ttft_ms.p99),
+            _ms(level.send_ms.p99),
+            _ms(level.receive_ms.p99),
+            _ms(level.itl_error_ms.mean),
+            _ms(level.itl_error_ms.p99),
+            "yes" if level.clean else "no",
         )
 
-    thresholds = Thresholds(args.max_added_ttft_ms, args.max_itl_error_ms)
+    thresholds = Thresholds(
+        added_ttft_p99_ms=args.max_added_ttft_ms, itl_error_p99_ms=args.max_itl_error_ms
+    )
     console.print(f"calibrating at {','.join(map(str, args.levels))} concurrent streams ...")
     data = calibrate(
         args.levels,
@@ -112,14 +118,14 @@ def run(args: argparse.Namespace) -> int:
         on_level=on_level,
     )
     console.print(table)
-    rate, streams = data["max_clean_chunk_rate_per_s"], data["max_clean_concurrency"]
+    rate, streams = data.max_clean_chunk_rate_per_s, data.max_clean_concurrency
     if rate is None:
         console.print(
             "no level was clean: added TTFT or ITL error passed the limits at every level"
         )
     else:
         console.print(f"largest clean chunk rate: {rate:.0f} chunks/s (at {streams} in flight)")
-    load = ", ".join(f"{x:.2f}" for x in data["machine"]["load_average"])
+    load = ", ".join(f"{x:.2f}" for x in data.machine.load_average)
     console.print(f"machine load average at the end (1, 5, 15 min): {load}")
     try:
         path = save_calibration(data, output)

@@ -51,16 +51,17 @@ def run(args: argparse.Namespace) -> int:
     if not args.overwrite:
         refuse_existing(output, RESULT_FILES, "a result", "or --overwrite to replace it")
     merged = merge_results([Path(r) for r in args.results], output, args.allow_missing)
-    Console().print(summary_table(merged.result.model_dump()))
+    Console().print(summary_table(merged.result))
     for warning in merged.warnings:
         print(f"crossfade merge: warning: {warning}", file=sys.stderr)
-    shards = merged.result.config["shards"]
+    shards = merged.result.config.shards
+    assert shards is not None  # a merge's result says which shards it merged
     print(
-        f"saved {output}/ (result.json, requests.jsonl): shards {shards['merged']} "
-        f"of {shards['count']}, {len(merged.records)} records"
+        f"saved {output}/ (result.json, requests.jsonl): shards {shards.merged} "
+        f"of {shards.count}, {len(merged.records)} records"
     )
     if merged.missing:
-        names = ", ".join(f"{i}/{shards['count']}" for i in merged.missing)
+        names = ", ".join(f"{i}/{shards.count}" for i in merged.missing)
         print(
             f"crossfade merge: shard {names} missing: merged without it (see the result's notes)",
             file=sys.stderr,

@@ -10,10 +10,9 @@ from itertools import combinations
 from pathlib import Path
 
 import numpy as np
-from pydantic import ValidationError
 
 from crossfade.bench.protocol import RequestRecord
-from crossfade.bench.results import REQUESTS_FILE, RESULT_FILE, load_records, load_result
+from crossfade.bench.results import REQUESTS_FILE, load_records, load_result
 from crossfade.bench.summary import Summary, in_window
 from crossfade.bench.sweep_index import SweepIndex, SweepRun, load_sweep
 from crossfade.compare.crossover import crossover, saturation
@@ -121,7 +120,7 @@ def _read_runs(folder: Path, index: SweepIndex) -> dict[Cell, list[_Run]]:
     for run in sorted(index.runs, key=lambda r: (r.target, r.level, r.repeat)):
         path = folder / run.folder
         result = load_result(path)
-        fingerprint = result.config.get("workload", {}).get("fingerprint")
+        fingerprint = result.config.workload.fingerprint
         if fingerprint != index.workload_fingerprint:
             foreign.append(f"{path} ({fingerprint})")
             continue
@@ -132,14 +131,7 @@ def _read_runs(folder: Path, index: SweepIndex) -> dict[Cell, list[_Run]]:
                 f"{path / REQUESTS_FILE}: cannot read the run's requests ({exc.strerror}); "
                 "rerun that level or remove the run from sweep.json"
             ) from None
-        try:
-            summary = Summary.from_json(result.summary)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(part) for part in first["loc"])
-            raise CompareError(
-                f"{path / RESULT_FILE}: summary.{field}: {first['msg']}; rerun that level"
-            ) from None
+        summary = result.summary
         failed = in_window(records, *measurement_window(result, str(path)))
         cells[run.target, run.level].append(
             _Run(

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crossfade.bench.metrics import FloatArray, IntArray, percentile
+from crossfade.bench.metrics import NS_PER_MS, FloatArray, IntArray, percentile
 from crossfade.bench.summary import describe
 from crossfade.compare.model import Better, MetricName, TargetLevelSummary
 from crossfade.compare.samples import RunSamples
 from crossfade.compare.stats import percentile_replicates, resample_counts
 from crossfade.compare.throughput import ThroughputSample, throughput_replicates
-
-NS_PER_MS = 1_000_000
 
 # metric -> (better, unit, label in verdicts)
 METRICS: dict[MetricName, tuple[Better, str, str]] = {
@@ -113,7 +111,15 @@ def _percentiles(
 def level_summary(
     target: str, level: float, runs: Sequence[RunSamples], folders: Sequence[str]
 ) -> TargetLevelSummary:
-    """The pooled point figures of one target at one level (no resampling)."""
+    """The pooled point figures of one target at one level (no resampling): what comparison.json
+    and the report give for it.
+
+    Repeats count as one longer measurement. A rate is what the repeats counted over all their
+    windows together, sum(counted) / sum(window): the same number as each run's rate weighted
+    by its window, sum(rate * window) / sum(window), without a run's rounding in between.
+    Latencies pool the requests (their basis is the run's: from the scheduled send in an open
+    loop); a figure with no value at all is empty (no decode rate without a request of two or
+    more tokens)."""
     seconds = sum(r.window_s for r in runs)
     with_slos = all(r.good is not None for r in runs)
     return TargetLevelSummary(
@@ -145,6 +151,6 @@ def _milliseconds(values_ns: FloatArray) -> dict[str, float]:
     return {name: float(value) / NS_PER_MS for name, value in points.items() if value is not None}
 
 
-def _median(values: FloatArray) -> float:
+def _median(values: FloatArray) -> float | None:
     present = values[~np.isnan(values)]
-    return percentile(present, 50) if present.size else 0.0
+    return percentile(present, 50) if present.size else None

@@ -3,8 +3,9 @@
 bootstrap confidence interval computed from the raw per-request records.
 
 Schema 2 added the failed levels (`failures`, `LevelComparison.failed`) and the intervals of a
-saturation (`Saturation.changes`); a schema 1 file is still read, its saturation levels dropped
-(they came without an interval).
+saturation (`Saturation.changes`); schema 3 gives a level without any decode rate None for its
+`output_tokens_per_s_per_user` (0.0 before). Both older schemas are still read: a schema 1 file
+without its saturation levels (they came without an interval), and 0.0 as None.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from crossfade.errors import CrossfadeError
 from crossfade.saved import read_model, write_model
 
 COMPARISON_FILE = "comparison.json"
-COMPARISON_SCHEMA_VERSION = 2
+COMPARISON_SCHEMA_VERSION = 3
 
 # The metrics every pair is compared on; "lower" means lower is better.
 MetricName = Literal[
@@ -126,7 +127,7 @@ class TargetLevelSummary(_Frozen):
     ttft_ms: dict[str, float]  # p50, p90, p99, mean
     itl_ms: dict[str, float]
     e2e_ms: dict[str, float]
-    output_tokens_per_s_per_user: float  # median per-request decode rate
+    output_tokens_per_s_per_user: float | None  # median per-request decode rate; None: none
 
 
 class Comparison(_Frozen):
@@ -163,24 +164,37 @@ def save_comparison(folder: Path, comparison: Comparison) -> Path:
 
 
 def load_comparison(path: Path) -> Comparison:
-    """Read comparison.json, or the sweep folder holding it (schema 1 is upgraded)."""
+    """Read comparison.json, or the sweep folder holding it (schemas 1 and 2 are upgraded)."""
     file = path / COMPARISON_FILE if path.is_dir() else path
     rerun = f"rerun `crossfade compare --from {shlex.quote(str(file.parent))}`"
     comparison = read_model(
         file,
         Comparison,
         version=COMPARISON_SCHEMA_VERSION,
-        older=(1,),
+        older=(1, 2),
         error=CompareError,
         missing="no comparison here (written by `crossfade compare` in a sweep folder)",
         stale=rerun,
     )
-    return _upgrade(comparison, rerun) if comparison.schema_version == 1 else comparison
+    if comparison.schema_version == COMPARISON_SCHEMA_VERSION:
+        return comparison
+    return _upgrade(comparison, rerun)
 
 
 def _upgrade(comparison: Comparison, rerun: str) -> Comparison:
     """Schema 1 recorded no failed levels (none can be known now) and saturation levels
-    without an interval: those are not stated."""
+    without an interval: those are not stated. Schemas 1 and 2 gave 0.0 for a level without
+    any decode rate; a real median rate is never 0."""
+    summaries = [
+        s.model_copy(update={"output_tokens_per_s_per_user": None})
+        if s.output_tokens_per_s_per_user == 0.0
+        else s
+        for s in comparison.summaries
+    ]
+    if comparison.schema_version != 1:
+        return comparison.model_copy(
+            update={"schema_version": COMPARISON_SCHEMA_VERSION, "summaries": summaries}
+        )
     saturation = [
         s
         if s.level is None
@@ -192,5 +206,9 @@ def _upgrade(comparison: Comparison, rerun: str) -> Comparison:
         for s in comparison.saturation
     ]
     return comparison.model_copy(
-        update={"schema_version": COMPARISON_SCHEMA_VERSION, "saturation": saturation}
+        update={
+            "schema_version": COMPARISON_SCHEMA_VERSION,
+            "summaries": summaries,
+            "saturation": saturation,
+        }
     )

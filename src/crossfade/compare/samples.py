@@ -13,10 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import ValidationError
 
-from crossfade.bench.metrics import FloatArray, IntArray, RequestMetrics, request_metrics
-from crossfade.bench.plan import LoadPlan
+from crossfade.bench.metrics import NS_PER_S, FloatArray, IntArray, RequestMetrics, request_metrics
 from crossfade.bench.protocol import RequestRecord
 from crossfade.bench.results import BenchResult
 from crossfade.bench.slo import LatencyBasis, Slo, is_good, parse_slo
@@ -55,32 +53,18 @@ class RunSamples:
 
     @property
     def window_s(self) -> float:
-        return self.window_ns / 1e9
-
-
-def run_plan(result: BenchResult, folder: str) -> LoadPlan:
-    try:
-        return LoadPlan.model_validate(result.config["plan"])
-    except (KeyError, ValidationError) as exc:
-        raise CrossfadeError(
-            f"{folder}: result.json has no valid config.plan ({exc}); rerun `crossfade bench`"
-        ) from None
+        return self.window_ns / NS_PER_S
 
 
 def run_slos(result: BenchResult, folder: str) -> list[Slo]:
     try:
-        return [parse_slo(text) for text in result.config.get("slos", [])]
+        return [parse_slo(text) for text in result.config.slos]
     except ValueError as exc:
         raise CrossfadeError(f"{folder}: result.json config.slos: {exc}") from None
 
 
 def measurement_window(result: BenchResult, folder: str) -> tuple[int, int]:
-    try:
-        start, end = int(result.run["measure_start_ns"]), int(result.run["end_ns"])
-    except (KeyError, TypeError, ValueError):
-        raise CrossfadeError(
-            f"{folder}: result.json run.measure_start_ns / run.end_ns missing or not integers"
-        ) from None
+    start, end = result.run.measure_start_ns, result.run.end_ns
     if end <= start:
         raise CrossfadeError(f"{folder}: empty measurement window [{start}, {end}]")
     return start, end
@@ -88,7 +72,7 @@ def measurement_window(result: BenchResult, folder: str) -> tuple[int, int]:
 
 def run_samples(result: BenchResult, records: Sequence[RequestRecord], folder: str) -> RunSamples:
     start, end = measurement_window(result, folder)
-    plan = run_plan(result, folder)
+    plan = result.config.plan
     # The basis the run's summary used (see `bench.session`): from the scheduled time in an
     # open loop, so a delayed send is charged to the latency.
     basis: LatencyBasis = "scheduled" if plan.mode == "open" else "sent"

@@ -3,10 +3,10 @@
 RESULTS are sweep folders (sweep.json, plus comparison.json once `crossfade compare` analysed
 them) and single result folders written by `crossfade bench`, in any mix of one load mode. A
 level's figures come from comparison.json where there is one (the numbers its statistics were
-computed on), else they are pooled here from the runs. CDFs and failures always come from the
-runs themselves, and so does whether a target failed at a level (compare's rule): a failed
-level has no figures, no point and no CDF. Nothing depends on when the report is made: the same
-folders, the same report.
+computed on), else they are pooled from the runs as compare pools them. CDFs and failures always
+come from the runs themselves, and so does whether a target failed at a level (compare's rule):
+a failed level has no figures, no point and no CDF. Nothing depends on when the report is made:
+the same folders, the same report.
 """
 
 from __future__ import annotations
@@ -15,17 +15,22 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from pydantic import ValidationError
-
+from crossfade.bench.plan import StopReason
+from crossfade.bench.result_model import RunConfig
 from crossfade.bench.results import RESULT_FILE, load_records, load_result
-from crossfade.bench.summary import Summary, in_window
+from crossfade.bench.summary import in_window
 from crossfade.bench.sweep_index import SWEEP_FILE, LoadMode, load_sweep
-from crossfade.compare.model import COMPARISON_FILE, Comparison, load_comparison
+from crossfade.compare.model import (
+    COMPARISON_FILE,
+    Comparison,
+    TargetLevelSummary,
+    load_comparison,
+)
 from crossfade.compare.verdicts import level_label
 from crossfade.errors import CrossfadeError
 from crossfade.report.describe import environment_rows, server_line, workload_rows
-from crossfade.report.model import CDF_METRICS, LevelPoint, ReportData, ReportTarget
-from crossfade.report.runs import Run, cdf, error_row, pooled_point
+from crossfade.report.model import CDF_METRICS, ReportData, ReportTarget
+from crossfade.report.runs import Run, cdf, error_row, pooled
 
 Key = tuple[str, float]  # (target, level)
 
@@ -34,23 +39,12 @@ class ReportError(CrossfadeError):
     """Results a report cannot be made from; the message names the file and the fix."""
 
 
-def _field_error(path: Path, exc: ValidationError) -> ReportError:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"])
-    return ReportError(f"{path}: {field}: {first['msg']}")
-
-
-def _plan_level(config: dict[str, object], path: Path) -> tuple[LoadMode, float]:
-    plan = config.get("plan")
-    if isinstance(plan, dict):
-        if isinstance(plan.get("concurrency"), int | float):
-            return "concurrency", float(plan["concurrency"])
-        if isinstance(plan.get("rate"), int | float):
-            return "rate", float(plan["rate"])
-    raise ReportError(
-        f"{path / RESULT_FILE}: config.plan: neither a concurrency nor a rate; "
-        "is this a result written by `crossfade bench`?"
-    )
+def _plan_level(config: RunConfig) -> tuple[LoadMode, float]:
+    """The run's load mode and level (a plan has exactly one of concurrency and rate)."""
+    if config.plan.concurrency is not None:
+        return "concurrency", float(config.plan.concurrency)
+    assert config.plan.rate is not None
+    return "rate", config.plan.rate
 
 
 def _run(
@@ -58,14 +52,7 @@ def _run(
 ) -> Run:
     result = load_result(folder)
     try:
-        summary = Summary.from_json(result.summary)
-    except ValidationError as exc:
-        raise _field_error(folder / RESULT_FILE, exc) from None
-    start, end = result.run.get("measure_start_ns"), result.run.get("end_ns")
-    if not (isinstance(start, int) and isinstance(end, int)):
-        raise ReportError(f"{folder / RESULT_FILE}: run.measure_start_ns/end_ns: missing")
-    try:
-        records = in_window(load_records(folder), start, end)
+        records = in_window(load_records(folder), result.run.measure_start_ns, result.run.end_ns)
     except FileNotFoundError:
         raise ReportError(
             f"{folder}: no requests.jsonl; the report needs the raw records for its CDFs"
@@ -74,11 +61,10 @@ def _run(
         source=source,
         folder=str(folder),
         target=target if target is not None else result.name,
-        level=level if level is not None else _plan_level(result.config, folder)[1],
-        url=url if url is not None else str(result.target.get("url", "")),
+        level=level if level is not None else _plan_level(result.config)[1],
+        url=url if url is not None else result.target.url,
         emulated=result.emulated,
         result=result,
-        summary=summary,
         records=records,
     )
 
@@ -105,7 +91,7 @@ def _gather(paths: Sequence[Path]) -> tuple[list[Run], list[tuple[str, Compariso
                 emulated |= {target.name for target in comparison.targets if target.emulated}
         elif (path / RESULT_FILE).is_file():
             run = _run(path, str(path), None, None, None)
-            modes.setdefault(_plan_level(run.result.config, path)[0], path)
+            modes.setdefault(_plan_level(run.result.config)[0], path)
             runs.append(run)
         else:
             raise ReportError(
@@ -146,9 +132,9 @@ def _groups(runs: Sequence[Run]) -> dict[Key, list[Run]]:
 
 def _points(
     runs: Sequence[Run], comparisons: Sequence[tuple[str, Comparison]], mode: LoadMode
-) -> list[LevelPoint]:
+) -> list[TargetLevelSummary]:
     owner: dict[Key, str] = {}
-    points: list[LevelPoint] = []
+    points: list[TargetLevelSummary] = []
     for source, comparison in comparisons:
         for s in comparison.summaries:
             if (s.target, s.level) in owner:
@@ -157,21 +143,7 @@ def _points(
                     f"{owner[(s.target, s.level)]} and {source}; report them separately"
                 )
             owner[(s.target, s.level)] = source
-            points.append(
-                LevelPoint(
-                    target=s.target,
-                    level=s.level,
-                    requests=s.requests,
-                    failed=s.failed,
-                    output_token_throughput=s.output_token_throughput,
-                    request_throughput=s.request_throughput,
-                    goodput=s.goodput,
-                    ttft_ms=dict(s.ttft_ms),
-                    itl_ms=dict(s.itl_ms),
-                    e2e_ms=dict(s.e2e_ms),
-                    tokens_per_s_per_user=s.output_tokens_per_s_per_user,
-                )
-            )
+            points.append(s)
     compared = {source for source, _ in comparisons}
     for (target, level), group in _groups([r for r in runs if r.source not in compared]).items():
         if (target, level) in owner:
@@ -179,7 +151,7 @@ def _points(
                 f"{target} at {level_label(mode, level)} is in both {owner[(target, level)]} "
                 f"and {group[0].folder}; report them separately"
             )
-        points.append(pooled_point(target, level, group))
+        points.append(pooled(target, level, group))
     return points
 
 
@@ -187,10 +159,10 @@ def _run_notes(runs: Sequence[Run], mode: LoadMode) -> list[str]:
     notes = []
     for run in runs:
         where = f"{run.target} at {level_label(mode, run.level)}"
-        stop = run.result.run.get("stop_reason")
-        if stop not in (None, "completed", "duration"):
+        stop = run.result.run.stop_reason
+        if stop not in (StopReason.COMPLETED, StopReason.DURATION):
             notes.append(f"{where}: the run stopped early ({stop})")
-        notes += [f"{where}: {note}" for note in run.result.run.get("notes") or []]
+        notes += [f"{where}: {note}" for note in run.result.run.notes]
     return list(dict.fromkeys(notes))  # repeats of a level often say the same thing
 
 

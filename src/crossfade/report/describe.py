@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from crossfade.bench.result_model import TritonServerInfo
 from crossfade.bench.results import BenchResult
 
 Rows = tuple[tuple[str, str], ...]
@@ -28,33 +29,32 @@ def _rows(pairs: Iterable[tuple[str, list[Any]]]) -> Rows:
 
 
 def workload_rows(results: Sequence[BenchResult]) -> Rows:
-    workloads = [result.config.get("workload") or {} for result in results]
-    plans = [result.config.get("plan") or {} for result in results]
-    closed = all(plan.get("concurrency") is not None for plan in plans)
+    workloads = [result.config.workload for result in results]
+    plans = [result.config.plan for result in results]
+    closed = all(plan.concurrency is not None for plan in plans)
     return _rows(
         [
-            ("workload fingerprint", [w.get("fingerprint") for w in workloads]),
-            ("source", [w.get("source") for w in workloads]),
-            ("requests in the workload", [w.get("count") for w in workloads]),
-            ("input lengths (tokens)", [w.get("input_len") for w in workloads]),
-            ("output lengths (tokens)", [w.get("output_len") for w in workloads]),
-            ("tokenizer", [w.get("tokenizer") for w in workloads]),
-            ("workload seed", [w.get("seed") for w in workloads]),
+            ("workload fingerprint", [w.fingerprint for w in workloads]),
+            ("source", [w.source for w in workloads]),
+            ("requests in the workload", [w.count for w in workloads]),
+            ("input lengths (tokens)", [w.input_len for w in workloads]),
+            ("output lengths (tokens)", [w.output_len for w in workloads]),
+            ("tokenizer", [w.tokenizer for w in workloads]),
+            ("workload seed", [w.seed for w in workloads]),
             ("loop", ["closed (fixed concurrency)" if closed else "open (arrival rate)"]),
-            ("arrivals", [] if closed else [plan.get("arrivals") for plan in plans]),
-            ("requests per run", [plan.get("requests") for plan in plans]),
-            ("duration per run (s)", [plan.get("duration_s") for plan in plans]),
-            ("warm-up requests per run", [plan.get("warmup_requests") for plan in plans]),
-            ("request timeout (s)", [plan.get("request_timeout_s") for plan in plans]),
-            ("SLOs (goodput)", [", ".join(r.config.get("slos") or []) for r in results]),
+            ("arrivals", [] if closed else [plan.arrivals for plan in plans]),
+            ("requests per run", [plan.requests for plan in plans]),
+            ("duration per run (s)", [plan.duration_s for plan in plans]),
+            ("warm-up requests per run", [plan.warmup_requests for plan in plans]),
+            ("request timeout (s)", [plan.request_timeout_s for plan in plans]),
+            ("SLOs (goodput)", [", ".join(r.config.slos) for r in results]),
         ]
     )
 
 
 def _when(results: Sequence[BenchResult]) -> list[str]:
     """The span the runs were measured in (their own start times, never the report's)."""
-    starts = [r.run.get("started_at_unix") for r in results]
-    known = sorted(float(s) for s in starts if isinstance(s, int | float) and s > 0)
+    known = sorted(s for r in results if (s := r.run.started_at_unix) > 0)
     if not known:
         return []
     first, last = (
@@ -65,20 +65,20 @@ def _when(results: Sequence[BenchResult]) -> list[str]:
 
 def environment_rows(results: Sequence[BenchResult]) -> Rows:
     environments = [result.environment for result in results]
-    overheads = [result.client_overhead or {} for result in results]
+    overheads = [r.client_overhead for r in results if r.client_overhead is not None]
     return _rows(
         [
             ("runs", [len(results)]),
             ("measured", _when(results)),
-            ("crossfade", [e.get("crossfade_version") for e in environments]),
-            ("client host", [e.get("host") for e in environments]),
-            ("client CPUs", [e.get("cpu_count") for e in environments]),
-            ("Python", [e.get("python") for e in environments]),
-            ("platform", [e.get("platform") for e in environments]),
-            ("client workers", [r.config.get("workers", 1) for r in results]),
+            ("crossfade", [e.crossfade_version for e in environments]),
+            ("client host", [e.host for e in environments]),
+            ("client CPUs", [e.cpu_count for e in environments]),
+            ("Python", [e.python for e in environments]),
+            ("platform", [e.platform for e in environments]),
+            ("client workers", [r.config.workers for r in results]),
             (
                 "client budget (chunks/s, crossfade calibrate)",
-                [o.get("max_clean_chunk_rate_per_s") for o in overheads if o],
+                [o.max_clean_chunk_rate_per_s for o in overheads],
             ),
         ]
     )
@@ -86,13 +86,15 @@ def environment_rows(results: Sequence[BenchResult]) -> Rows:
 
 def server_line(result: BenchResult) -> str:
     """One line from what the server said about itself when the run began."""
-    info = result.target.get("server") or {}
+    info = result.target.server
+    triton = info if isinstance(info, TritonServerInfo) else None
+    name = triton.server if triton is not None else None
     parts = [
-        " ".join(str(info[k]) for k in ("server", "server_version") if info.get(k)),
-        f"model {info['model']}" if info.get("model") else "",
-        f"backend {info['backend']}" if info.get("backend") else "",
-        f"platform {info['platform']}" if info.get("platform") else "",
-        f"protocol {info['protocol']}" if info.get("protocol") else "",
-        f"server error: {info['error']}" if info.get("error") else "",
+        " ".join(part for part in (name, info.server_version) if part),
+        f"model {info.model}" if info.model else "",
+        f"backend {triton.backend}" if triton is not None and triton.backend else "",
+        f"platform {triton.platform}" if triton is not None and triton.platform else "",
+        f"protocol {info.protocol}",
+        f"server error: {info.error}" if info.error else "",
     ]
-    return "; ".join(part for part in parts if part) or "-"
+    return "; ".join(part for part in parts if part)

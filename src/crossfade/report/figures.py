@@ -15,8 +15,9 @@ from typing import Any
 import plotly.graph_objects as go  # type: ignore[import-untyped]
 from plotly.subplots import make_subplots  # type: ignore[import-untyped]
 
+from crossfade.compare.model import TargetLevelSummary
 from crossfade.compare.verdicts import levels_label
-from crossfade.report.model import CdfMetric, LevelPoint, ReportData, ReportTarget, level_name
+from crossfade.report.model import CdfMetric, ReportData, ReportTarget, level_name
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf", "#8c564b", "#e377c2")
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif"
@@ -77,7 +78,7 @@ def _level_axis(data: ReportData) -> dict[str, Any]:
 
 def _per_level(
     data: ReportData,
-    value: Callable[[LevelPoint], float | None],
+    value: Callable[[TargetLevelSummary], float | None],
     unit: str,  # after the value in the hover text
     name_suffix: str = "",
     **style: Any,
@@ -149,7 +150,7 @@ def latency_figure(data: ReportData, metric: str, short: str, title: str) -> go.
     )
     for column, percentile in enumerate(PERCENTILE_PANELS, start=1):
 
-        def value(point: LevelPoint, q: str = percentile) -> float | None:
+        def value(point: TargetLevelSummary, q: str = percentile) -> float | None:
             stats: dict[str, float] = getattr(point, metric)
             return stats.get(q)
 
@@ -172,10 +173,9 @@ def pareto_frontier(points: list[tuple[float, float]]) -> list[tuple[float, floa
 
 def pareto_figure(data: ReportData) -> go.Figure:
     marker = data.marker
-    measured = [p for p in data.points if p.tokens_per_s_per_user is not None]
-    frontier = pareto_frontier(
-        [(p.tokens_per_s_per_user or 0.0, p.output_token_throughput) for p in measured]
-    )
+    per_user = [(p, p.output_tokens_per_s_per_user) for p in data.points]
+    measured = [(p, x) for p, x in per_user if x is not None]
+    frontier = pareto_frontier([(x, p.output_token_throughput) for p, x in measured])
     figure = go.Figure()
     if frontier:
         figure.add_trace(
@@ -190,15 +190,15 @@ def pareto_figure(data: ReportData) -> go.Figure:
             )
         )
     for target in data.targets:
-        points = [p for p in measured if p.target == target.name]
+        points = [(p, x) for p, x in measured if p.target == target.name]
         if not points:
             continue
         name = marker.label(target.name)
         figure.add_trace(
             go.Scatter(
-                x=[p.tokens_per_s_per_user for p in points],
-                y=[p.output_token_throughput for p in points],
-                text=[f"{p.level:g}" for p in points],
+                x=[x for _, x in points],
+                y=[p.output_token_throughput for p, _ in points],
+                text=[f"{p.level:g}" for p, _ in points],
                 name=name,
                 legendgroup=marker.label(target.name),
                 mode="lines+markers+text",

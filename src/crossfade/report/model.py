@@ -10,7 +10,7 @@ from typing import Literal
 
 from crossfade.bench.summary import ErrorGroup
 from crossfade.bench.sweep_index import LoadMode
-from crossfade.compare.model import Comparison, LevelFailure
+from crossfade.compare.model import Comparison, LevelFailure, TargetLevelSummary
 from crossfade.report.marks import Marker
 
 CdfMetric = Literal["ttft", "e2e"]
@@ -23,23 +23,6 @@ class ReportTarget:
     url: str
     emulated: bool
     server: str  # what the server said about itself, one line
-
-
-@dataclass(frozen=True)
-class LevelPoint:
-    """One target at one load level, repeats pooled; latencies in ms."""
-
-    target: str
-    level: float
-    requests: int
-    failed: int
-    output_token_throughput: float  # tok/s, all users together
-    request_throughput: float  # req/s
-    goodput: float | None  # req/s meeting every SLO; None without SLOs
-    ttft_ms: dict[str, float]  # p50, p90, p99, mean; empty when nothing was measured
-    itl_ms: dict[str, float]
-    e2e_ms: dict[str, float]
-    tokens_per_s_per_user: float | None  # median per-request decode rate
 
 
 @dataclass(frozen=True)
@@ -70,7 +53,8 @@ class ReportData:
     sources: tuple[str, ...]  # the RESULTS folders, as given
     mode: LoadMode
     targets: tuple[ReportTarget, ...]
-    points: tuple[LevelPoint, ...]  # in target order, then by level
+    # One target at one level, repeats pooled as compare pools them; in target order, by level.
+    points: tuple[TargetLevelSummary, ...]
     cdfs: tuple[Cdf, ...]
     errors: tuple[ErrorRow, ...]
     workload: tuple[tuple[str, str], ...]  # (field, value) rows
@@ -90,7 +74,7 @@ class ReportData:
     def levels(self) -> list[float]:
         return sorted({point.level for point in self.points})
 
-    def points_of(self, target: str) -> list[LevelPoint]:
+    def points_of(self, target: str) -> list[TargetLevelSummary]:
         return [point for point in self.points if point.target == target]
 
     def cdfs_of(self, metric: CdfMetric) -> list[Cdf]:

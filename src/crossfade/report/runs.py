@@ -1,23 +1,23 @@
-"""Saved runs pooled per target and load level: the figures of a level, its latency CDFs and
-its failures. Repeats of a level count as one longer measurement: their records are pooled
-for percentiles, and their rates are weighted by each run's window length."""
+"""Saved runs pooled per target and load level: the figures of a level (compare's), its latency
+CDFs and its failures. Repeats of a level count as one longer measurement."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from crossfade.bench.metrics import RequestMetrics, percentiles, request_metrics
+from crossfade.bench.metrics import NS_PER_MS, RequestMetrics, request_metrics
 from crossfade.bench.protocol import RequestRecord
 from crossfade.bench.results import BenchResult
 from crossfade.bench.summary import Summary, error_groups
+from crossfade.compare.estimates import level_summary
 from crossfade.compare.failures import level_failure
-from crossfade.report.model import Cdf, CdfMetric, ErrorRow, LevelPoint
+from crossfade.compare.model import TargetLevelSummary
+from crossfade.compare.samples import run_samples
+from crossfade.report.model import Cdf, CdfMetric, ErrorRow
 
-NS_PER_MS = 1e6
 CDF_POINTS = 200  # per curve: enough to read a tail, small enough to keep the file light
 
 
@@ -32,55 +32,22 @@ class Run:
     url: str
     emulated: bool
     result: BenchResult
-    summary: Summary  # result.json's, validated
     records: list[RequestRecord]
+
+    @property
+    def summary(self) -> Summary:
+        return self.result.summary
 
 
 def _metrics(runs: Sequence[Run]) -> list[RequestMetrics]:
     return [m for run in runs for r in run.records if (m := request_metrics(r)) is not None]
 
 
-def _ms_stats(values_ns: Sequence[float] | np.ndarray[Any, Any]) -> dict[str, float]:
-    array = np.asarray(values_ns, dtype=np.float64)
-    if array.size == 0:
-        return {}
-    p50, p90, p99 = percentiles(array, [50, 90, 99])
-    return {
-        "p50": p50 / NS_PER_MS,
-        "p90": p90 / NS_PER_MS,
-        "p99": p99 / NS_PER_MS,
-        "mean": float(array.mean()) / NS_PER_MS,
-    }
-
-
-def _weighted_rate(runs: Sequence[Run], rate: Callable[[Summary], float]) -> float:
-    """A rate over all the runs' windows together: sum(rate * window) / sum(window)."""
-    window = sum(run.summary.window_s for run in runs)
-    return sum(rate(run.summary) * run.summary.window_s for run in runs) / window
-
-
-def pooled_point(target: str, level: float, runs: Sequence[Run]) -> LevelPoint:
-    measured = _metrics(runs)
-    itl = [m.itl_ns for m in measured]
-    rates = [m.output_tokens_per_s for m in measured if m.output_tokens_per_s is not None]
-    goodputs = [run.summary.goodput for run in runs]
-    return LevelPoint(
-        target=target,
-        level=level,
-        requests=sum(run.summary.requests for run in runs),
-        failed=sum(run.summary.failed for run in runs),
-        output_token_throughput=_weighted_rate(runs, lambda s: s.output_token_throughput_per_s),
-        request_throughput=_weighted_rate(runs, lambda s: s.request_throughput_per_s),
-        goodput=(
-            _weighted_rate(runs, lambda s: s.goodput.good_per_s if s.goodput else 0.0)
-            if all(goodputs)
-            else None
-        ),
-        ttft_ms=_ms_stats([m.ttft_ns for m in measured if m.ttft_ns is not None]),
-        itl_ms=_ms_stats(np.concatenate(itl) if itl else []),
-        e2e_ms=_ms_stats([m.e2e_ns for m in measured]),
-        tokens_per_s_per_user=percentiles(rates, [50])[0] if rates else None,
-    )
+def pooled(target: str, level: float, runs: Sequence[Run]) -> TargetLevelSummary:
+    """The level's figures as compare pools them (`compare.estimates.level_summary`), so a
+    report of runs and one of a comparison.json give the same numbers for the same runs."""
+    samples = [run_samples(run.result, run.records, run.folder) for run in runs]
+    return level_summary(target, level, samples, [run.folder for run in runs])
 
 
 def cdf(target: str, level: float, metric: CdfMetric, runs: Sequence[Run]) -> Cdf:

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 from crossfade.bench.summary import MESSAGES_PER_ERROR_KIND
 from crossfade.compare.failures import errors_text, failure_text, pool_failures
-from crossfade.compare.model import Comparison, MetricComparison, PairComparison
+from crossfade.compare.model import (
+    Comparison,
+    MetricComparison,
+    PairComparison,
+    TargetLevelSummary,
+)
 from crossfade.compare.verdicts import level_label, levels_label
-from crossfade.report.model import LevelPoint, ReportData
+from crossfade.report.model import ReportData
 
 METRIC_LABELS = {
     "output_token_throughput": "Output throughput",
@@ -174,7 +179,7 @@ def level_rows(data: ReportData) -> list[list[str]]:
     return [cells for _, _, cells in sorted(rows, key=lambda row: row[:2])]
 
 
-def _figures(p: LevelPoint) -> list[str]:
+def _figures(p: TargetLevelSummary) -> list[str]:
     return [
         number(p.output_token_throughput),
         number(p.request_throughput),
@@ -185,7 +190,7 @@ def _figures(p: LevelPoint) -> list[str]:
         number(p.itl_ms.get("p99")),
         number(p.e2e_ms.get("p50")),
         number(p.e2e_ms.get("p99")),
-        number(p.tokens_per_s_per_user),
+        number(p.output_tokens_per_s_per_user),
         f"{p.failed}/{p.requests}",
     ]
 

@@ -17,6 +17,8 @@ from crossfade.bench.workload.model import (
     TOKENIZER_FILES,
     Workload,
     WorkloadError,
+    WorkloadFacts,
+    WorkloadSource,
     tokenizer_fingerprint,
 )
 from crossfade.bench.workload.sources import (
@@ -38,6 +40,8 @@ __all__ = [
     "LengthSpec",
     "Workload",
     "WorkloadError",
+    "WorkloadFacts",
+    "WorkloadSource",
     "jsonl_workload",
     "parse_length",
     "sharegpt_workload",

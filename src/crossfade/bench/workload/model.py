@@ -66,8 +66,8 @@ def problem(exc: ValidationError) -> str:
     )
 
 
-class Workload(BaseModel):
-    """Requests plus where they came from, so a saved workload replays on any target."""
+class WorkloadSource(BaseModel):
+    """Where a workload's requests came from."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -78,6 +78,19 @@ class Workload(BaseModel):
     input_len: str | None = None  # length specs, as given to --input-len/--output-len
     output_len: str | None = None
     skipped: int = 0  # source entries passed over (too long, no reply) while drawing
+
+
+class WorkloadFacts(WorkloadSource):
+    """A workload without its requests, as a result records it: where they came from, their
+    fingerprint and how many there were."""
+
+    fingerprint: str
+    count: int
+
+
+class Workload(WorkloadSource):
+    """Requests plus where they came from, so a saved workload replays on any target."""
+
     requests: tuple[BenchRequest, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -93,6 +106,10 @@ class Workload(BaseModel):
             line = json.dumps([r.prompt, r.prompt_tokens, r.output_tokens], ensure_ascii=False)
             digest.update(line.encode() + b"\n")
         return digest.hexdigest()[:16]
+
+    def facts(self) -> WorkloadFacts:
+        source = self.model_dump(exclude={"requests"})
+        return WorkloadFacts(**source, fingerprint=self.fingerprint(), count=len(self.requests))
 
     def tokenizer_matches(self, tokenizer_folder: str | Path) -> bool:
         """Whether `tokenizer_folder` would count these prompts as the workload does."""
