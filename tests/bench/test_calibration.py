@@ -207,6 +207,7 @@ def test_calibrate_against_the_real_ground_truth_server(
     assert data is not None
     assert data.server == GroundTruthSettings(ttft_ms=20.0, itl_ms=5.0, tokens=8)
     assert data.machine.cpu_count >= 1
+    assert data.machine.event_loop == "uvloop"  # the loop bench and its workers run on
     # 8 requests each; the first round (1 request, then 4) is warm-up
     assert [(lv.concurrency, lv.requests) for lv in data.levels] == [(1, 7), (4, 4)]
     for level in data.levels:

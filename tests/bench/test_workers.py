@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from crossfade.bench.loop import loop_name
 from crossfade.bench.plan import LoadPlan, StopReason
 from crossfade.bench.protocol import BenchRequest, ErrorKind, RequestRecord
 from crossfade.bench.results import load_records, load_result
@@ -158,6 +159,20 @@ def test_interrupt_stops_every_worker_and_keeps_their_records(server: GroundTrut
     assert all(r.server_output_tokens == 64 for r in seen)
 
 
+def test_worker_processes_send_from_the_one_loop_every_command_uses(server: GroundTruth) -> None:
+    """Whatever loop the parent runs on (here asyncio's own), each worker process runs its
+    share on `bench.loop`'s, the loop `crossfade calibrate` measured the client on."""
+
+    async def main() -> RunOutcome:
+        assert loop_name(asyncio.get_running_loop()) == "asyncio"
+        plan = LoadPlan(concurrency=2, requests=8)
+        return await run_workers(parse_target(server.target), requests(8, tokens=4), plan, 2)
+
+    outcome = asyncio.run(main())
+    assert len(outcome.records) == 8
+    assert outcome.event_loop == "uvloop"
+
+
 def test_one_worker_over_the_error_rate_stops_them_all(server: GroundTruth) -> None:
     """Worker 0's requests (even indices) outlast the deadline, worker 1's are quick: worker 0
     trips its error-rate guard, and worker 1 stops with it, long before its share is done."""
@@ -233,3 +248,4 @@ def test_cli_ctrl_c_with_workers_saves_an_interrupted_result(
     assert any(r.ok for r in records)
     assert all(r.ok or r.error_kind == ErrorKind.CANCELLED for r in records)
     assert load_result(output).summary.completed == sum(r.ok for r in records)
+    assert load_result(output).environment.event_loop == "uvloop"

@@ -15,7 +15,6 @@ it measures. The analysis functions are pure; the I/O (server, runs, file) comes
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from crossfade.bench import loop
 from crossfade.bench.arrivals import poisson
 from crossfade.bench.calibration_model import (
     Calibration,
@@ -42,6 +42,7 @@ from crossfade.bench.calibration_model import (
     Thresholds,
 )
 from crossfade.bench.groundtruth import prompt_key
+from crossfade.bench.loop import loop_name
 from crossfade.bench.metrics import NS_PER_MS, NS_PER_S
 from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import BenchRequest, RequestRecord
@@ -280,16 +281,16 @@ def calibrate(
     thresholds: Thresholds | None = None,
     on_level: Callable[[LevelFigures], None] | None = None,
 ) -> Calibration:
-    """Measure every level against a fresh ground-truth server; returns the calibration."""
-    import uvloop  # as `crossfade bench` uses, so the figures describe the same client
-
+    """Measure every level against a fresh ground-truth server; returns the calibration. It runs
+    on `bench.loop`'s loop, as every command does, so it describes the client that measures."""
     thresholds = thresholds or Thresholds()
     figures: list[LevelFigures] = []
     with (
         tempfile.TemporaryDirectory(prefix="crossfade-calibrate-") as folder,
         groundtruth_server(ttft_ms, itl_ms, Path(folder) / "log.jsonl") as address,
-        asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
+        loop.runner() as runner,
     ):
+        event_loop = loop_name(runner.get_loop())
         for level in levels:
             count = requests_per_level or max(32, 4 * level)
             records, prompts = runner.run(run_level(address, level, tokens, count))
@@ -302,7 +303,7 @@ def calibrate(
     load = [round(x, 2) for x in os.getloadavg()]
     return Calibration(
         date=datetime.now(UTC).isoformat(timespec="seconds"),
-        machine=Machine(**environment().model_dump(), load_average=load),
+        machine=Machine(**environment(event_loop).model_dump(), load_average=load),
         server=GroundTruthSettings(ttft_ms=ttft_ms, itl_ms=itl_ms, tokens=tokens),
         thresholds=thresholds,
         levels=figures,

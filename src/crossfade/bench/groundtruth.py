@@ -9,7 +9,7 @@ compared with what really happened, late writes by this server included. In its 
 
     python -m crossfade.bench.groundtruth --port 18300 --ttft-ms 50 --itl-ms 10 --log FILE
 
-It is a bare asyncio.Protocol with httptools (on uvloop when installed), so that it takes
+It is a bare asyncio.Protocol with httptools (on `bench.loop`'s uvloop), so that it takes
 little of the CPU the client under test needs. `received_ns` is when the read that completed the
 request came off the socket: requests are answered after every read of that loop pass, so a
 burst of them does not charge this server's own work to the clients' send side.
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import math
@@ -36,6 +37,8 @@ from pathlib import Path
 from typing import Any, NamedTuple, cast
 
 import httptools
+
+from crossfade.bench import loop
 
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
 EVENT = (
@@ -255,19 +258,9 @@ def main() -> None:
     parser.add_argument("--itl-ms", type=float, default=10.0)
     parser.add_argument("--log", type=Path, required=True)
     args = parser.parse_args()
-    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
-    try:
-        import uvloop
-
-        loop_factory = uvloop.new_event_loop
-    except ImportError:  # pragma: no cover - uvloop is a core dependency on Linux
-        pass
     server = GroundTruthServer(args.ttft_ms, args.itl_ms, args.log)
-    try:
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(serve(server, args.host, args.port))
-    except KeyboardInterrupt:
-        pass
+    with contextlib.suppress(KeyboardInterrupt):
+        loop.run(serve(server, args.host, args.port))
 
 
 if __name__ == "__main__":

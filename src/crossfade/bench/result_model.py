@@ -170,10 +170,14 @@ class Environment(Part):
     cpu_count: int | None
     python: str
     platform: str
+    # The event loop the requests were sent from ('uvloop' for every command; several, comma
+    # separated, if worker processes differed). None in results saved before it was recorded.
+    event_loop: str | None = None
 
 
-def environment() -> Environment:
+def environment(event_loop: str | None = None) -> Environment:
     return Environment(
+        event_loop=event_loop,
         crossfade_version=__version__,
         host=socket.gethostname(),
         cpu_count=os.cpu_count(),

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from crossfade.bench.loop import loop_name
 from crossfade.bench.plan import LoadPlan, StopReason
 from crossfade.bench.protocol import BenchRequest, Client, ErrorKind, RequestRecord
 
@@ -53,6 +54,7 @@ class RunOutcome:
     measure_start_ns: int  # end of warm-up: the first measured request's scheduled time
     stop_reason: StopReason
     notes: list[str] = field(default_factory=list)
+    event_loop: str = ""  # the loop implementation the requests were sent from (`bench.loop`)
 
 
 class _Run:
@@ -225,4 +227,11 @@ def _outcome(run: _Run) -> RunOutcome:
     warmup = run.plan.warmup_requests
     measure_start = records[warmup].scheduled_ns if len(records) > warmup else now
     end_ns = max((r.end_ns for r in records), default=now)
-    return RunOutcome(records, run.start_ns, end_ns, measure_start, run.stop_reason)
+    return RunOutcome(
+        records,
+        run.start_ns,
+        end_ns,
+        measure_start,
+        run.stop_reason,
+        event_loop=loop_name(asyncio.get_running_loop()),
+    )

@@ -270,7 +270,7 @@ def _result(
         target=TargetInfo(url=config.target.url, server=server),
         emulated=isinstance(server, TritonServerInfo) and server.crossfade_emulated,
         config=_run_config(config, workload, plan),
-        environment=environment(),
+        environment=environment(outcome.event_loop or None if outcome else None),
         run=RunInfo(
             started_at_unix=run.started_wall,
             start_ns=outcome.start_ns if outcome else 0,

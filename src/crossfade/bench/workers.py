@@ -32,6 +32,7 @@ from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
 from typing import Any
 
+from crossfade.bench import loop
 from crossfade.bench.arrivals import arrival_offsets
 from crossfade.bench.plan import LoadPlan, StopReason
 from crossfade.bench.protocol import BenchRequest, Client, RequestRecord
@@ -171,7 +172,7 @@ class _Batcher:
 
 def _run_share(target: TargetSpec, share: WorkerShare, start_at_ns: int) -> RunOutcome:
     assert _channels is not None, "a worker process starts with _init_worker"
-    return asyncio.run(_share_main(target, share, start_at_ns, _channels))
+    return loop.run(_share_main(target, share, start_at_ns, _channels))
 
 
 async def _share_main(
@@ -378,4 +379,5 @@ def merge(outcomes: list[RunOutcome], warmup: bool, cause: StopReason | None = N
         measure_start_ns=(max if warmup else min)(o.measure_start_ns for o in outcomes),
         stop_reason=reason,
         notes=[n for o in outcomes for n in o.notes] + [f"{len(outcomes)} worker processes"],
+        event_loop=", ".join(sorted({o.event_loop for o in outcomes})),
     )

@@ -60,11 +60,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
     import os
 
     from rich.console import Console
 
+    from crossfade.bench import loop
     from crossfade.rollout.canary.errors import CanaryError
     from crossfade.rollout.canary.machine import Phase
     from crossfade.rollout.canary.session import drive, open_session
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         )
     session = open_session(plan, restart=args.restart)
     console = Console(highlight=False, soft_wrap=True)  # a log: one line per decision
-    phase = asyncio.run(
+    phase = loop.run(
         drive(
             session,
             plan.router.admin_url,

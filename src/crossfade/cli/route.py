@@ -90,6 +90,7 @@ def _serve(config: RouterConfig, token: str, session: CanarySession | None) -> i
     import asyncio
     import signal
 
+    from crossfade.bench import loop
     from crossfade.errors import UsageError
     from crossfade.rollout.router.server import Router
 
@@ -131,12 +132,7 @@ def _serve(config: RouterConfig, token: str, session: CanarySession | None) -> i
             if canary is not None and not unfinished:
                 outcome = canary.result()  # a bug in the canary is raised here, after the stop
 
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a core dependency on Linux
-        asyncio.run(main())
-    else:
-        uvloop.run(main())
+    loop.run(main())
     return outcome
 
 

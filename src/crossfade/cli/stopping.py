@@ -11,6 +11,7 @@ import signal
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from crossfade.bench import loop
 from crossfade.bench.runner import Interrupt
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -41,18 +42,9 @@ def run_until_stopped(
             loop.add_signal_handler(each, handle, each)
         return await main(interrupt)
 
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        return runner.run(guarded()), interrupt
+    return loop.run(guarded()), interrupt
 
 
 def signal_exit_code(interrupt: Interrupt) -> int | None:
     """128 + the number of the signal that stopped the run (the shell's convention), or None."""
     return None if interrupt.signal is None else 128 + interrupt.signal.value
-
-
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - a core dependency on Linux
-        return None
-    return uvloop.new_event_loop
