@@ -4,7 +4,8 @@ stream) by the rules in `crossfade.bench.clients`, with the error taxonomy of `E
 `RecordingHandler` receives the response inside the connection's reads (see `http1`), so each
 event is parsed and counted in the read that brought it, timestamped with that read's arrival.
 An `on_event` callback sees each good event right after it is counted, and `on_read_end` is
-called once the read's events are all in: the router forwards them from there.
+called once the read's events are all in, unless the request has failed: the router forwards
+them from there.
 """
 
 from __future__ import annotations
@@ -124,7 +125,9 @@ class RecordingHandler:
         record.fail(ErrorKind.TRUNCATED, "the stream ended without its final response", now_ns)
 
     def on_read_end(self) -> None:
-        if self._on_read_end is not None:
+        # A read that brought an error hands nothing on: output taken before the error in the
+        # same read stays unsent, so a router can still fall back to another backend.
+        if self._on_read_end is not None and self.tally.record.error_kind is None:
             self._on_read_end()
 
     def _take(self, events: list[SseEvent], now_ns: int) -> None:
