@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from crossfade.bench.arrivals import arrival_offsets
+from crossfade.bench.clients import make_client
 from crossfade.bench.plan import LoadPlan, StopReason
 from crossfade.bench.protocol import BenchRequest, ErrorKind, RequestRecord
 from crossfade.bench.results import load_records, load_result
 from crossfade.bench.runner import run_load
 from crossfade.bench.session import BenchConfig, overhead_note, run_bench
-from crossfade.bench.targets import make_client, parse_target
+from crossfade.bench.targets import parse_target
 from crossfade.bench.workload import Workload
 from tests.bench.conftest import GroundTruth
 

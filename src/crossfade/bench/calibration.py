@@ -34,12 +34,13 @@ from typing import Any
 import numpy as np
 
 from crossfade.bench.arrivals import poisson
+from crossfade.bench.clients import make_client
 from crossfade.bench.groundtruth import prompt_key
 from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import BenchRequest, RequestRecord
 from crossfade.bench.results import environment
 from crossfade.bench.runner import run_load
-from crossfade.bench.targets import make_client, parse_target
+from crossfade.bench.targets import parse_target
 from crossfade.errors import CrossfadeError
 from crossfade.saved import parse_json, write_atomic
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crossfade.bench.arrivals import arrival_offsets
+from crossfade.bench.clients import make_client
 from crossfade.bench.plan import LoadPlan, StopReason
 from crossfade.bench.protocol import BenchRequest, RequestRecord
 from crossfade.bench.results import BenchResult, environment, save_result
@@ -26,7 +27,7 @@ from crossfade.bench.scraper import MetricsSampler
 from crossfade.bench.server_metrics import server_view
 from crossfade.bench.slo import LatencyBasis, Slo
 from crossfade.bench.summary import Summary, in_window, summarize
-from crossfade.bench.targets import TargetSpec, make_client
+from crossfade.bench.targets import TargetSpec
 from crossfade.bench.workers import WorkerShare, run_share, run_workers, share_count, split
 from crossfade.bench.workload import Workload
 from crossfade.errors import UsageError

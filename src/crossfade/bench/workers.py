@@ -33,10 +33,11 @@ from multiprocessing.synchronize import Event
 from typing import Any
 
 from crossfade.bench.arrivals import arrival_offsets
+from crossfade.bench.clients import make_client
 from crossfade.bench.plan import LoadPlan, StopReason
 from crossfade.bench.protocol import BenchRequest, Client, RequestRecord
 from crossfade.bench.runner import OnRecord, RunOutcome, run_load
-from crossfade.bench.targets import TargetSpec, make_client
+from crossfade.bench.targets import TargetSpec
 
 START_DELAY_NS = 3_000_000_000  # time for every worker process to import and connect
 STOP_POLL_S = 0.05  # how soon a worker notices the shared stop event
