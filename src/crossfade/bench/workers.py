@@ -184,8 +184,9 @@ async def _share_main(
     batcher = _Batcher(channels.progress) if channels.progress is not None else None
     if batcher is not None:
         background.append(asyncio.create_task(batcher.run()))
-    slots = plan.concurrency or plan.max_concurrency or 0
-    client = make_client(target, concurrency=slots, request_timeout_s=plan.request_timeout_s)
+    client = make_client(
+        target, concurrency=plan.most_in_flight, request_timeout_s=plan.request_timeout_s
+    )
     try:
         await client.start()
         try:
