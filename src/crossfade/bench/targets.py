@@ -1,5 +1,6 @@
-"""Target URLs: which server, which protocol, which dialect, which model. The clients that speak
-to them are made beside the clients (`crossfade.bench.clients.make_client`).
+"""Target URLs: which server, which transport, which dialect, which model. The router's config,
+the CLI and sweeps parse them here; clients are made in `crossfade.bench.clients`
+(`make_client`), which imports this module, never the other way.
 
     triton-vllm://HOST:PORT/MODEL            Triton HTTP generate, vLLM backend
     triton-trtllm://HOST:PORT/MODEL          Triton HTTP generate, TensorRT-LLM ensemble or BLS
