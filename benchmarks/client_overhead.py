@@ -53,10 +53,11 @@ def crossfade_child(address: str, rate: float | None, out: Path, profile: str | 
     import uvloop
 
     from crossfade.bench.arrivals import arrival_offsets
+    from crossfade.bench.clients import make_client
     from crossfade.bench.plan import LoadPlan
     from crossfade.bench.protocol import BenchRequest
     from crossfade.bench.runner import run_load
-    from crossfade.bench.targets import make_client, parse_target
+    from crossfade.bench.targets import parse_target
 
     count, tokens = (int(rate * RATE_SECONDS), RATE_TOKENS) if rate else (PROMPTS, TOKENS)
     prompts = {i: f"crossfade {os.getpid()} {i}" for i in range(count)}

@@ -59,3 +59,46 @@ def test_imports_go_only_to_lower_layers() -> None:
         if own != target and LAYER[target] >= LAYER[own]
     ]
     assert upward == []
+
+
+def module_imports(package: str) -> list[tuple[str, str, set[str]]]:
+    """(importing module, imported module, the names imported from it) for every crossfade
+    import in `package`, lazy ones included, as dotted module names."""
+    found = []
+    for file in sorted((SOURCE / package).rglob("*.py")):
+        parts = file.relative_to(SOURCE.parent).with_suffix("").parts
+        own = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.append((own, node.module, {alias.name for alias in node.names}))
+            elif isinstance(node, ast.Import):
+                found += [(own, alias.name, set()) for alias in node.names]
+    return [(own, name, names) for own, name, names in found if name.startswith("crossfade.")]
+
+
+def test_target_urls_do_not_build_clients() -> None:
+    """Inside bench: `targets` parses URLs for the router, the CLI and sweeps, and must not
+    reach the clients (they import `targets`: the other way would be a circle)."""
+    found = module_imports("bench")
+    assert any(own.startswith("crossfade.bench.clients") for own, _, _ in found)  # scanned
+    circle = [
+        f"{own} imports {name}"
+        for own, name, names in found
+        if own == "crossfade.bench.targets"
+        and (name.startswith("crossfade.bench.clients") or "clients" in names)
+    ]
+    assert circle == []
+
+
+def test_the_router_builds_no_bench_request() -> None:
+    """The router speaks the dialects through the neutral `GenerationRequest`, never through a
+    benchmark's request."""
+    found = module_imports("rollout")
+    assert len(found) > 50
+    uses = [f"{own} imports BenchRequest" for own, _, names in found if "BenchRequest" in names]
+    mentions = [
+        str(file.relative_to(SOURCE))
+        for file in sorted((SOURCE / "rollout").rglob("*.py"))
+        if "BenchRequest" in file.read_text(encoding="utf-8")
+    ]
+    assert uses == mentions == []

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from crossfade.bench.execution import Shard, shard_share
 from crossfade.bench.merge import MergeError, merge_results
 from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import BenchRequest, RequestRecord
@@ -30,7 +31,7 @@ from crossfade.bench.results import (
     load_result,
     save_result,
 )
-from crossfade.bench.session import BenchConfig, Shard, run_bench, shard_share
+from crossfade.bench.session import BenchConfig, run_bench
 from crossfade.bench.summary import summarize
 from crossfade.bench.targets import parse_target
 from crossfade.bench.workers import split

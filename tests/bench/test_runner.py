@@ -6,16 +6,19 @@ import asyncio
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
 from crossfade.bench.arrivals import arrival_offsets
+from crossfade.bench.clients import make_client
 from crossfade.bench.plan import LoadPlan, StopReason
-from crossfade.bench.protocol import BenchRequest, ErrorKind, RequestRecord
+from crossfade.bench.protocol import BenchRequest, Client, ErrorKind, RequestRecord
 from crossfade.bench.results import load_records, load_result
 from crossfade.bench.runner import run_load
 from crossfade.bench.session import BenchConfig, overhead_note, run_bench
-from crossfade.bench.targets import make_client, parse_target
+from crossfade.bench.targets import TargetSpec, parse_target
 from crossfade.bench.workload import Workload
 from tests.bench.conftest import GroundTruth
 from tests.support.results import calibration
@@ -168,8 +171,16 @@ def test_error_rate_stop(tmp_path: Path) -> None:
 
 
 def test_workers_split_the_load_and_merge_every_record(
-    groundtruth: GroundTruth, tmp_path: Path
+    groundtruth: GroundTruth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The parent process only watches: its client opens no connection ahead of the run."""
+    warmed: list[int] = []
+
+    def parent_client(target: TargetSpec, *, concurrency: int = 0, **options: Any) -> Client:
+        warmed.append(concurrency)
+        return make_client(target, concurrency=concurrency, **options)
+
+    monkeypatch.setattr("crossfade.bench.session.make_client", parent_client)
     config = BenchConfig(
         parse_target(groundtruth.target), LoadPlan(concurrency=4, requests=24), tmp_path / "w",
         scrape_metrics=False, workers=2,
@@ -178,6 +189,7 @@ def test_workers_split_the_load_and_merge_every_record(
     records = load_records(tmp_path / "w")
     assert sorted(r.index for r in records) == list(range(24))
     assert {r.worker for r in records} == {0, 1}
+    assert warmed == [0]
     assert all(r.ok and r.server_output_tokens == 4 for r in records)
     assert load_result(tmp_path / "w").summary.completed == 24
 

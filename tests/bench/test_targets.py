@@ -6,10 +6,11 @@ import asyncio
 
 import pytest
 
+from crossfade.bench.clients import make_client
 from crossfade.bench.clients.openai import OpenAIClient
 from crossfade.bench.clients.triton_grpc import TritonGrpcClient
 from crossfade.bench.clients.triton_http import TritonHttpClient
-from crossfade.bench.targets import ACCEPTED_FORMS, TargetSpec, make_client, parse_target
+from crossfade.bench.targets import ACCEPTED_FORMS, TargetSpec, parse_target
 from crossfade.errors import UsageError
 
 
@@ -27,7 +28,7 @@ from crossfade.errors import UsageError
 )
 def test_accepted_forms(url: str, transport: str, dialect: str, model: str) -> None:
     spec = parse_target(url)
-    assert (spec.transport, spec.dialect, spec.model) == (transport, dialect, model)
+    assert (spec.transport, spec.dialect.name, spec.model) == (transport, dialect, model)
     assert spec.url == url  # already canonical
     assert spec.name == url
 

@@ -17,8 +17,9 @@ from typing import Any, Protocol
 import pytest
 from aiohttp import web
 
+from crossfade.bench.clients import make_client
 from crossfade.bench.protocol import BenchRequest, Client, ErrorKind, RequestRecord
-from crossfade.bench.targets import make_client, parse_target
+from crossfade.bench.targets import parse_target
 from crossfade.lab.settings import LabSettings
 
 N = 32

@@ -25,8 +25,9 @@ from typing import Any, Protocol
 import aiohttp
 import pytest
 
+from crossfade.bench.clients import make_client
 from crossfade.bench.protocol import BenchRequest, ErrorKind, RequestRecord
-from crossfade.bench.targets import make_client, parse_target
+from crossfade.bench.targets import parse_target
 from crossfade.lab.settings import LabSettings
 from crossfade.rollout.router.server import Router
 from tests.lab.http import post_sse

@@ -38,7 +38,7 @@ def backend_of(url: str) -> Backend | None:
     scheme = url.split("://", 1)[0].lower()
     if scheme not in SCHEMES:
         return None
-    return "tensorrtllm" if SCHEMES[scheme][1] == "trtllm" else "vllm"
+    return SCHEMES[scheme].dialect.engine or "vllm"  # an OpenAI-compatible server: vLLM's
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from crossfade.bench.calibration_model import (
     StatsMs,
     Thresholds,
 )
+from crossfade.bench.clients import make_client
 from crossfade.bench.groundtruth import prompt_key
 from crossfade.bench.loop import loop_name
 from crossfade.bench.metrics import NS_PER_MS, NS_PER_S
@@ -48,7 +49,7 @@ from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import BenchRequest, RequestRecord
 from crossfade.bench.result_model import environment
 from crossfade.bench.runner import run_load
-from crossfade.bench.targets import make_client, parse_target
+from crossfade.bench.targets import parse_target
 from crossfade.errors import CrossfadeError
 from crossfade.saved import parse_json, write_model
 

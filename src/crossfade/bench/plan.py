@@ -69,6 +69,12 @@ class LoadPlan(BaseModel):
     def mode(self) -> Literal["closed", "open"]:
         return "closed" if self.concurrency is not None else "open"
 
+    @property
+    def most_in_flight(self) -> int:
+        """Requests in flight at most: the concurrency, or an open loop's cap (0: none), so
+        the connections worth opening before the run."""
+        return self.concurrency or self.max_concurrency or 0
+
     def describe(self) -> str:
         if self.concurrency is not None:
             return f"concurrency@{self.concurrency}"

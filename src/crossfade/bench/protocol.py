@@ -7,9 +7,12 @@ afterwards from these records (see `metrics`), and errors are stored as data, ne
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
+
+from crossfade.bench.dialects.base import NO_SAMPLING, GenerationRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +24,13 @@ class BenchRequest:
     prompt_tokens: int  # counted with the workload's tokenizer
     output_tokens: int  # the exact output length to enforce and verify
     stream: bool = True
+
+    def generation(self, sampling: Mapping[str, Any] = NO_SAMPLING) -> GenerationRequest:
+        """What a dialect takes: this request at its exact length, with `sampling` (by vLLM's
+        names) if a client adds any."""
+        return GenerationRequest(
+            self.prompt, self.output_tokens, stream=self.stream, sampling=sampling
+        )
 
 
 class ErrorKind(StrEnum):

@@ -3,9 +3,9 @@
 Whatever ends the run, including an exception, the records measured so far are summarised and
 saved with the reason it stopped.
 
-A shard (`Shard`, one pod of several) runs exactly what worker I of `--workers N` would, from a
-common wall-clock start; its result keeps the pod's wall-minus-monotonic clock offset, so
-`bench.merge` can put every pod's records on one time axis.
+How the load is sent (this process, worker processes, or one shard of several pods) is decided
+once, by `bench.execution`. A shard's result keeps the pod's wall-minus-monotonic clock offset,
+so `bench.merge` can put every pod's records on one time axis.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crossfade.bench.arrivals import arrival_offsets
 from crossfade.bench.calibration_model import Calibration
-from crossfade.bench.clients import info_header
+from crossfade.bench.clients import info_header, make_client
+from crossfade.bench.execution import Execution, Shard, plan_execution
 from crossfade.bench.plan import LoadPlan, StopReason
-from crossfade.bench.protocol import BenchRequest, RequestRecord
+from crossfade.bench.protocol import RequestRecord
 from crossfade.bench.result_model import (
     ClockOffsets,
     RunConfig,
@@ -34,37 +34,13 @@ from crossfade.bench.result_model import (
     read_server_info,
 )
 from crossfade.bench.results import BenchResult, save_result
-from crossfade.bench.runner import Interrupt, OnRecord, RunOutcome, run_load
+from crossfade.bench.runner import Interrupt, OnRecord, RunOutcome
 from crossfade.bench.scraper import MetricsSampler
 from crossfade.bench.server_metrics import Scrape, server_view
 from crossfade.bench.slo import LatencyBasis, Slo
 from crossfade.bench.summary import Summary, in_window, summarize
-from crossfade.bench.targets import TargetSpec, make_client
-from crossfade.bench.workers import WorkerShare, run_share, run_workers, share_count, split
+from crossfade.bench.targets import TargetSpec
 from crossfade.bench.workload import Workload
-from crossfade.errors import UsageError
-
-
-@dataclass(frozen=True)
-class Shard:
-    """This process runs share `index` of `count` (a pod of an Indexed Job), starting at the
-    wall-clock time `start_at_unix` (time.time() seconds) when given."""
-
-    index: int
-    count: int
-    start_at_unix: float | None = None
-
-
-def shard_share(requests: tuple[BenchRequest, ...], plan: LoadPlan, shard: Shard) -> WorkerShare:
-    """What worker `shard.index` of `--workers shard.count` would run; every shard must exist."""
-    usable = share_count(plan, shard.count, len(requests))
-    if usable < shard.count:
-        raise UsageError(
-            f"--shard {shard.index}/{shard.count}: this run splits into at most {usable} shares "
-            f"(one per concurrency slot and request: {plan.describe()}, "
-            f"{plan.requests or len(requests)} requests); run {usable} pods"
-        )
-    return split(requests, plan, shard.count)[shard.index]
 
 
 def wall_minus_monotonic_ns() -> int:
@@ -93,6 +69,10 @@ class BenchConfig:
     workers: int = 1  # processes sending load (see workers.py)
     shard: Shard | None = None  # this run is one shard of several (see bench.merge)
     sweep: SweepSlot | None = None  # this run is one of a sweep's (see bench.sweep)
+
+    def execution(self, workload: Workload) -> Execution:
+        """How this run sends `workload`'s load; raises UsageError for a shard it cannot make."""
+        return plan_execution(workload.requests, self.plan, workers=self.workers, shard=self.shard)
 
 
 def overhead_note(
@@ -129,12 +109,16 @@ async def run_bench(
     workload: Workload,
     on_record: OnRecord | None = None,
     interrupt: asyncio.Event | None = None,
+    execution: Execution | None = None,
 ) -> BenchResult:
-    share = shard_share(workload.requests, config.plan, config.shard) if config.shard else None
-    plan = share.plan if share is not None else config.plan
-    in_flight = plan.concurrency or plan.max_concurrency or 0
+    """Run `config` over `workload` and save it. `execution`: `config.execution(workload)`,
+    when the caller already has it (the CLI, which refuses a bad shard before anything else)."""
+    execution = execution or config.execution(workload)
+    plan = execution.plan
     client = make_client(
-        config.target, concurrency=in_flight, request_timeout_s=plan.request_timeout_s
+        config.target,
+        concurrency=execution.warm_connections,
+        request_timeout_s=plan.request_timeout_s,
     )
     metrics_url = config.metrics_url or default_metrics_url(config.target)
     sampler = MetricsSampler(metrics_url) if config.scrape_metrics else None
@@ -149,31 +133,9 @@ async def run_bench(
         if sampler is not None:
             await sampler.start()
         clock["start"] = wall_minus_monotonic_ns()
-        if share is not None:
-            assert config.shard is not None
-            start_at = config.shard.start_at_unix
-            start_at_ns = (
-                round(start_at * 1e9) - clock["start"]
-                if start_at is not None
-                else time.perf_counter_ns()
-            )
-            outcome = await run_share(
-                client, share, start_at_ns, on_record=on_record, interrupt=interrupt
-            )
-        elif config.workers > 1:
-            outcome = await run_workers(
-                config.target,
-                workload.requests,
-                plan,
-                config.workers,
-                on_record=on_record,
-                interrupt=interrupt,
-            )
-        else:
-            offsets = arrival_offsets(plan.arrivals, plan.rate, plan.seed) if plan.rate else None
-            outcome = await run_load(
-                client, workload.requests, plan, offsets, on_record=on_record, interrupt=interrupt
-            )
+        outcome = await execution.send(
+            client, config.target, clock["start"], on_record=on_record, interrupt=interrupt
+        )
     except BaseException as exc:
         notes.append(f"the run ended early: {type(exc).__name__}: {exc}")
         raise

@@ -1,4 +1,6 @@
-"""Target URLs: which server, which protocol, which model; and the client that speaks to it.
+"""Target URLs: which server, which transport, which dialect, which model. The router's config,
+the CLI and sweeps parse them here; clients are made in `crossfade.bench.clients`
+(`make_client`), which imports this module, never the other way.
 
     triton-vllm://HOST:PORT/MODEL            Triton HTTP generate, vLLM backend
     triton-trtllm://HOST:PORT/MODEL          Triton HTTP generate, TensorRT-LLM ensemble or BLS
@@ -16,20 +18,29 @@ from dataclasses import dataclass, replace
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
-from crossfade.bench.protocol import Client
+from crossfade.bench.dialects.base import Dialect
+from crossfade.bench.dialects.openai import OpenAIChat, OpenAICompletions
+from crossfade.bench.dialects.triton_trtllm import TritonTrtllm
+from crossfade.bench.dialects.triton_vllm import TritonVllm
 from crossfade.errors import UsageError
 
 Transport = Literal["triton-http", "triton-grpc", "openai"]
-Dialect = Literal["vllm", "trtllm", "completions", "chat"]
 
-# scheme -> (transport, dialect, default port)
-SCHEMES: dict[str, tuple[Transport, Dialect, int]] = {
-    "triton-vllm": ("triton-http", "vllm", 8000),
-    "triton-trtllm": ("triton-http", "trtllm", 8000),
-    "triton-grpc-vllm": ("triton-grpc", "vllm", 8001),
-    "triton-grpc-trtllm": ("triton-grpc", "trtllm", 8001),
-    "openai": ("openai", "completions", 8000),
-    "openai-chat": ("openai", "chat", 8000),
+
+@dataclass(frozen=True, slots=True)
+class Scheme:
+    transport: Transport
+    dialect: type[Dialect]
+    default_port: int
+
+
+SCHEMES: dict[str, Scheme] = {
+    "triton-vllm": Scheme("triton-http", TritonVllm, 8000),
+    "triton-trtllm": Scheme("triton-http", TritonTrtllm, 8000),
+    "triton-grpc-vllm": Scheme("triton-grpc", TritonVllm, 8001),
+    "triton-grpc-trtllm": Scheme("triton-grpc", TritonTrtllm, 8001),
+    "openai": Scheme("openai", OpenAICompletions, 8000),
+    "openai-chat": Scheme("openai", OpenAIChat, 8000),
 }
 ACCEPTED_FORMS = (
     "triton-vllm://HOST:PORT/MODEL",
@@ -52,11 +63,12 @@ class TargetSpec:
 
     @property
     def transport(self) -> Transport:
-        return SCHEMES[self.scheme][0]
+        return SCHEMES[self.scheme].transport
 
     @property
     def dialect(self) -> Dialect:
-        return SCHEMES[self.scheme][1]
+        """How this target's API is spoken, for its model (not yet fitted: `Dialect.opened`)."""
+        return SCHEMES[self.scheme].dialect(self.model, self.base_path)
 
     @property
     def address(self) -> str:
@@ -86,7 +98,7 @@ def parse_target(url: str, name: str | None = None) -> TargetSpec:
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise _bad(url, f"unknown scheme {parts.scheme!r}" if scheme else "no scheme")
-    transport, _, default_port = SCHEMES[scheme]
+    transport, default_port = SCHEMES[scheme].transport, SCHEMES[scheme].default_port
     host = parts.hostname
     if not host:
         raise _bad(url, "no host")
@@ -112,22 +124,3 @@ def parse_target(url: str, name: str | None = None) -> TargetSpec:
         base_path = ""
     spec = TargetSpec(scheme, host, port or default_port, model, "", base_path)
     return replace(spec, name=name or spec.url)
-
-
-def make_client(
-    spec: TargetSpec, *, concurrency: int = 0, request_timeout_s: float | None = None
-) -> Client:
-    """A client for `spec`: `concurrency` sizes its connection pool (0: unbounded), and
-    `request_timeout_s` is each request's deadline (None: none)."""
-    # Imported here: each client pulls in its own transport library (grpc is slow to import).
-    if spec.transport == "triton-http":
-        from crossfade.bench.clients.triton_http import TritonHttpClient
-
-        return TritonHttpClient(spec, concurrency=concurrency, request_timeout_s=request_timeout_s)
-    if spec.transport == "triton-grpc":
-        from crossfade.bench.clients.triton_grpc import TritonGrpcClient
-
-        return TritonGrpcClient(spec, request_timeout_s=request_timeout_s)
-    from crossfade.bench.clients.openai import OpenAIClient
-
-    return OpenAIClient(spec, concurrency=concurrency, request_timeout_s=request_timeout_s)

@@ -34,10 +34,11 @@ from typing import Any
 
 from crossfade.bench import loop
 from crossfade.bench.arrivals import arrival_offsets
+from crossfade.bench.clients import make_client
 from crossfade.bench.plan import LoadPlan, StopReason
 from crossfade.bench.protocol import BenchRequest, Client, RequestRecord
 from crossfade.bench.runner import OnRecord, RunOutcome, run_load
-from crossfade.bench.targets import TargetSpec, make_client
+from crossfade.bench.targets import TargetSpec
 
 START_DELAY_NS = 3_000_000_000  # time for every worker process to import and connect
 STOP_POLL_S = 0.05  # how soon a worker notices the shared stop event
@@ -184,8 +185,9 @@ async def _share_main(
     batcher = _Batcher(channels.progress) if channels.progress is not None else None
     if batcher is not None:
         background.append(asyncio.create_task(batcher.run()))
-    slots = plan.concurrency or plan.max_concurrency or 0
-    client = make_client(target, concurrency=slots, request_timeout_s=plan.request_timeout_s)
+    client = make_client(
+        target, concurrency=plan.most_in_flight, request_timeout_s=plan.request_timeout_s
+    )
     try:
         await client.start()
         try:

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from crossfade.bench.console import LiveProgress, summary_table
     from crossfade.bench.plan import LoadPlan
     from crossfade.bench.results import RESULT_FILES, BenchResult
-    from crossfade.bench.session import BenchConfig, run_bench, shard_share
+    from crossfade.bench.session import BenchConfig, run_bench
     from crossfade.bench.slo import parse_slos
     from crossfade.bench.targets import parse_target
     from crossfade.cli.bench_inputs import (
@@ -105,11 +105,6 @@ def run(args: argparse.Namespace) -> int:
     workload = build_workload(args, plan)
     if args.save_workload:
         workload.save(args.save_workload)
-    share = shard_share(workload.requests, plan, shard) if shard is not None else None
-    try:  # now, not after the run: a folder that cannot be written must not cost a run
-        output.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"-o {output}: cannot create it ({exc.strerror})") from None
     config = BenchConfig(
         target,
         plan,
@@ -121,8 +116,13 @@ def run(args: argparse.Namespace) -> int:
         shard=shard,
         client_overhead=load_calibration(),
     )
+    execution = config.execution(workload)  # refuses a shard the run cannot make, now
+    try:  # now, not after the run: a folder that cannot be written must not cost a run
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"-o {output}: cannot create it ({exc.strerror})") from None
     console = Console(stderr=True)
-    total = share.plan.requests if share is not None else plan.requests
+    total = execution.plan.requests
     if shard is not None and shard.start_at_unix is not None:
         wait_s = shard.start_at_unix - time.time()
         when = time.strftime("%H:%M:%S", time.localtime(shard.start_at_unix))
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
     async def main(interrupt: Interrupt) -> BenchResult:
         with LiveProgress(console, target.name, total, interval) as progress:
-            return await run_bench(config, workload, progress.on_record, interrupt)
+            return await run_bench(config, workload, progress.on_record, interrupt, execution)
 
     result, interrupt = run_until_stopped(main)
     Console().print(summary_table(result))

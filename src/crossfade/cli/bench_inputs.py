@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from crossfade.errors import UsageError
 
 if TYPE_CHECKING:
+    from crossfade.bench.execution import Shard
     from crossfade.bench.plan import LoadPlan
-    from crossfade.bench.session import Shard
     from crossfade.bench.workload import Workload
 
 SHARD_INDEX_ENV = "JOB_COMPLETION_INDEX"  # set by Kubernetes in each pod of an Indexed Job
@@ -114,7 +114,7 @@ def add_shard_options(parser: argparse.ArgumentParser) -> None:
 
 
 def shard_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Shard | None:
-    from crossfade.bench.session import Shard
+    from crossfade.bench.execution import Shard
 
     if args.shard is None:
         if args.start_at is not None:

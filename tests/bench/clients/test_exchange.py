@@ -14,7 +14,7 @@ import uvloop
 
 from crossfade.bench.clients.exchange import MAX_BODY_BYTES, decode_event, post_and_record
 from crossfade.bench.clients.http1 import MAX_RESPONSE_HEAD, Http1Pool
-from crossfade.bench.dialects import parse_openai_completions_event
+from crossfade.bench.dialects.openai import OpenAICompletions
 from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.bench.sse import MAX_EVENT_BYTES
 
@@ -114,7 +114,7 @@ async def send(
         b'{"prompt": "x"}',
         record,
         stream=stream,
-        parse=parse_openai_completions_event,
+        parse=OpenAICompletions("m").parse,
         clean_end_is_final=clean_end_is_final,
         timeout_s=timeout_s,
     )

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from crossfade.rollout.canary.observation import Observation
+from crossfade.rollout.router.observations import Observation
 from tests.rollout.canary.fakes import Profile
 
 _seq = itertools.count(1)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from crossfade.bench.metrics import percentiles
 from crossfade.rollout.canary import gates as gates_module
 from crossfade.rollout.canary.gates import Verdict, evaluate_window
-from crossfade.rollout.canary.observation import Observation
+from crossfade.rollout.router.observations import Observation
 from crossfade.spec.canary_plan import Gates, Slo
 from tests.rollout.canary.fakes import Profile
 from tests.rollout.canary.observations import observations, window
@@ -30,7 +32,7 @@ def as_candidate(seen: list[Observation], **scale: float) -> list[Observation]:
         if o.ttft_ms is not None:
             update["ttft_ms"] = o.ttft_ms * scale.get("ttft", 1.0)
         update["itl_ms"] = [v * scale.get("itl", 1.0) for v in o.itl_ms]
-        result.append(o.model_copy(update=update))
+        result.append(replace(o, **update))
     return result
 
 
@@ -112,7 +114,7 @@ def test_error_rate_is_a_difference() -> None:
 def test_length_mismatch_counts_whole_responses_and_length_failures_are_not_errors() -> None:
     seen = window(100, 100)
     cut = [
-        o.model_copy(update={"ok": False, "error_kind": "short_output", "output_tokens": 10})
+        replace(o, ok=False, error_kind="short_output", output_tokens=10)
         if o.backend == "candidate" and i % 10 == 0
         else o
         for i, o in enumerate(seen)
@@ -126,7 +128,7 @@ def test_length_mismatch_counts_whole_responses_and_length_failures_are_not_erro
 
 
 def test_responses_without_counts_are_not_checked() -> None:
-    seen = [o.model_copy(update={"requested_tokens": None}) for o in window(100, 100)]
+    seen = [replace(o, requested_tokens=None) for o in window(100, 100)]
     report = evaluate_window(seen, "incumbent", "candidate", GATES)
     assert report.candidate.length_checked == 0
     result = gate(report, "length_mismatch_delta")
@@ -134,8 +136,7 @@ def test_responses_without_counts_are_not_checked() -> None:
     assert "leave out gates.length_mismatch_delta_max" in result.note
     # Counts on one side only: too few to compare.
     seen = [
-        o.model_copy(update={"output_tokens": None}) if o.backend == "candidate" else o
-        for o in window(100, 100)
+        replace(o, output_tokens=None) if o.backend == "candidate" else o for o in window(100, 100)
     ]
     result = gate(evaluate_window(seen, "incumbent", "candidate", GATES), "length_mismatch_delta")
     assert result.verdict is Verdict.UNCLEAR
@@ -173,7 +174,7 @@ def test_other_backends_are_ignored_and_no_traffic_is_unclear() -> None:
 
 def test_zero_itl_on_both_sides_passes() -> None:
     # Every token after the first in the first chunk: per-token ITL is all zeros.
-    seen = [o.model_copy(update={"itl_ms": [0.0] * len(o.itl_ms)}) for o in window(100, 100)]
+    seen = [replace(o, itl_ms=[0.0] * len(o.itl_ms)) for o in window(100, 100)]
     result = gate(evaluate_window(seen, "incumbent", "candidate", GATES), "itl_p95_ratio")
     assert (result.verdict, result.value) == (Verdict.PASS, 1.0)
 
@@ -215,9 +216,7 @@ TPOT_GATES = Gates(ttft_p95_ratio_max=1.5, tpot_p95_ratio_max=1.5, error_rate_de
 
 def test_tpot_is_one_value_per_request_and_its_ratio_is_gated() -> None:
     incumbent = observations("incumbent", 300)
-    slower = [
-        o.model_copy(update={"backend": "candidate", "tpot_ms": o.tpot_ms * 2.0}) for o in incumbent
-    ]
+    slower = [replace(o, backend="candidate", tpot_ms=o.tpot_ms * 2.0) for o in incumbent]
     report = evaluate_window(incumbent + slower, "incumbent", "candidate", TPOT_GATES)
     assert [g.name for g in report.gates] == [
         "ttft_p95_ratio",
@@ -246,10 +245,7 @@ def test_tpot_holds_where_chunking_leaves_the_incumbents_itl_at_zero() -> None:
         tpot_p95_ratio_max=1.5,
         error_rate_delta_max=0.02,
     )
-    incumbent = [
-        o.model_copy(update={"itl_ms": [0.0] * len(o.itl_ms)})
-        for o in observations("incumbent", 200)
-    ]
+    incumbent = [replace(o, itl_ms=[0.0] * len(o.itl_ms)) for o in observations("incumbent", 200)]
     candidate = observations("candidate", 200, seed=1)
     report = evaluate_window(incumbent + candidate, "incumbent", "candidate", both)
     assert gate(report, "itl_p95_ratio").verdict is Verdict.UNCLEAR

@@ -17,7 +17,8 @@ from crossfade.rollout.canary.machine import (
     Phase,
     Traffic,
 )
-from crossfade.rollout.canary.observation import BackendStatus, Observation
+from crossfade.rollout.canary.observation import BackendStatus
+from crossfade.rollout.router.observations import Observation
 from crossfade.spec.canary_plan import Gates, Slo
 from tests.rollout.canary.fakes import Profile, make_plan
 from tests.rollout.canary.observations import observations, window
@@ -215,10 +216,7 @@ def test_an_interval_straddling_the_limit_is_unclear() -> None:
     # The candidate's TTFTs are the incumbent's x 1.5, against a limit of 1.5: the point is
     # on the limit, so the interval straddles it, neither pass nor fail.
     incumbent = observations("incumbent", 300)
-    candidate = [
-        o.model_copy(update={"backend": "candidate", "ttft_ms": 1.5 * (o.ttft_ms or 0)})
-        for o in incumbent
-    ]
+    candidate = [replace(o, backend="candidate", ttft_ms=1.5 * (o.ttft_ms or 0)) for o in incumbent]
     machine = at_step(1)
     decision = machine.observe(T0 + 30, incumbent + candidate)
     assert decision.action is Action.HOLD
@@ -285,15 +283,13 @@ def test_requests_that_finish_while_a_step_settles_are_not_evidence() -> None:
     candidate's cold start, requests of the old split) is left out of both windows."""
     timing = PLAN.step.model_copy(update={"settle_s": 5.0})
     plan = PLAN.model_copy(update={"step": timing})
-    early = [o.model_copy(update={"end_unix": T0 + 4.9}) for o in window(300, 300, SLOW_ITL)]
+    early = [replace(o, end_unix=T0 + 4.9) for o in window(300, 300, SLOW_ITL)]
     machine = at_step(1, plan)
     held = machine.observe(T0 + 5, early)
     assert held.action is Action.HOLD  # no rollback: the slow requests settled out
     assert held.window is not None
     assert held.window.candidate.requests == 0
-    later = [
-        o.model_copy(update={"end_unix": T0 + 5.0}) for o in window(300, 300, SLOW_ITL, seed=1)
-    ]
+    later = [replace(o, end_unix=T0 + 5.0) for o in window(300, 300, SLOW_ITL, seed=1)]
     failed = machine.observe(T0 + 10, later)
     assert failed.action is Action.ROLLBACK  # from settle_s on, they count
     assert "itl_p95_ratio" in failed.reason

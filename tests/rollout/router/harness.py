@@ -170,6 +170,17 @@ async def scripted_triton(dialect: str = "vllm") -> AsyncIterator[ScriptedTriton
         await runner.cleanup()
 
 
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    """Read one HTTP request (its head and its Content-Length body); the head."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    return head
+
+
 @dataclass
 class BareTriton:
     """A Triton (vLLM dialect) server on asyncio streams that answers every POST with `events`
@@ -192,12 +203,7 @@ class BareTriton:
             writer.close()
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        await reader.readexactly(length)
+        head = await read_request(reader)
         if head.startswith(b"GET "):
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
             return

@@ -3,10 +3,13 @@ ring."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
 from crossfade.bench.protocol import ErrorKind, RequestRecord
-from crossfade.rollout.router.observations import ObservationRing, observe
+from crossfade.rollout.router.observations import Observation, ObservationRing, observe
 
 
 def record(**fields: object) -> RequestRecord:
@@ -59,3 +62,20 @@ def test_the_ring_numbers_pages_and_forgets_the_oldest() -> None:
     assert ([o.seq for o in found], cursor) == ([4], 4)
     assert ring.after(5) == (5, [])
     assert ring.after(99) == (5, [])  # a cursor from before a restart: start over from here
+
+
+def test_the_canary_reads_back_what_the_router_serves() -> None:
+    """One `Observation` on both sides of GET /admin/observations: the router's JSON reads back
+    equal; an older router's (no tpot_ms) reads with the default; an unknown key is refused."""
+    served = ObservationRing().add(
+        observe(
+            record(chunk_ns=[11_000_000], chunk_tokens=[1]), "a", shadow=False, exact_length=True
+        )
+    )
+    wire = json.loads(json.dumps(served.to_json()))
+    adapter = TypeAdapter(Observation)
+    assert adapter.validate_python(wire) == served
+    older = {k: v for k, v in wire.items() if k != "tpot_ms"}
+    assert adapter.validate_python(older).tpot_ms is None
+    with pytest.raises(ValidationError, match="surprise"):
+        adapter.validate_python({**wire, "surprise": 1})

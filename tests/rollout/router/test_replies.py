@@ -6,16 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from crossfade.bench.clients import ResponseTally
-from crossfade.bench.dialects import (
-    EventParser,
-    parse_openai_chat_event,
-    parse_openai_completions_event,
-    parse_triton_trtllm_event,
-    parse_triton_vllm_event,
-)
+from crossfade.bench.dialects.base import EventParser
+from crossfade.bench.dialects.openai import OpenAIChat, OpenAICompletions
+from crossfade.bench.dialects.triton_trtllm import TritonTrtllm
+from crossfade.bench.dialects.triton_vllm import TritonVllm
 from crossfade.bench.protocol import RequestRecord
 from crossfade.bench.sse import SseParser
+from crossfade.bench.tally import ResponseTally
 from crossfade.rollout.router.front import parse_openai, parse_triton
 from crossfade.rollout.router.replies import Reply, reply_for
 
@@ -54,7 +51,7 @@ def test_openai_completions_stream_with_continuous_usage() -> None:
     reply = reply_for(parse_openai(openai_body(stream_options=options), "completions"))
     data = stream_of(reply)
     assert data.endswith(b"data: [DONE]\n\n")
-    record, text, final = read_back(data, parse_openai_completions_event)
+    record, text, final = read_back(data, OpenAICompletions("m").parse)
     assert (text, final) == ("Hello world", True)
     assert record.server_output_tokens == TOTAL
     assert record.chunk_tokens == [1, 2, 1]
@@ -67,7 +64,7 @@ def test_openai_chat_stream_without_usage_counts_a_token_per_chunk() -> None:
     body = {"messages": [{"role": "user", "content": "p"}], "max_tokens": 10, "stream": True}
     reply = reply_for(parse_openai(body, "chat"))
     data = stream_of(reply)
-    record, text, final = read_back(data, parse_openai_chat_event)
+    record, text, final = read_back(data, OpenAIChat("m").parse)
     assert (text, final) == ("Hello world", True)
     assert record.chunk_tokens == [1, 1, 1]  # no usage asked: one per chunk with text
     events = [json.loads(e.data) for e in SseParser().feed(data) if not e.done]
@@ -81,7 +78,7 @@ def test_triton_stream_for_a_vllm_style_client_ends_with_a_finish_reason() -> No
     }
     body = {"text_input": "p", "parameters": {"max_tokens": TOTAL, "ignore_eos": True}, **flags}
     reply = reply_for(parse_triton(body, "m", stream=True))
-    record, text, final = read_back(stream_of(reply), parse_triton_vllm_event)
+    record, text, final = read_back(stream_of(reply), TritonVllm("m").parse)
     assert (text, final) == ("Hello world", True)
     assert record.server_output_tokens == TOTAL
     assert record.server_input_tokens == 7
@@ -91,7 +88,7 @@ def test_triton_stream_for_a_trtllm_style_client_ends_with_the_body() -> None:
     body = {"text_input": "p", "max_tokens": TOTAL, "end_id": -1, "return_num_output_tokens": True}
     reply = reply_for(parse_triton(body, "ensemble", stream=True))
     data = stream_of(reply)
-    record, text, final = read_back(data, parse_triton_trtllm_event)
+    record, text, final = read_back(data, TritonTrtllm("m").parse)
     assert (text, final) == ("Hello world", False)  # no end event: the body's end is the marker
     assert record.server_output_tokens == TOTAL
     assert b"finish_reason" not in data
@@ -100,10 +97,10 @@ def test_triton_stream_for_a_trtllm_style_client_ends_with_the_body() -> None:
 def test_whole_answers() -> None:
     completion = reply_for(parse_openai(openai_body(stream=False), "completions"))
     body = completion.whole("Hello world", TOTAL, 7)
-    parsed = parse_openai_completions_event(body)
+    parsed = OpenAICompletions("m").parse(body)
     assert (parsed.text, parsed.cumulative_tokens, parsed.final) == ("Hello world", TOTAL, True)
     chat = reply_for(parse_openai({"messages": [{"role": "user", "content": "p"}]}, "chat"))
-    assert parse_openai_chat_event(chat.whole("Hi", 1, None)).text == "Hi"
+    assert OpenAIChat("m").parse(chat.whole("Hi", 1, None)).text == "Hi"
     triton = reply_for(
         parse_triton({"text_input": "p", "return_num_output_tokens": True}, "m", stream=False)
     )
@@ -119,13 +116,12 @@ def test_errors_read_back_as_errors_in_each_dialect() -> None:
     openai = reply_for(parse_openai(openai_body(), "completions"))
     event = SseParser().feed(openai.error_event("backend a failed mid-stream", 502))[0]
     assert (
-        parse_openai_completions_event(json.loads(event.data)).error
-        == "backend a failed mid-stream"
+        OpenAICompletions("m").parse(json.loads(event.data)).error == "backend a failed mid-stream"
     )
     assert openai.error_body("nope", 400)["error"]["type"] == "invalid_request_error"
     triton = reply_for(parse_triton({"text_input": "p"}, "m", stream=True))
     event = SseParser().feed(triton.error_event("gone", 502))[0]
-    assert parse_triton_vllm_event(json.loads(event.data)).error == "gone"
+    assert TritonVllm("m").parse(json.loads(event.data)).error == "gone"
 
 
 def test_the_per_token_fast_path_writes_the_same_bytes_as_the_whole_event() -> None:

@@ -14,8 +14,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from crossfade.bench.clients import make_client
 from crossfade.bench.protocol import BenchRequest, RequestRecord
-from crossfade.bench.targets import make_client, parse_target
+from crossfade.bench.targets import parse_target
 from crossfade.lab.processes import stop
 from crossfade.rollout.router.server import Router
 from tests.bench.conftest import GroundTruth, free_port, start_groundtruth

@@ -1,6 +1,8 @@
-"""Protocol clients, and what they share: turning parsed events into a record (`ResponseTally`),
-the rules of recording below, and the aiohttp session for requests off the measured path. The
-measured HTTP exchange itself is in `exchange` (over `http1`), gRPC's in `triton_grpc`.
+"""Protocol clients, and what they share: `make_client` (a target's client), the rules of
+recording below (`bench.tally` applies them to parsed events), and the aiohttp session for
+requests off the measured path. The measured HTTP exchange itself is in `exchange` (over
+`http1`, driven by `http_api`), gRPC's in `triton_grpc`. Each client speaks its target's
+dialect (`bench.dialects`) and never decides anything by the dialect's name.
 
 Recording rules, common to every client:
 - `sent_ns` just before the request goes out (the body is encoded before), `first_byte_ns` when
@@ -18,64 +20,33 @@ Recording rules, common to every client:
 from __future__ import annotations
 
 import json
-import struct
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 
-from crossfade.bench.dialects import ParsedEvent, error_body_text
-from crossfade.bench.protocol import RequestRecord
+from crossfade.bench.dialects.base import error_body_text
+from crossfade.bench.protocol import Client
 from crossfade.bench.targets import TargetSpec
 
-# What decoding a response the dialect does not expect can raise (a JSON list, a bad count,
-# JSON nested deeper than the decoder goes...)
-UNREADABLE = (
-    ValueError,
-    TypeError,
-    AttributeError,
-    KeyError,
-    IndexError,
-    struct.error,
-    RecursionError,
-)
 
+def make_client(
+    spec: TargetSpec, *, concurrency: int = 0, request_timeout_s: float | None = None
+) -> Client:
+    """A client for `spec`, speaking its dialect: `concurrency` sizes its connection pool (0:
+    none opened ahead), and `request_timeout_s` is each request's deadline (None: none)."""
+    # Imported here: each client pulls in its own transport library (grpc is slow to import).
+    if spec.transport == "triton-http":
+        from crossfade.bench.clients.triton_http import TritonHttpClient
 
-class ResponseTally:
-    """Applies a request's parsed events to its record, in arrival order."""
+        return TritonHttpClient(spec, concurrency=concurrency, request_timeout_s=request_timeout_s)
+    if spec.transport == "triton-grpc":
+        from crossfade.bench.clients.triton_grpc import TritonGrpcClient
 
-    __slots__ = ("counted", "final", "record", "server_counts")
+        return TritonGrpcClient(spec, request_timeout_s=request_timeout_s)
+    from crossfade.bench.clients.openai import OpenAIClient
 
-    def __init__(self, record: RequestRecord) -> None:
-        self.record = record
-        self.counted = 0  # tokens attributed to chunks so far
-        self.final = False  # the final response (or [DONE]) has arrived
-        self.server_counts = False  # the server has counted tokens for us
-
-    def add(self, event: ParsedEvent, now_ns: int) -> None:
-        record = self.record
-        if event.input_tokens is not None and record.server_input_tokens is None:
-            record.server_input_tokens = event.input_tokens
-        if event.final:
-            self.final = True
-        record.output_chars += len(event.text)
-        if event.cumulative_tokens is not None:  # OpenAI usage: a running total
-            self.server_counts = True
-            record.server_output_tokens = event.cumulative_tokens
-            if event.summary:
-                return
-            tokens = event.cumulative_tokens - self.counted
-        elif event.tokens is not None:  # Triton: the tokens new in this response
-            self.server_counts = True
-            record.server_output_tokens = (record.server_output_tokens or 0) + event.tokens
-            tokens = event.tokens
-        elif self.server_counts or event.summary:
-            tokens = 0  # e.g. text a BLS held back, sent after its tokens were counted
-        else:
-            tokens = 1 if event.text else 0
-        if tokens > 0:
-            record.chunk_ns.append(now_ns)
-            record.chunk_tokens.append(tokens)
-            self.counted += tokens
+    return OpenAIClient(spec, concurrency=concurrency, request_timeout_s=request_timeout_s)
 
 
 def open_session() -> aiohttp.ClientSession:
@@ -90,7 +61,7 @@ def info_header(spec: TargetSpec) -> dict[str, Any]:
         "target": spec.name,
         "url": spec.url,
         "protocol": spec.transport,
-        "dialect": spec.dialect,
+        "dialect": spec.dialect.name,
         "model": spec.model,
     }
 
@@ -102,3 +73,26 @@ async def get_json(session: aiohttp.ClientSession, url: str) -> Any:
         if response.status >= 300:
             raise RuntimeError(f"GET {url}: HTTP {response.status}: {error_body_text(body)}")
         return json.loads(body)
+
+
+def triton_model_facts(metadata: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """What a report needs from a Triton model's metadata and config (HTTP JSON or gRPC as
+    dict)."""
+    parameters = {
+        key: value.get("string_value")
+        for key, value in (config.get("parameters") or {}).items()
+        if isinstance(value, Mapping)
+    }
+    facts: dict[str, Any] = {
+        "model_versions": list(metadata.get("versions") or []),
+        "platform": config.get("platform") or metadata.get("platform") or "",
+        "backend": config.get("backend") or "",
+        "max_batch_size": int(config.get("max_batch_size") or 0),
+        "decoupled": bool((config.get("model_transaction_policy") or {}).get("decoupled")),
+        "parameters": parameters,
+        "crossfade_emulated": str(parameters.get("crossfade_emulated", "")).lower() == "true",
+    }
+    steps = (config.get("ensemble_scheduling") or {}).get("step") or []
+    if steps:
+        facts["ensemble_steps"] = [step.get("model_name") for step in steps]
+    return facts

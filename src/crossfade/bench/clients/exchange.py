@@ -3,8 +3,9 @@ stream) by the rules in `crossfade.bench.clients`, with the error taxonomy of `E
 
 `RecordingHandler` receives the response inside the connection's reads (see `http1`), so each
 event is parsed and counted in the read that brought it, timestamped with that read's arrival.
-An `on_event` callback sees each good event right after it is counted, and `on_read_end` is
-called once the read's events are all in: the router forwards them from there.
+An `on_event` callback sees each good event right after it is counted, with the tokens the tally
+attributed to it, and `on_read_end` is called once the read's events are all in, unless the
+request has failed: the router forwards them from there.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Any, cast
 
-from crossfade.bench.clients import UNREADABLE, ResponseTally
 from crossfade.bench.clients.http1 import Http1Pool
-from crossfade.bench.dialects import EventParser, ParsedEvent, error_body_text
+from crossfade.bench.dialects.base import UNREADABLE, EventParser, ParsedEvent, error_body_text
 from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.bench.sse import SseError, SseEvent, SseParser
+from crossfade.bench.tally import ResponseTally
 
-EventCallback = Callable[[ParsedEvent, int], None]
+# (the event, the output tokens the tally counted in it, the read's arrival time)
+EventCallback = Callable[[ParsedEvent, int, int], None]
 # A whole (non-streamed) answer or an error body is kept in memory up to this size; a server
 # that sends more is not answering a generation request, and the request fails.
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -124,7 +126,9 @@ class RecordingHandler:
         record.fail(ErrorKind.TRUNCATED, "the stream ended without its final response", now_ns)
 
     def on_read_end(self) -> None:
-        if self._on_read_end is not None:
+        # A read that brought an error hands nothing on: output taken before the error in the
+        # same read stays unsent, so a router can still fall back to another backend.
+        if self._on_read_end is not None and self.tally.record.error_kind is None:
             self._on_read_end()
 
     def _take(self, events: list[SseEvent], now_ns: int) -> None:
@@ -148,9 +152,9 @@ class RecordingHandler:
         if event.error is not None:
             record.fail(ErrorKind.STREAM_ERROR, event.error, now_ns)
         else:
-            self.tally.add(event, now_ns)
+            tokens = self.tally.add(event, now_ns)
             if self._on_event is not None:
-                self._on_event(event, now_ns)
+                self._on_event(event, tokens, now_ns)
 
 
 async def post_and_record(

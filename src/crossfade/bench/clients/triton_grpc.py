@@ -26,16 +26,10 @@ import grpc  # type: ignore[import-untyped]
 from google.protobuf.json_format import MessageToDict
 from tritonclient.grpc import service_pb2, service_pb2_grpc
 
-from crossfade.bench.clients import UNREADABLE, ResponseTally, info_header
-from crossfade.bench.clients.triton_http import min_tokens_input_name, triton_model_facts
-from crossfade.bench.dialects import (
-    Tensor,
-    parse_triton_trtllm_event,
-    parse_triton_vllm_event,
-    triton_trtllm_tensors,
-    triton_vllm_tensors,
-)
+from crossfade.bench.clients import info_header, triton_model_facts
+from crossfade.bench.dialects.base import UNREADABLE, Dialect, Tensor
 from crossfade.bench.protocol import BenchRequest, ErrorKind, RequestRecord
+from crossfade.bench.tally import ResponseTally
 from crossfade.bench.targets import TargetSpec
 
 INFO_TIMEOUT_S = 10.0
@@ -128,14 +122,18 @@ def raw_outputs_as_json(
 class TritonGrpcClient:
     """One gRPC channel (HTTP/2 multiplexes the concurrent streams); see the module doc."""
 
-    def __init__(self, spec: TargetSpec, *, request_timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        spec: TargetSpec,
+        dialect: Dialect | None = None,
+        *,
+        request_timeout_s: float | None = None,
+    ) -> None:
         self.spec = spec
+        self.dialect = dialect or spec.dialect
         self._timeout_s = request_timeout_s
-        self._is_vllm = spec.dialect == "vllm"
-        self._parse = parse_triton_vllm_event if self._is_vllm else parse_triton_trtllm_event
-        self._batched = not self._is_vllm  # vLLM forces max_batch_size 0; ensembles batch
+        self._batched: bool | None = None  # the model's max_batch_size > 0; None: unread
         self._left_out: frozenset[str] = frozenset()  # optional inputs the model lacks
-        self._min_tokens_input = "min_tokens"
         self._channel: Any = None
         self._stub: Any = None
 
@@ -146,10 +144,14 @@ class TritonGrpcClient:
             metadata, config = await self._model_documents()
         except (grpc.aio.AioRpcError, TimeoutError):
             return
-        inputs = {str(item.get("name")) for item in metadata.get("inputs", [])}
+        inputs = frozenset(str(item.get("name")) for item in metadata.get("inputs", []))
         self._left_out = _OPTIONAL_INPUTS - inputs  # older repositories lack return_num_*
         self._batched = int(config.get("max_batch_size") or 0) > 0
-        self._min_tokens_input = min_tokens_input_name(inputs)
+
+        async def read_inputs() -> frozenset[str]:  # read above, with the config
+            return inputs
+
+        self.dialect = await self.dialect.opened(read_inputs)
 
     async def _model_documents(self) -> tuple[dict[str, Any], dict[str, Any]]:
         async with asyncio.timeout(INFO_TIMEOUT_S):
@@ -162,11 +164,7 @@ class TritonGrpcClient:
         )
 
     def tensors(self, request: BenchRequest) -> list[Tensor]:
-        if self._is_vllm:
-            return triton_vllm_tensors(request, batched=self._batched)
-        return triton_trtllm_tensors(
-            request, min_tokens_input=self._min_tokens_input, batched=self._batched
-        )
+        return self.dialect.grpc_inputs(request.generation(), batched=self._batched)
 
     def message(self, request: BenchRequest) -> Any:
         """The ModelInferRequest for `request`, leaving out optional inputs the model lacks."""
@@ -223,7 +221,7 @@ class TritonGrpcClient:
 
     async def _read(self, call: Any, tally: ResponseTally) -> bool:
         """Read up to the final response (or an error); True if the stream already ended."""
-        record = tally.record
+        record, parse = tally.record, self.dialect.parse
         while True:
             response = await call.read()
             now = perf_counter_ns()  # first thing: before any decoding
@@ -245,7 +243,7 @@ class TritonGrpcClient:
             if infer.outputs:  # the empty final response has none
                 outputs = ((out.name, out.datatype) for out in infer.outputs)
                 contents = infer.raw_output_contents  # Triton always answers in raw form
-                event = self._parse(raw_outputs_as_json(outputs, contents, _READ))
+                event = parse(raw_outputs_as_json(outputs, contents, _READ))
                 if event.error is not None:
                     record.fail(ErrorKind.STREAM_ERROR, event.error, now)
                     return False

@@ -16,7 +16,8 @@ from typing import Protocol
 from crossfade.rollout.canary.errors import CanaryError
 from crossfade.rollout.canary.journal import Journal
 from crossfade.rollout.canary.machine import Action, CanaryMachine, Decision, Phase, Traffic
-from crossfade.rollout.canary.observation import BackendStatus, Observation
+from crossfade.rollout.canary.observation import BackendStatus
+from crossfade.rollout.router.observations import Observation
 
 # A router that keeps paging must still let the loop decide on time.
 MAX_PAGES = 100

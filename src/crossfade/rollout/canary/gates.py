@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from crossfade.bench.metrics import percentiles
 from crossfade.compare.stats import percentile_replicates, ratio_replicates, resample_counts
-from crossfade.rollout.canary.observation import Observation
+from crossfade.rollout.router.observations import Observation
 from crossfade.spec.canary_plan import Gates
 
 FloatArray = npt.NDArray[np.float64]

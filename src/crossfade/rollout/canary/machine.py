@@ -24,7 +24,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from crossfade.rollout.canary.gates import Verdict, WindowReport, evaluate_window
-from crossfade.rollout.canary.observation import BackendStatus, Observation
+from crossfade.rollout.canary.observation import BackendStatus
+from crossfade.rollout.router.observations import Observation
 from crossfade.spec.canary_plan import CanaryPlan, step_label
 
 

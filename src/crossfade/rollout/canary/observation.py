@@ -1,27 +1,10 @@
-"""What the canary reads from the router's admin API: finished requests (GET
-/admin/observations) and the backends' health (GET /admin/backends)."""
+"""What the canary reads from the router's admin API besides its observations (GET
+/admin/observations, `rollout.router.observations.Observation`): the backends' health (GET
+/admin/backends)."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
-
-
-class Observation(BaseModel):
-    """One finished request as the router measured it (GET /admin/observations)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    seq: int
-    backend: str
-    shadow: bool
-    ok: bool
-    error_kind: str | None = None
-    ttft_ms: float | None = None
-    itl_ms: list[float] = []
-    output_tokens: int | None = None
-    requested_tokens: int | None = None
-    end_unix: float
-    tpot_ms: float | None = None  # absent from routers older than the TPOT gate
 
 
 class BackendStatus(BaseModel):

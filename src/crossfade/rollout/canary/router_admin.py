@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from crossfade.rollout.canary.errors import CanaryError
 from crossfade.rollout.canary.machine import Traffic
-from crossfade.rollout.canary.observation import BackendStatus, Observation
+from crossfade.rollout.canary.observation import BackendStatus
+from crossfade.rollout.router.observations import Observation
 
 ATTEMPTS = 3
 RETRY_WAIT_S = 1.0

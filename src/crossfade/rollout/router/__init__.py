@@ -2,7 +2,7 @@
 
 Clients speak Triton's generate API or OpenAI's completions and chat APIs; each request is parsed
 into one canonical request (`front`), sent to a backend chosen by weight or sticky key (`choose`)
-in that backend's own dialect (`bench.dialects`, the same translation the bench clients use),
+in that backend's own dialect (a `bench.dialects` object, the one the bench clients use),
 and its answer re-encoded in the client's API (`replies`). Fallback happens only before the first
 byte reached the client; health (`health`) ejects and restores backends; shadow mode mirrors a
 share of the requests (`shadow`); the admin API (`admin`) reads and sets the `state`; Prometheus

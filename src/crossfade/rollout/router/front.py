@@ -9,8 +9,8 @@ the client wants its answer. A field the router cannot carry to every backend is
 rather than dropped: the answer must not depend on which backend took the request.
 
 Exact length: `ignore_eos` (vLLM's way, usually with `min_tokens == max_tokens`) or `end_id: -1`
-(the ensemble's), with no stop string, becomes `exact_length`, which `bench.dialects` turns into
-each backend's own form.
+(the ensemble's), with no stop string, becomes `exact_length`, which each backend's dialect
+(`bench.dialects`) turns into its own form.
 
 Bad input is the client's error (4xx), never an exception: the body is strict JSON (no NaN or
 Infinity), nested at most MAX_JSON_DEPTH levels, with at most MAX_JSON_ITEMS values (a 64 MB
@@ -26,10 +26,10 @@ import re
 import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
-from crossfade.bench.dialects import PORTABLE_SAMPLING, chat_prompt
-from crossfade.bench.protocol import BenchRequest
+from crossfade.bench.dialects.base import PORTABLE_SAMPLING, GenerationRequest, chat_prompt
 
 Api = Literal["completions", "chat", "triton"]
 DEFAULT_MAX_TOKENS = 16  # OpenAI's and vLLM's default
@@ -100,9 +100,18 @@ class CanonicalRequest:
     messages: tuple[Mapping[str, str], ...] | None = None
     reply: ReplyOptions = ReplyOptions()
 
-    def bench_request(self) -> BenchRequest:
-        """The request for `bench.dialects`; upstream is always streamed (TTFT, ITL measured)."""
-        return BenchRequest(0, self.prompt, 0, self.max_tokens, stream=True)
+    @cached_property
+    def generation(self) -> GenerationRequest:
+        """What every backend's dialect takes; upstream is always streamed (TTFT, ITL measured),
+        whatever the client asked."""
+        return GenerationRequest(
+            self.prompt,
+            self.max_tokens,
+            self.exact_length,
+            stream=True,
+            sampling=self.sampling,
+            messages=self.messages,
+        )
 
 
 def read_json(raw: bytes | str, what: str = "the body") -> Any:

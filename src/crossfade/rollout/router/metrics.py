@@ -20,7 +20,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from crossfade.bench.metrics import NS_PER_S, ttft_ns
-from crossfade.bench.protocol import RequestRecord
+from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.rollout.router.state import BackendState
 
 TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -83,7 +83,7 @@ class RouterMetrics:
         kind = record.error_kind
         if kind is None:
             outcome = "ok"
-        elif kind.value == "cancelled":
+        elif kind is ErrorKind.CANCELLED:
             outcome = "cancelled"
         else:
             outcome = "error"

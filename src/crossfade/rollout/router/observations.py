@@ -15,28 +15,32 @@ from __future__ import annotations
 import itertools
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from crossfade.bench.metrics import itl_ns, tpot_ns, ttft_ns
+from pydantic import ConfigDict, with_config
+
+from crossfade.bench.metrics import NS_PER_MS, itl_ns, tpot_ns, ttft_ns
 from crossfade.bench.protocol import RequestRecord
 
-NS_PER_MS = 1e6
 
-
-@dataclass(frozen=True, slots=True)
+@with_config(ConfigDict(extra="forbid"))  # as the canary reads it: unknown keys refused
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Observation:
+    """One finished attempt: what the router records, serves on GET /admin/observations, and
+    the canary reads back (validated by pydantic, with the defaults an older router needs)."""
+
     seq: int
     backend: str
     shadow: bool
     ok: bool
-    error_kind: str | None
-    ttft_ms: float | None
-    itl_ms: list[float]
-    output_tokens: int | None
-    requested_tokens: int | None
+    error_kind: str | None = None
+    ttft_ms: float | None = None
+    itl_ms: list[float] = field(default_factory=list)
+    output_tokens: int | None = None
+    requested_tokens: int | None = None
     end_unix: float
-    tpot_ms: float | None = None  # None: a failure, or one token only
+    tpot_ms: float | None = None  # None: a failure, or one token only (absent before TPOT)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

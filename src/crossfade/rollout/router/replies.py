@@ -1,5 +1,5 @@
 """Answers in the client's API, whatever backend produced them: the neutral pieces a backend's
-stream was parsed into (`bench.dialects.ParsedEvent`, counted by `ResponseTally`) re-encoded as
+stream was parsed into (`ParsedEvent`s of `bench.dialects`, counted by `bench.tally`) re-encoded as
 OpenAI chunks or Triton generate events, whole bodies, and errors.
 
 The end of a stream is written by the router, not copied from the backend (a TensorRT-LLM stream

@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from crossfade.bench.protocol import RequestRecord
+from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.rollout.router.choose import choose
 from crossfade.rollout.router.config import RouterConfig
 from crossfade.rollout.router.front import (
@@ -51,6 +51,7 @@ from crossfade.rollout.router.upstream import Upstream, relay
 SHUTDOWN_TIMEOUT_S = 2.0
 _TRITON_PATH = re.compile(r"/v2/models/([^/]+)/(generate|generate_stream|ready)")
 _ROUTED: dict[str, Api] = {"/v1/completions": "completions", "/v1/chat/completions": "chat"}
+_WRONG_LENGTH = frozenset({ErrorKind.SHORT_OUTPUT, ErrorKind.LONG_OUTPUT})
 
 
 class Router:
@@ -265,10 +266,10 @@ class Router:
     ) -> bool:
         """Answer the client after backend `name`'s attempt; False: fall back to `rest[0]`."""
         kind, status = record.error_kind, record.http_status
-        if kind is None or kind.value in ("short_output", "long_output"):
+        if kind is None or kind in _WRONG_LENGTH:
             sink.succeed()  # a wrong length is observed, not hidden
             return True
-        if kind.value == "cancelled":
+        if kind is ErrorKind.CANCELLED:
             return True  # the client went away: nobody to answer
         if sink.committed:
             self.metrics.client_failures.labels("midstream").inc()

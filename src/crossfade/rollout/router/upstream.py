@@ -1,6 +1,7 @@
-"""One backend as the router reaches it: its dialect's payload (from `bench.dialects`), the bench's
-measured HTTP exchange (`http1` keep-alive pool, `exchange.post_and_record`), and `relay`, which
-hands each parsed event to a sink inside the read that brought it.
+"""One backend as the router reaches it: its dialect (a `bench.dialects` object, the one the bench
+clients use), the bench's measured HTTP exchange (`http1` keep-alive pool,
+`exchange.post_and_record`), and `relay`, which hands each parsed event, with the tokens the
+bench's tally counted in it, to a sink inside the read that brought it.
 
 Every upstream request is streamed, whatever the client asked: the router measures TTFT and ITL
 from the reads' own timestamps (`perf_counter_ns` in `data_received`, as the bench does), and a
@@ -11,30 +12,18 @@ so its metrics are the bench's definitions.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Callable
+from functools import partial
 from time import perf_counter_ns
 from typing import Protocol
-from urllib.parse import quote
 
 import aiohttp
 
 from crossfade.bench.clients.exchange import EventCallback, post_and_record
 from crossfade.bench.clients.http1 import Http1Pool
-from crossfade.bench.clients.triton_http import min_tokens_input_name
-from crossfade.bench.dialects import (
-    ParsedEvent,
-    openai_chat_payload,
-    openai_completions_payload,
-    parse_openai_chat_event,
-    parse_openai_completions_event,
-    parse_triton_trtllm_event,
-    parse_triton_vllm_event,
-    triton_trtllm_payload,
-    triton_vllm_payload,
-    trtllm_sampling_inputs,
-)
+from crossfade.bench.clients.triton_http import read_input_names
+from crossfade.bench.dialects.base import Dialect, ParsedEvent
 from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.bench.targets import TargetSpec
 from crossfade.rollout.router.config import Timeouts
@@ -69,59 +58,22 @@ class Sink(Protocol):
 
 
 class Upstream:
-    def __init__(self, spec: TargetSpec) -> None:
+    def __init__(self, spec: TargetSpec, dialect: Dialect | None = None) -> None:
         self.spec = spec
+        self.dialect = dialect or spec.dialect
         self.pool = Http1Pool(spec.host, spec.port)
-        self.min_tokens_input = "min_tokens"
-        dialect = spec.dialect
-        if spec.transport == "triton-http":
-            model_path = f"/v2/models/{quote(spec.model, safe='')}"
-            self.path = f"{model_path}/generate_stream"
-            self.parse = parse_triton_vllm_event if dialect == "vllm" else parse_triton_trtllm_event
-            # The model's own readiness, not the server's: with strict readiness a server holding
-            # several models is unready when any one is, and its other backends are still fine.
-            self.probe_paths = [f"{model_path}/ready"]
-        else:
-            endpoint = "chat/completions" if dialect == "chat" else "completions"
-            self.path = f"{spec.base_path}/{endpoint}"
-            chat = dialect == "chat"
-            self.parse = parse_openai_chat_event if chat else parse_openai_completions_event
-            self.probe_paths = [f"{spec.base_path.removesuffix('/v1')}/health"]
-        self.clean_end_is_final = dialect == "trtllm"  # no final event: the body's end is
+        self.path = self.dialect.path(stream=True)
+        self.probe_paths = [self.dialect.ready_path()]
 
     async def start(self, session: aiohttp.ClientSession) -> None:
-        """Learn what an ensemble calls `min_tokens` (old repositories: `min_length`); best
-        effort, as the bench client does: a backend that is down keeps the default."""
-        if self.spec.dialect != "trtllm":
-            return
-        url = f"http://{self.spec.address}/v2/models/{quote(self.spec.model, safe='')}"
-        with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError, AttributeError):
-            async with asyncio.timeout(PROBE_TIMEOUT_S), session.get(url) as response:
-                metadata = await response.json()
-            names = {str(item.get("name")) for item in metadata.get("inputs", [])}
-            self.min_tokens_input = min_tokens_input_name(names)
+        """Fit the dialect to the backend's model (what an ensemble calls `min_tokens`); best
+        effort, as the bench clients do: a backend that is down keeps the default."""
+        spec = self.spec  # the reader asks Triton's model metadata: only its dialects call it
+        read = partial(read_input_names, session, spec.address, spec.model, PROBE_TIMEOUT_S)
+        self.dialect = await self.dialect.opened(read)
 
     def payload(self, request: CanonicalRequest) -> bytes:
-        bench, exact, sampling = request.bench_request(), request.exact_length, request.sampling
-        dialect = self.spec.dialect
-        if dialect == "vllm":
-            body = triton_vllm_payload(bench, sampling=sampling, exact_length=exact)
-        elif dialect == "trtllm":
-            name = self.min_tokens_input
-            extra = trtllm_sampling_inputs(sampling, min_tokens_input=name)
-            body = triton_trtllm_payload(
-                bench, min_tokens_input=name, extra=extra, exact_length=exact
-            )
-        elif dialect == "chat":
-            model = self.spec.model
-            body = openai_chat_payload(
-                bench, model, extra=sampling, exact_length=exact, messages=request.messages
-            )
-        else:
-            body = openai_completions_payload(
-                bench, self.spec.model, extra=sampling, exact_length=exact
-            )
-        return json.dumps(body).encode()
+        return json.dumps(self.dialect.payload(request.generation)).encode()
 
     async def send(
         self,
@@ -136,8 +88,8 @@ class Upstream:
             self.payload(request),
             record,
             stream=True,
-            parse=self.parse,
-            clean_end_is_final=self.clean_end_is_final,
+            parse=self.dialect.parse,
+            clean_end_is_final=self.dialect.clean_end_is_final,
             timeout_s=None,
             on_event=on_event,
             on_read_end=on_read_end,
@@ -182,7 +134,7 @@ async def relay(
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
-    chunks_seen = relayed = 0
+    relayed = 0
     most_tokens = output_limit(request.max_tokens)
     most_chars = most_tokens * MAX_CHARS_PER_TOKEN
     # One timer per request, re-armed only when it fires (not on every event): the per-token
@@ -190,11 +142,8 @@ async def relay(
     last_output_ns: int | None = None
     interrupted = False
 
-    def on_event(event: ParsedEvent, now_ns: int) -> None:
-        nonlocal chunks_seen, last_output_ns, relayed
-        new_chunk = len(record.chunk_tokens) > chunks_seen
-        tokens = record.chunk_tokens[-1] if new_chunk else 0
-        chunks_seen = len(record.chunk_tokens)
+    def on_event(event: ParsedEvent, tokens: int, now_ns: int) -> None:
+        nonlocal last_output_ns, relayed
         if event.text or tokens:
             last_output_ns = now_ns
             relayed += tokens

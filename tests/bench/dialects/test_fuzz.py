@@ -11,24 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crossfade.bench.clients import UNREADABLE
-from crossfade.bench.dialects import (
-    EventParser,
-    ParsedEvent,
-    error_body_text,
-    parse_openai_chat_event,
-    parse_openai_completions_event,
-    parse_triton_trtllm_event,
-    parse_triton_vllm_event,
-)
+from crossfade.bench.dialects.base import UNREADABLE, Dialect, ParsedEvent, error_body_text
+from crossfade.bench.targets import SCHEMES
 from tests.support.fuzz import fuzz, json_scalars, json_values, with_keys
 
-PARSERS = [
-    parse_triton_vllm_event,
-    parse_triton_trtllm_event,
-    parse_openai_completions_event,
-    parse_openai_chat_event,
-]
+# every dialect a target URL can name, fuzzed alike
+DIALECTS = sorted({s.dialect("m", "/v1") for s in SCHEMES.values()}, key=lambda d: d.name)
+TRITON = [d for d in DIALECTS if d.path(stream=True).startswith("/v2/")]
 TRITON_KEYS = ["text_output", "num_output_tokens", "num_input_tokens", "finish_reason", "error"]
 odd_numbers = st.sampled_from([float("inf"), float("-inf"), float("nan"), 10**400, "12", "x", True])
 counts = (
@@ -62,10 +51,10 @@ FIELD_TYPES = {
 }
 
 
-def parse_or_unreadable(parse: EventParser, event: Any) -> ParsedEvent | None:
+def parse_or_unreadable(dialect: Dialect, event: Any) -> ParsedEvent | None:
     """The contract the clients rely on (exchange.py and the gRPC client catch `UNREADABLE`)."""
     try:
-        parsed = parse(event)
+        parsed = dialect.parse(event)
     except UNREADABLE:
         return None
     for name, types in FIELD_TYPES.items():
@@ -73,18 +62,19 @@ def parse_or_unreadable(parse: EventParser, event: Any) -> ParsedEvent | None:
     return parsed
 
 
-@pytest.mark.parametrize("parse", PARSERS, ids=lambda p: p.__name__)
+@pytest.mark.parametrize("dialect", DIALECTS, ids=lambda d: d.name)
 @fuzz(examples=800)
 @given(event=ANY_EVENT)
-def test_any_json_gives_an_event_or_an_unreadable_error(parse: EventParser, event: Any) -> None:
-    parse_or_unreadable(parse, event)
+def test_any_json_gives_an_event_or_an_unreadable_error(dialect: Dialect, event: Any) -> None:
+    parse_or_unreadable(dialect, event)
 
 
 @fuzz(examples=500)
 @given(event=triton_events)
 def test_a_triton_error_is_final_whatever_else_comes_with_it(event: dict[str, Any]) -> None:
-    for parse in PARSERS[:2]:
-        parsed = parse_or_unreadable(parse, {**event, "error": "boom"})
+    assert TRITON
+    for dialect in TRITON:
+        parsed = parse_or_unreadable(dialect, {**event, "error": "boom"})
         assert parsed is not None
         assert (parsed.error, parsed.final) == ("boom", True)
 

@@ -1,0 +1,73 @@
+"""How parsed events become a record's chunks and counts (`ResponseTally`), and the tokens it
+reports for each event (what a relay passes on)."""
+
+from __future__ import annotations
+
+from crossfade.bench.dialects.base import ParsedEvent
+from crossfade.bench.protocol import RequestRecord
+from crossfade.bench.tally import ResponseTally
+
+
+def _tally(events: list[ParsedEvent]) -> tuple[RequestRecord, list[int]]:
+    record = RequestRecord(index=0, prompt_tokens=2, requested_output_tokens=3, scheduled_ns=0)
+    tally = ResponseTally(record)
+    reported = [tally.add(event, at) for at, event in enumerate(events, start=100)]
+    return record, reported
+
+
+def test_triton_counts_are_summed_and_held_back_text_is_no_chunk() -> None:
+    record, reported = _tally(
+        [
+            ParsedEvent(text="heal", tokens=1, input_tokens=4),
+            ParsedEvent(text="", tokens=2, input_tokens=4),  # text held back by the BLS
+            ParsedEvent(text="ő"),  # the held-back text, its tokens already counted
+        ]
+    )
+    assert (record.chunk_ns, record.chunk_tokens) == ([100, 101], [1, 2])
+    assert (record.server_output_tokens, record.server_input_tokens) == (3, 4)
+    assert record.output_chars == 5
+    assert reported == [1, 2, 0]
+
+
+def test_openai_continuous_usage_gives_per_chunk_differences() -> None:
+    record, reported = _tally(
+        [
+            ParsedEvent(text="", cumulative_tokens=0, input_tokens=8),  # the role chunk
+            ParsedEvent(text="", cumulative_tokens=1),  # a token whose text is held back
+            ParsedEvent(text="ab", cumulative_tokens=3, final=True),
+            ParsedEvent(cumulative_tokens=3, summary=True),
+        ]
+    )
+    assert (record.chunk_ns, record.chunk_tokens) == ([101, 102], [1, 2])
+    assert record.server_output_tokens == 3
+    assert reported == [0, 1, 2, 0]
+
+
+def test_openai_without_continuous_usage_counts_one_per_text_chunk() -> None:
+    record, reported = _tally(
+        [
+            ParsedEvent(text="a"),
+            ParsedEvent(text=""),
+            ParsedEvent(text="b", final=True),
+            ParsedEvent(cumulative_tokens=3, input_tokens=2, summary=True),
+        ]
+    )
+    assert (record.chunk_ns, record.chunk_tokens) == ([100, 102], [1, 1])
+    assert record.server_output_tokens == 3  # the server's total, verified against the request
+    assert record.server_input_tokens == 2
+    assert reported == [1, 0, 1, 0]
+
+
+def test_no_server_counts_at_all() -> None:
+    record, reported = _tally([ParsedEvent(text="a"), ParsedEvent(text="b")])
+    assert record.chunk_tokens == [1, 1]
+    assert record.server_output_tokens is None
+    assert reported == [1, 1]
+
+
+def test_a_running_total_that_goes_back_is_no_chunk() -> None:
+    record, reported = _tally(
+        [ParsedEvent(text="ab", cumulative_tokens=2), ParsedEvent(text="c", cumulative_tokens=1)]
+    )
+    assert record.chunk_tokens == [2]
+    assert reported == [2, 0]
