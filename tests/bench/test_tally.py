@@ -3,7 +3,7 @@ reports for each event (what a relay passes on)."""
 
 from __future__ import annotations
 
-from crossfade.bench.dialects.base import ParsedEvent
+from crossfade.bench.dialects.base import ParsedEvent, ServerTimes
 from crossfade.bench.protocol import RequestRecord
 from crossfade.bench.tally import ResponseTally
 
@@ -71,3 +71,18 @@ def test_a_running_total_that_goes_back_is_no_chunk() -> None:
     )
     assert record.chunk_tokens == [2]
     assert reported == [2, 0]
+
+
+def test_the_servers_own_timestamps_reach_the_record_and_the_saved_line() -> None:
+    """The last event that reports them wins (it has every milestone); a record saved with them
+    reads back with them."""
+    record = RequestRecord(0, 4, 8, scheduled_ns=0)
+    tally = ResponseTally(record)
+    early = ServerTimes(arrival_ns=10, first_scheduled_ns=12, first_token_ns=20, last_token_ns=20)
+    late = ServerTimes(arrival_ns=10, first_scheduled_ns=12, first_token_ns=20, last_token_ns=90)
+    tally.add(ParsedEvent(text="a", server_times=early), 100)
+    tally.add(ParsedEvent(text="b"), 200)
+    assert record.server_times == early
+    tally.add(ParsedEvent(text="c", server_times=late), 300)
+    assert record.server_times == late
+    assert RequestRecord.from_json(record.to_json()).server_times == late

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from crossfade.bench.dialects.base import NO_SAMPLING, GenerationRequest
+from crossfade.bench.dialects.base import NO_SAMPLING, GenerationRequest, ServerTimes
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,7 @@ class RequestRecord:
     http_status: int | None = None
     error_kind: ErrorKind | None = None
     error: str | None = None
+    server_times: ServerTimes | None = None  # the server's own clock, when its API reports it
 
     @property
     def ok(self) -> bool:
@@ -108,6 +109,8 @@ class RequestRecord:
         values = dict(data)
         kind = values.get("error_kind")
         values["error_kind"] = ErrorKind(kind) if kind else None
+        times = values.get("server_times")
+        values["server_times"] = ServerTimes(**times) if times else None
         return cls(**values)
 
 

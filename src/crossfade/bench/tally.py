@@ -25,6 +25,8 @@ class ResponseTally:
             record.server_input_tokens = event.input_tokens
         if event.final:
             self.final = True
+        if event.server_times is not None:  # the last report wins: it has every milestone
+            record.server_times = event.server_times
         record.output_chars += len(event.text)
         if event.cumulative_tokens is not None:  # OpenAI usage: a running total
             self.server_counts = True

@@ -50,6 +50,18 @@ class GenerationRequest:
     messages: tuple[Mapping[str, str], ...] | None = None  # a chat, whole, for chat endpoints
 
 
+@dataclass(frozen=True, slots=True)
+class ServerTimes:
+    """One request's milestones as the server's own clock read them, in nanoseconds (TensorRT-LLM's
+    LLM API perf metrics). That clock is not the client's: only differences between these four
+    mean anything, never a difference with a client timestamp."""
+
+    arrival_ns: int  # the request reached the engine
+    first_scheduled_ns: int  # it was first scheduled (queue time: this - arrival)
+    first_token_ns: int  # its first output token (server-side TTFT: this - arrival)
+    last_token_ns: int
+
+
 @dataclass(slots=True)  # not frozen: a frozen init costs ~1 us more, once per streamed chunk
 class ParsedEvent:
     """One server response (an SSE event, a gRPC response or a whole JSON body), neutralised."""
@@ -61,6 +73,7 @@ class ParsedEvent:
     error: str | None = None
     input_tokens: int | None = None
     summary: bool = False  # an OpenAI usage-only trailer: totals, but no output of its own
+    server_times: ServerTimes | None = None  # the server's own timestamps, when it sends them
 
 
 EventParser = Callable[[Mapping[str, Any]], ParsedEvent]
