@@ -27,6 +27,7 @@ THROUGHPUT = {"output_token_throughput": (1200.0, 1000.0, True)}
         ("triton-grpc-vllm://h:8001/vllm_model", "vllm"),
         ("openai://h:8000/v1?model=m", "vllm"),
         ("openai-chat://h:8000/v1?model=m", "vllm"),
+        ("trtllm-serve://h:8000/v1?model=m", "tensorrtllm"),  # the URL names the engine
         ("TRITON-TRTLLM://h/ensemble", "tensorrtllm"),
         ("grpc://h:8001/x", None),
         ("no scheme", None),

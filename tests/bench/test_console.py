@@ -12,16 +12,22 @@ from rich.table import Table
 from crossfade.bench.console import (
     EMULATED_MARK,
     LiveProgress,
+    SweepConsole,
     error_rows,
     summary_table,
     summary_title,
 )
+from crossfade.bench.plan import LoadPlan, StopReason
 from crossfade.bench.protocol import BenchRequest, ErrorKind, RequestRecord
-from crossfade.bench.results import load_result
-from crossfade.bench.summary import ErrorGroup
+from crossfade.bench.results import BenchResult, load_result
+from crossfade.bench.summary import ErrorGroup, summarize
+from crossfade.bench.sweep import FinishedRun, PlannedRun
 from crossfade.bench.workload import Workload
 from crossfade.cli import main
 from tests.bench.conftest import GroundTruth
+from tests.bench.test_metrics import MS, make_record
+from tests.bench.test_summary import with_server_times
+from tests.support.results import bench_result
 
 
 def test_the_summary_title_shows_the_plan_label(groundtruth: GroundTruth, tmp_path: Path) -> None:
@@ -85,3 +91,50 @@ def test_progress_off_a_terminal_is_a_plain_line_at_each_interval() -> None:
     with LiveProgress(Console(file=transient), "x", None, interval_s=60, transient=True):
         pass
     assert transient.getvalue() == ""  # a sweep prints its own line per run
+
+
+def server_clock_result(reported: int) -> BenchResult:
+    """Four requests of client TTFT 10 ms; the first `reported` say the server's TTFT was 4 ms
+    after a 1 ms queue."""
+    records = [make_record(index=i, sent=i * MS, chunks=((i * MS + 10 * MS, 1),)) for i in range(4)]
+    for record in records[:reported]:
+        with_server_times(record, 1, 4)
+    summary = summarize(records, 0, 20 * MS)
+    return bench_result("t", LoadPlan(concurrency=1, requests=4), summary, start_ns=0, records=4)
+
+
+def printed(result: BenchResult) -> list[str]:
+    buffer = io.StringIO()
+    Console(file=buffer, width=200).print(summary_table(result))
+    return [" ".join(line.replace("│", " ").split()) for line in buffer.getvalue().splitlines()]
+
+
+def test_the_servers_own_figures_show_under_the_clients_ttft() -> None:
+    lines = printed(server_clock_result(reported=3))
+    at = next(i for i, line in enumerate(lines) if line.startswith("TTFT 10.00"))
+    assert lines[at + 1].startswith("server TTFT (its clock) 4.00 0.00 4.00")
+    assert lines[at + 1].endswith(" 3")
+    assert lines[at + 2].startswith("client - server TTFT 6.00")
+    assert lines[at + 3].startswith("server queue (its clock) 1.00")
+    assert lines[at + 4].startswith("TTFT (from intended send)")
+    assert "server clock 3 of 4 ok requests carried the server's own timestamps" in lines
+
+
+def test_no_server_rows_when_no_request_reported_its_times() -> None:
+    text = "\n".join(printed(server_clock_result(reported=0)))
+    assert "server TTFT" not in text
+    assert "server clock" not in text
+
+
+def test_a_sweeps_run_line_gives_the_servers_ttft_beside_the_clients(tmp_path: Path) -> None:
+    buffer = io.StringIO()
+    plan = LoadPlan(concurrency=1, requests=4)
+    with SweepConsole(Console(file=buffer, width=200), 1, 1, 60.0) as sweep:
+        for reported in (2, 0):
+            planned = PlannedRun(target="t", level=1, repeat=0, order=0)
+            sweep.run_started(planned, plan)
+            result = server_clock_result(reported)
+            sweep.run_finished(FinishedRun(planned, tmp_path, StopReason.COMPLETED, 1.0, result))
+    with_server, without = buffer.getvalue().splitlines()[-2:]
+    assert "TTFT p50 10.0 ms (server's 4.0 ms)," in with_server
+    assert "TTFT p50 10.0 ms," in without

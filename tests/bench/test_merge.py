@@ -19,12 +19,14 @@ from typing import Any
 
 import pytest
 
+from crossfade.bench.dialects.base import ServerTimes
 from crossfade.bench.execution import Shard, shard_share
 from crossfade.bench.merge import MergeError, merge_results
 from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import BenchRequest, RequestRecord
 from crossfade.bench.result_model import ShardFacts
 from crossfade.bench.results import (
+    REQUESTS_FILE,
     RESULT_FILE,
     BenchResult,
     load_records,
@@ -295,19 +297,20 @@ def test_a_shard_given_twice_is_refused(unsplit: Path, tmp_path: Path) -> None:
         merge_results(shards, shards[0])
 
 
+def skew_by_50_ms(data: dict[str, Any]) -> None:
+    """A result.json edit: its pod's clock mapping 50 ms off."""
+    clock = data["run"]["wall_minus_monotonic_ns"]
+    clock["start"] += 50_000_000
+    clock["end"] += 50_000_000
+
+
 def test_a_pod_whose_clock_is_off_is_flagged_and_its_latencies_kept(
     unsplit: Path, tmp_path: Path
 ) -> None:
     """Shard 1's clock mapping is 50 ms off: by its own clock it started 50 ms after the others.
     Its records move by 50 ms on the merged axis, and every latency stays what it was."""
     shards = split_by_hand(unsplit, tmp_path)
-
-    def skew(data: dict[str, Any]) -> None:
-        clock = data["run"]["wall_minus_monotonic_ns"]
-        clock["start"] += 50_000_000
-        clock["end"] += 50_000_000
-
-    edit(shards[1], skew)
+    edit(shards[1], skew_by_50_ms)
     merged = merge_results(shards, tmp_path / "merged")
     (warning,) = merged.warnings
     assert warning.startswith("shard 1 started 50.0 ms after shard 0 by their own clocks")
@@ -323,6 +326,24 @@ def test_a_pod_whose_clock_is_off_is_flagged_and_its_latencies_kept(
     moved = {r.index: r.scheduled_ns for r in merged.records}
     for record in load_records(unsplit):
         assert moved[record.index] - record.scheduled_ns == (record.index % 3 == 1) * 50_000_000
+
+
+def test_the_servers_own_timestamps_never_move(unsplit: Path, tmp_path: Path) -> None:
+    """Shard 1's times move by 50 ms onto the merged clock; the server's stamps in its records
+    are on the server's clock, not the pod's, and stay as they were."""
+    shards = split_by_hand(unsplit, tmp_path)
+    edit(shards[1], skew_by_50_ms)
+    stamped = load_records(shards[1])
+    for r in stamped:
+        r.server_times = ServerTimes(*(k * 1000 + r.index for k in (1, 2, 3, 4)))
+    lines = "".join(json.dumps(r.to_json()) + "\n" for r in stamped)
+    (shards[1] / REQUESTS_FILE).write_text(lines, encoding="utf-8")
+    merged = merge_results(shards, tmp_path / "merged")
+    assert [f.shift_ns for f in merged.result.run.shards or []] == [0, 50_000_000, 0]
+    kept = {r.index: r.server_times for r in merged.records if r.server_times is not None}
+    assert kept == {r.index: r.server_times for r in stamped}
+    assert merged.result.summary.server_clock is not None
+    assert merged.result.summary.server_clock.records == len(stamped)
 
 
 def test_a_clock_step_during_the_run_is_flagged(unsplit: Path, tmp_path: Path) -> None:

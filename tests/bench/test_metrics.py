@@ -8,8 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
+from crossfade.bench.dialects.base import ServerTimes
 from crossfade.bench.metrics import (
     chunk_gaps_ns,
+    client_minus_server_ttft_ns,
     e2e_from_scheduled_ns,
     e2e_ns,
     itl_ns,
@@ -18,6 +20,8 @@ from crossfade.bench.metrics import (
     percentiles,
     queue_time_ns,
     request_metrics,
+    server_queue_ns,
+    server_ttft_ns,
     tpot_ns,
     ttft_from_scheduled_ns,
     ttft_ns,
@@ -208,3 +212,40 @@ def test_percentile_leaning_on_an_infinity_is_infinite() -> None:
 def test_percentile_rejects_no_values_and_bad_q(values: list[float], q: float) -> None:
     with pytest.raises(ValueError, match="percentile"):
         percentile(values, q)
+
+
+# The server's stamps are on its own clock, far from the client's: only their differences count.
+SERVER_EPOCH = 9_000_000 * MS
+
+
+def test_server_clock_figures_are_differences_within_each_clock() -> None:
+    """Queue 3 ms and TTFT 7 ms on the server's clock; the client saw TTFT 10 ms, so 3 ms of
+    it was the way there and back."""
+    record = make_record(sent=1 * MS, chunks=((11 * MS, 1), (15 * MS, 3)))
+    record.server_times = ServerTimes(
+        arrival_ns=SERVER_EPOCH,
+        first_scheduled_ns=SERVER_EPOCH + 3 * MS,
+        first_token_ns=SERVER_EPOCH + 7 * MS,
+        last_token_ns=SERVER_EPOCH + 11 * MS,
+    )
+    assert server_queue_ns(record) == 3 * MS
+    assert server_ttft_ns(record) == 7 * MS
+    assert client_minus_server_ttft_ns(record) == 10 * MS - 7 * MS
+    measured = request_metrics(record)
+    assert measured is not None
+    assert (measured.server_queue_ns, measured.server_ttft_ns) == (3 * MS, 7 * MS)
+    assert measured.client_minus_server_ttft_ns == 3 * MS
+
+
+def test_no_server_figure_without_the_stamps_it_needs() -> None:
+    """No times at all; a stamp of 0 (not reported); no chunk, so no client TTFT."""
+    record = make_record()
+    assert (server_queue_ns(record), server_ttft_ns(record)) == (None, None)
+    assert client_minus_server_ttft_ns(record) is None
+    record.server_times = ServerTimes(SERVER_EPOCH, 0, SERVER_EPOCH + 5 * MS, 0)
+    assert server_queue_ns(record) is None
+    assert server_ttft_ns(record) == 5 * MS
+    silent = make_record(chunks=())
+    silent.server_times = record.server_times
+    assert server_ttft_ns(silent) == 5 * MS
+    assert client_minus_server_ttft_ns(silent) is None

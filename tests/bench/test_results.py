@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from crossfade.bench.dialects.base import ServerTimes
 from crossfade.bench.plan import LoadPlan, StopReason
 from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.bench.result_model import OpenAIServerInfo
@@ -22,13 +23,14 @@ from crossfade.bench.results import (
     upgrade_v1,
 )
 from crossfade.bench.summary import summarize
-from tests.support.older import A613DB6
+from tests.support.older import A613DB6, C2626E4
 from tests.support.results import bench_result
 
 
 def records() -> list[RequestRecord]:
     record = RequestRecord(3, 10, 8, scheduled_ns=5, sent_ns=6, chunk_ns=[9], chunk_tokens=[8])
     record.end_ns = 10
+    record.server_times = ServerTimes(7_000, 7_001, 7_002, 7_003)  # the server's own clock
     failed = RequestRecord(4, 10, 8, scheduled_ns=7)
     failed.fail(ErrorKind.CONNECT, "refused", 12)
     return [record, failed]
@@ -49,6 +51,9 @@ def test_round_trip(tmp_path: Path) -> None:
     save_result(tmp_path, result(), records())
     assert load_result(tmp_path) == result()
     assert load_records(tmp_path) == records()
+    clock = load_result(tmp_path).summary.server_clock
+    assert clock is not None
+    assert (clock.records, clock.ttft_ns.mean, clock.client_minus_server_ttft_ns.mean) == (1, 2, 1)
     assert json.loads((tmp_path / "result.json").read_text())["schema_version"] == 2
 
 
@@ -98,6 +103,8 @@ def test_a_mistyped_field_is_refused_by_name(
     [
         ("summary",),
         ("summary", "distributions", "ttft_ns"),
+        ("summary", "server_clock"),
+        ("summary", "server_clock", "ttft_ns"),
         ("summary", "output_length"),
         ("config",),
         ("config", "plan"),
@@ -115,7 +122,7 @@ def test_an_unknown_field_is_refused_in_every_part(tmp_path: Path, where: tuple[
         part = part[key]
     part["completd"] = 1
     # The server's description is one of a union: its protocol names the member.
-    field = ".".join(where).replace("server", "server.openai") + ".completd"
+    field = ".".join("server.openai" if key == "server" else key for key in where) + ".completd"
     with pytest.raises(ResultError, match=rf"{field}: Extra inputs are not permitted"):
         load_result(saved(tmp_path, data))
 
@@ -127,6 +134,19 @@ def test_schema_2_has_no_defaults_for_what_schema_1_left_out(tmp_path: Path) -> 
         del data[section][key]
         with pytest.raises(ResultError, match=rf"{section}.{key}: Field required"):
             load_result(saved(tmp_path, data))
+
+
+def test_a_schema_2_result_saved_before_server_times_reads_back(tmp_path: Path) -> None:
+    """c2626e4 wrote no `server_clock` (no request carried server times): it reads as None,
+    and its records, each with `server_times: null`, read back."""
+    result = load_result(C2626E4 / "run")
+    assert result.schema_version == SCHEMA_VERSION
+    assert result.summary.completed == 6
+    assert result.summary.server_clock is None
+    saved_records = load_records(C2626E4 / "run")
+    assert [r.server_times for r in saved_records] == [None] * 8
+    save_result(tmp_path, result, saved_records)
+    assert load_result(tmp_path) == result
 
 
 # --- schema 1 ----------------------------------------------------------------------------------

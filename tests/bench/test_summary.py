@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from crossfade.bench.dialects.base import ServerTimes
 from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.bench.slo import parse_slos
 from crossfade.bench.summary import (
@@ -16,9 +17,10 @@ from crossfade.bench.summary import (
     error_groups,
     in_window,
     merge_error_groups,
+    server_clock,
     summarize,
 )
-from tests.bench.test_metrics import MS, make_record
+from tests.bench.test_metrics import MS, SERVER_EPOCH, make_record
 
 S = 1_000_000_000
 
@@ -201,3 +203,43 @@ def test_json_round_trip() -> None:
 def test_empty_window_is_rejected() -> None:
     with pytest.raises(ValueError, match="window"):
         summarize(run_records(), 5, 5)
+
+
+def with_server_times(record: RequestRecord, queue_ms: int, ttft_ms: int) -> RequestRecord:
+    arrival = SERVER_EPOCH + record.index * S  # each request on the server's clock, far away
+    record.server_times = ServerTimes(
+        arrival, arrival + queue_ms * MS, arrival + ttft_ms * MS, arrival + 2 * ttft_ms * MS
+    )
+    return record
+
+
+def test_server_clock_figures_over_the_requests_that_reported_them() -> None:
+    """Client TTFTs 10, 20, 30, 40 ms; the server reported for the first three (TTFT 4, 8, 12
+    ms, queue 1, 2, 3 ms); the fourth did not, and a failed one that did is left out."""
+    records = [make_record(index=i, chunks=((10 * MS * (i + 1), 1),)) for i in range(4)]
+    for record in records[:3]:
+        with_server_times(record, record.index + 1, 4 * (record.index + 1))
+    records.append(with_server_times(make_record(index=4, error=ErrorKind.TIMEOUT), 1, 1))
+    clock = summarize(records, 0, 2 * S).server_clock
+    assert clock is not None
+    assert clock.records == 3
+    assert (clock.queue_ns.count, clock.queue_ns.mean) == (3, 2 * MS)
+    assert (clock.ttft_ns.p50, clock.ttft_ns.max) == (8 * MS, 12 * MS)
+    split = clock.client_minus_server_ttft_ns  # 10 - 4, 20 - 8, 30 - 12
+    assert (split.count, split.min, split.mean, split.max) == (3, 6 * MS, 12 * MS, 18 * MS)
+    assert split.p99 == pytest.approx(17.88 * MS)
+
+
+def test_no_server_clock_when_no_request_reported_it() -> None:
+    summary = summarize(run_records(), 0, 2 * S)
+    assert summary.server_clock is None
+    assert server_clock([], []) is None
+    assert Summary.model_validate(summary.model_dump(mode="json")) == summary
+
+
+def test_the_server_clock_reads_back_from_json() -> None:
+    records = [with_server_times(make_record(index=i), 1, 4) for i in range(3)]
+    summary = summarize(records, 0, 2 * S)
+    data = json.loads(json.dumps(summary.model_dump(mode="json")))
+    assert data["server_clock"]["ttft_ns"]["mean"] == 4 * MS
+    assert Summary.model_validate(data) == summary

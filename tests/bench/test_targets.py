@@ -24,6 +24,12 @@ from crossfade.errors import UsageError
         ("triton-grpc-trtllm://127.0.0.1:18001/ensemble", "triton-grpc", "trtllm", "ensemble"),
         ("openai://127.0.0.1:18100/v1?model=tiny-llama", "openai", "completions", "tiny-llama"),
         ("openai-chat://127.0.0.1:18100/v1?model=tiny-llama", "openai", "chat", "tiny-llama"),
+        (
+            "trtllm-serve://127.0.0.1:8000/v1?model=Qwen/Qwen3-8B",
+            "openai",
+            "completions",
+            "Qwen/Qwen3-8B",
+        ),
     ],
 )
 def test_accepted_forms(url: str, transport: str, dialect: str, model: str) -> None:
@@ -46,6 +52,7 @@ def test_default_ports_and_canonical_name() -> None:
     assert parse_target("triton-vllm://h/m").port == 8000
     assert parse_target("triton-grpc-vllm://h/m").port == 8001
     assert parse_target("openai-chat://h/v1?model=m").port == 8000
+    assert parse_target("trtllm-serve://h/v1?model=m").port == 8000
     spec = parse_target("TRITON-VLLM://h/m/")
     assert spec.url == "triton-vllm://h:8000/m"
     assert spec.name == spec.url
@@ -102,6 +109,7 @@ def test_bad_urls_name_the_url_and_list_the_forms(url: str, why: str) -> None:
         ("triton-grpc-trtllm://127.0.0.1:1/ensemble", TritonGrpcClient),
         ("openai://127.0.0.1:1/v1?model=m", OpenAIClient),
         ("openai-chat://127.0.0.1:1/v1?model=m", OpenAIClient),
+        ("trtllm-serve://127.0.0.1:1/v1?model=m", OpenAIClient),
     ],
 )
 def test_make_client_picks_the_protocol(url: str, kind: type) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from crossfade.bench.dialects.base import ServerTimes
 from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.bench.result_model import TritonServerInfo
@@ -31,16 +32,22 @@ EMULATED = "tensorrtllm-ensemble"
 EMULATED_LABEL = "tensorrtllm-ensemble (EMULATED \u2014 not TensorRT-LLM)"
 LEVELS = (1.0, 2.0, 4.0, 8.0)
 MS = 1_000_000
+SERVER_EPOCH = 7_000_000 * MS  # where the server's own clock stands: nowhere near the client's
 SLOS = "ttft:p99<80ms"
 Failing = tuple[int, ErrorKind, str]  # (n, kind, message): see `records`
 
 
 def records(
-    target: str, level: int, count: int = 48, failing: Failing | None = None
+    target: str,
+    level: int,
+    count: int = 48,
+    failing: Failing | None = None,
+    stamped: bool = False,
 ) -> list[RequestRecord]:
     """`count` requests in waves of `level`; latency grows with the load, the emulated target
     is slower and fails a few requests at the top level. Two warm-up requests come first.
-    `failing` = (n, kind, message): the first n measured requests fail so."""
+    `failing` = (n, kind, message): the first n measured requests fail so. `stamped`: each
+    carries the server's own timestamps, its TTFT 2 ms under the client's after 1 ms queued."""
     slow = 2 if target == EMULATED else 1
     made = []
     for index in range(count + 2):
@@ -60,6 +67,10 @@ def records(
             end_ns=chunk_ns[-1] + MS,
             server_output_tokens=16,
         )
+        if stamped:
+            arrival = SERVER_EPOCH + index * 1000 * MS
+            first = arrival + (chunk_ns[0] - record.sent_ns) - 2 * MS
+            record.server_times = ServerTimes(arrival, arrival + MS, first, first + 15 * itl)
         if target == EMULATED and level == 8 and index % 10 == 3:
             record.fail(ErrorKind.TIMEOUT if index % 20 == 3 else ErrorKind.HTTP_STATUS, "x", 0)
         if failing is not None and 2 <= index < 2 + failing[0]:
@@ -77,9 +88,10 @@ def save_run(
     rate: float | None = None,
     slos: str | None = SLOS,
     failing: Failing | None = None,
+    stamped: bool = False,
 ) -> Path:
     """A result folder as `crossfade bench` writes it; open loop at `rate` when given."""
-    made = records(target, level, count, failing)
+    made = records(target, level, count, failing, stamped)
     start, end = made[2].scheduled_ns, max(r.end_ns for r in made)
     plan = (
         LoadPlan(rate=rate, requests=count, warmup_requests=2)

@@ -1,7 +1,8 @@
 """Measured evidence for advise: which backend is ahead, by how much and with what confidence,
 read from the `comparison.json` files `crossfade compare` writes.
 
-A target's backend comes from its URL scheme (openai:// servers are taken as vLLM). Only pairs
+A target's backend comes from its URL scheme (trtllm-serve:// is TensorRT-LLM; other openai://
+servers are taken as vLLM). Only pairs
 of one TensorRT-LLM and one vLLM target are evidence, at the level nearest the stated
 concurrency where both answered: a level where either failed (`Comparison.failures`) is never
 evidence. An emulated engine is never evidence about TensorRT-LLM: its figures are shown,
@@ -38,7 +39,8 @@ def backend_of(url: str) -> Backend | None:
     scheme = url.split("://", 1)[0].lower()
     if scheme not in SCHEMES:
         return None
-    return SCHEMES[scheme].dialect.engine or "vllm"  # an OpenAI-compatible server: vLLM's
+    known = SCHEMES[scheme]
+    return known.engine or known.dialect.engine or "vllm"  # another OpenAI server: vLLM's
 
 
 @dataclass(frozen=True)

@@ -198,15 +198,18 @@ def save_calibration(calibration: Calibration, path: Path | None = None) -> Path
 
 
 @contextlib.contextmanager
-def groundtruth_server(ttft_ms: float, itl_ms: float, log: Path) -> Iterator[str]:
-    """Run the ground-truth server in a subprocess; yields its "127.0.0.1:PORT". The process is
-    stopped on leaving, whatever ends the block (Ctrl-C included)."""
+def groundtruth_server(
+    ttft_ms: float, itl_ms: float, log: Path, extra: Sequence[str] = ()
+) -> Iterator[str]:
+    """Run the ground-truth server in a subprocess (`extra`: more of its options); yields its
+    "127.0.0.1:PORT". The process is stopped on leaving, whatever ends the block (Ctrl-C
+    included)."""
     with socket.socket() as sock:  # a free port now; a server that cannot bind it exits
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     options = {"--port": port, "--ttft-ms": ttft_ms, "--itl-ms": itl_ms, "--log": log}
     command = [sys.executable, "-m", "crossfade.bench.groundtruth"]
-    command += [str(part) for pair in options.items() for part in pair]
+    command += [str(part) for pair in options.items() for part in pair] + list(extra)
     errors = log.with_name(log.name + ".stderr")
     with errors.open("wb") as stderr:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)

@@ -26,7 +26,7 @@ from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import RequestRecord
 from crossfade.bench.results import BenchResult
 from crossfade.bench.runner import OnRecord
-from crossfade.bench.summary import Distribution, Distributions, ErrorGroup
+from crossfade.bench.summary import Distribution, ErrorGroup, Summary
 from crossfade.bench.sweep import FinishedRun, PlannedRun
 
 EMULATED_MARK = "EMULATED (not TensorRT-LLM)"
@@ -121,9 +121,19 @@ def summary_title(name: str, plan_label: str, emulated: bool) -> str:
     return title
 
 
-def _latency_rows(d: Distributions) -> tuple[tuple[str, Distribution], ...]:
+def _latency_rows(summary: Summary) -> tuple[tuple[str, Distribution], ...]:
+    """The client's latencies; under its TTFT, the server's own figures when it reported them."""
+    d, clock = summary.distributions, summary.server_clock
+    server: tuple[tuple[str, Distribution], ...] = ()
+    if clock is not None:
+        server = (
+            ("  server TTFT (its clock)", clock.ttft_ns),
+            ("  client - server TTFT", clock.client_minus_server_ttft_ns),
+            ("  server queue (its clock)", clock.queue_ns),
+        )
     return (
         ("TTFT", d.ttft_ns),
+        *server,
         ("TTFT (from intended send)", d.ttft_from_scheduled_ns),
         ("ITL (per token)", d.itl_ns),
         ("TPOT", d.tpot_ns),
@@ -140,7 +150,7 @@ def summary_table(result: BenchResult) -> Group:
     latency.add_column("ms")
     for column in ("mean", "std", "p50", "p90", "p95", "p99", "p99.9", "n"):
         latency.add_column(column, justify="right")
-    for label, d in _latency_rows(summary.distributions):
+    for label, d in _latency_rows(summary):
         shown = (d.mean, d.std, d.p50, d.p90, d.p95, d.p99, d.p99_9)
         latency.add_row(label, *(_ms(value) for value in shown), str(d.count))
     facts = Table(show_header=False, box=None)
@@ -154,6 +164,12 @@ def summary_table(result: BenchResult) -> Group:
         f"{summary.request_throughput_per_s:.2f} req/s, "
         f"{summary.output_token_throughput_per_s:.1f} output tok/s",
     )
+    if summary.server_clock is not None:
+        facts.add_row(
+            "server clock",
+            f"{summary.server_clock.records} of {summary.completed} ok requests carried the "
+            "server's own timestamps",
+        )
     for row in error_rows(summary.errors):
         facts.add_row(*row)
     length = summary.output_length
@@ -236,6 +252,9 @@ class SweepConsole:
         ok, failed = summary.completed, summary.failed
         ttft = summary.distributions.ttft_ns.p50
         ttft_text = f"TTFT p50 {ttft / NS_PER_MS:.1f} ms" if ttft is not None else "no TTFT"
+        server = summary.server_clock.ttft_ns.p50 if summary.server_clock else None
+        if server is not None:
+            ttft_text += f" (server's {server / NS_PER_MS:.1f} ms)"
         line = f"{self.label}: {ok} ok, {failed} failed, {ttft_text}, {took}"
         line += f", {finished.stop_reason}"
         self.console.print(Text(line, style="red" if failed and not ok else ""), soft_wrap=True)

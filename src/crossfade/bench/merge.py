@@ -130,7 +130,8 @@ def missing_notes(missing: Sequence[int], count: int) -> list[str]:
 
 
 def _shifted(record: RequestRecord, shift: int) -> RequestRecord:
-    """The record on another clock; 0 means "never happened" and stays 0."""
+    """The record on another clock; 0 means "never happened" and stays 0. The server's own
+    timestamps (`server_times`) are on the server's clock, not the pod's: they stay."""
 
     def move(value: int) -> int:
         return value + shift if value else 0

@@ -15,6 +15,9 @@ Definitions, with OSL = `record.output_tokens` (the server's count when it gave 
   with the first one, whose own wait is TTFT). So a request has (sum of chunk tokens) - 1 ITL
   values, and they add up to (last token chunk - first token chunk).
 - Chunk gaps: the raw gaps between consecutive chunks, one per chunk after the first.
+- On the server's own clock (`record.server_times`, when its API reports them): server queue =
+  first scheduled - arrival; server TTFT = first token - arrival. Client - server TTFT = TTFT -
+  server TTFT: two durations, each measured on one clock, so the clocks need not agree.
 """
 
 from __future__ import annotations
@@ -56,6 +59,30 @@ def e2e_ns(record: RequestRecord) -> int:
 
 def e2e_from_scheduled_ns(record: RequestRecord) -> int:
     return record.end_ns - record.scheduled_ns
+
+
+def server_queue_ns(record: RequestRecord) -> int | None:
+    """First scheduled - arrival on the server's clock; None without both stamps (0: not
+    reported)."""
+    times = record.server_times
+    if times is None or not (times.arrival_ns and times.first_scheduled_ns):
+        return None
+    return times.first_scheduled_ns - times.arrival_ns
+
+
+def server_ttft_ns(record: RequestRecord) -> int | None:
+    """First token - arrival on the server's clock; None without both stamps."""
+    times = record.server_times
+    if times is None or not (times.arrival_ns and times.first_token_ns):
+        return None
+    return times.first_token_ns - times.arrival_ns
+
+
+def client_minus_server_ttft_ns(record: RequestRecord) -> int | None:
+    """The client's TTFT minus the server's: the way there and back (network, the HTTP front,
+    the client's own reading); None when either is missing."""
+    client, server = ttft_ns(record), server_ttft_ns(record)
+    return None if client is None or server is None else client - server
 
 
 def decode_ns(record: RequestRecord) -> int | None:
@@ -125,6 +152,9 @@ class RequestMetrics:
     output_tokens_per_s: float | None
     itl_ns: FloatArray
     chunk_gaps_ns: IntArray
+    server_queue_ns: int | None = None  # on the server's clock, when it reported its times
+    server_ttft_ns: int | None = None
+    client_minus_server_ttft_ns: int | None = None
 
 
 def request_metrics(record: RequestRecord) -> RequestMetrics | None:
@@ -144,6 +174,9 @@ def request_metrics(record: RequestRecord) -> RequestMetrics | None:
         output_tokens_per_s=output_tokens_per_s(record),
         itl_ns=_itl(times, np.asarray(record.chunk_tokens, dtype=np.int64)),
         chunk_gaps_ns=np.diff(times),
+        server_queue_ns=server_queue_ns(record),
+        server_ttft_ns=server_ttft_ns(record),
+        client_minus_server_ttft_ns=client_minus_server_ttft_ns(record),
     )
 
 

@@ -39,7 +39,7 @@ from crossfade.bench.scraper import MetricsSampler
 from crossfade.bench.server_metrics import Scrape, server_view
 from crossfade.bench.slo import LatencyBasis, Slo
 from crossfade.bench.summary import Summary, in_window, summarize
-from crossfade.bench.targets import TargetSpec
+from crossfade.bench.targets import SCHEMES, TargetSpec
 from crossfade.bench.workload import Workload
 
 
@@ -96,9 +96,10 @@ def overhead_note(
 
 def default_metrics_url(target: TargetSpec) -> str:
     """Triton's metrics port is its HTTP port + 2 (gRPC + 1), as in 8000/8001/8002; an OpenAI
-    server serves /metrics on its own port."""
+    server serves its Prometheus text on its own port, at /metrics (trtllm-serve: at
+    /prometheus/metrics, its /metrics being JSON)."""
     if target.transport == "openai":
-        return f"http://{target.address}/metrics"
+        return f"http://{target.address}{SCHEMES[target.scheme].metrics_path}"
     offset = 2 if target.transport == "triton-http" else 1
     host = target.address.rpartition(":")[0]  # bracketed when IPv6
     return f"http://{host}:{target.port + offset}/metrics"

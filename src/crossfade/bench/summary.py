@@ -87,6 +87,18 @@ class Distributions(BaseModel):
     tokens_per_chunk: Distribution
 
 
+class ServerClock(BaseModel):
+    """Figures from the server's own timestamps (`RequestRecord.server_times`) over the
+    successful requests that carried them, in ns; see docs/metrics.md, "The server's clock"."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    records: int  # successful requests that carried the server's timestamps
+    queue_ns: Distribution  # server queue: first scheduled - arrival
+    ttft_ns: Distribution  # server TTFT: first token - arrival
+    client_minus_server_ttft_ns: Distribution  # the client's TTFT - the server's
+
+
 class LengthCheck(BaseModel):
     """Output-length verification of the responses that came back whole: successful records and
     those failed only by their length (short_output / long_output)."""
@@ -128,6 +140,9 @@ class Summary(BaseModel):
     output_length: LengthCheck
     distributions: Distributions
     goodput: Goodput | None = None
+    # None when no successful request carried the server's timestamps (and in results saved
+    # before they were read).
+    server_clock: ServerClock | None = None
 
     @property
     def target_failed(self) -> bool:
@@ -230,6 +245,23 @@ def distributions(
     )
 
 
+def server_clock(
+    measured: Sequence[RequestMetrics], completed: Sequence[RequestRecord]
+) -> ServerClock | None:
+    """The server-clock figures of successful requests; None when none carried them."""
+    reported = sum(1 for record in completed if record.server_times is not None)
+    if not reported:
+        return None
+    return ServerClock(
+        records=reported,
+        queue_ns=describe(_present(m.server_queue_ns for m in measured)),
+        ttft_ns=describe(_present(m.server_ttft_ns for m in measured)),
+        client_minus_server_ttft_ns=describe(
+            _present(m.client_minus_server_ttft_ns for m in measured)
+        ),
+    )
+
+
 def summarize(
     records: Sequence[RequestRecord],
     start_ns: int,
@@ -261,6 +293,7 @@ def summarize(
         errors=error_groups(records),
         output_length=check_lengths(records),
         distributions=distributions(measured, completed),
+        server_clock=server_clock(measured, completed),
         goodput=(
             evaluate_goodput(records, slos, start_ns, end_ns, basis, per_record) if slos else None
         ),

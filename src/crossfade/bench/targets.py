@@ -8,6 +8,7 @@ the CLI and sweeps parse them here; clients are made in `crossfade.bench.clients
     triton-grpc-trtllm://HOST:PORT/MODEL     Triton gRPC streaming, TensorRT-LLM ensemble or BLS
     openai://HOST:PORT/v1?model=NAME         OpenAI-compatible /completions
     openai-chat://HOST:PORT/v1?model=NAME    OpenAI-compatible /chat/completions
+    trtllm-serve://HOST:PORT/v1?model=NAME   TensorRT-LLM's trtllm-serve, /completions
 
 A missing port means Triton's default (8000 HTTP, 8001 gRPC) or 8000 for OpenAI servers.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
-from crossfade.bench.dialects.base import Dialect
+from crossfade.bench.dialects.base import Dialect, Engine
 from crossfade.bench.dialects.openai import OpenAIChat, OpenAICompletions
 from crossfade.bench.dialects.triton_trtllm import TritonTrtllm
 from crossfade.bench.dialects.triton_vllm import TritonVllm
@@ -32,6 +33,8 @@ class Scheme:
     transport: Transport
     dialect: type[Dialect]
     default_port: int
+    engine: Engine | None = None  # the engine the URL names, for an API that does not say
+    metrics_path: str = "/metrics"  # an OpenAI server's Prometheus text, on its own port
 
 
 SCHEMES: dict[str, Scheme] = {
@@ -41,6 +44,7 @@ SCHEMES: dict[str, Scheme] = {
     "triton-grpc-trtllm": Scheme("triton-grpc", TritonTrtllm, 8001),
     "openai": Scheme("openai", OpenAICompletions, 8000),
     "openai-chat": Scheme("openai", OpenAIChat, 8000),
+    "trtllm-serve": Scheme("openai", OpenAICompletions, 8000, "tensorrtllm", "/prometheus/metrics"),
 }
 ACCEPTED_FORMS = (
     "triton-vllm://HOST:PORT/MODEL",
@@ -49,6 +53,7 @@ ACCEPTED_FORMS = (
     "triton-grpc-trtllm://HOST:PORT/MODEL",
     "openai://HOST:PORT/v1?model=NAME  (completions)",
     "openai-chat://HOST:PORT/v1?model=NAME",
+    "trtllm-serve://HOST:PORT/v1?model=NAME  (TensorRT-LLM's OpenAI server)",
 )
 
 

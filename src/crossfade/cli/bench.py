@@ -41,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="TARGET",
         help="triton-vllm://HOST:PORT/MODEL, triton-trtllm://HOST:PORT/ensemble, "
         "triton-grpc-vllm://..., triton-grpc-trtllm://..., openai://HOST:PORT/v1?model=NAME, "
-        "openai-chat://...",
+        "openai-chat://..., trtllm-serve://HOST:PORT/v1?model=NAME",
     )
     parser.add_argument("--name", help="label of the target in results and reports")
     parser.add_argument(

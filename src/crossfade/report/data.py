@@ -31,6 +31,7 @@ from crossfade.errors import CrossfadeError
 from crossfade.report.describe import environment_rows, server_line, workload_rows
 from crossfade.report.model import CDF_METRICS, ReportData, ReportTarget
 from crossfade.report.runs import Run, cdf, error_row, pooled
+from crossfade.report.server_clock import server_clock_row
 
 Key = tuple[str, float]  # (target, level)
 
@@ -194,6 +195,12 @@ def load_report(paths: Sequence[Path]) -> ReportData:
             for metric in CDF_METRICS
         ),
         errors=tuple(errors),
+        server_clock=tuple(
+            row
+            for (target, level), group in groups
+            if (target, level) not in failed
+            and (row := server_clock_row(target, level, group)) is not None
+        ),
         workload=workload_rows([run.result for run in runs]),
         environment=environment_rows([run.result for run in runs]),
         comparisons=tuple(comparison for _, comparison in comparisons),

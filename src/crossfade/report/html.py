@@ -15,6 +15,11 @@ from crossfade.compare.verdicts import levels_label
 from crossfade.report.figures import figures
 from crossfade.report.marks import EMULATED_NOTE
 from crossfade.report.model import ReportData
+from crossfade.report.server_clock import (
+    SERVER_CLOCK_COLUMNS,
+    SERVER_CLOCK_NOTE,
+    server_clock_rows,
+)
 from crossfade.report.text import (
     ERROR_COLUMNS,
     LEVEL_COLUMNS,
@@ -160,6 +165,10 @@ def _tables(data: ReportData) -> str:
     parts = [
         _section("levels", "Each target at each level", _table(LEVEL_COLUMNS, level_rows(data)))
     ]
+    if data.server_clock:
+        note = f'<p class="note">{escape(SERVER_CLOCK_NOTE)}</p>'
+        table = _table(SERVER_CLOCK_COLUMNS, server_clock_rows(data))
+        parts.append(_section("server-clock", "The server's own clock", note, table))
     comparison_parts = [] if data.comparisons else [f'<p class="note">{escape(NO_COMPARISON)}</p>']
     for comparison in data.comparisons:
         if comparison.completeness == "partial":

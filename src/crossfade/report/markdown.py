@@ -7,6 +7,11 @@ from collections.abc import Sequence
 from crossfade.compare.verdicts import levels_label
 from crossfade.report.marks import EMULATED_NOTE
 from crossfade.report.model import ReportData
+from crossfade.report.server_clock import (
+    SERVER_CLOCK_COLUMNS,
+    SERVER_CLOCK_NOTE,
+    server_clock_rows,
+)
 from crossfade.report.text import (
     ERROR_COLUMNS,
     LEVEL_COLUMNS,
@@ -58,6 +63,9 @@ def render_markdown(data: ReportData, title: str = "crossfade report") -> str:
         lines += [f"**{heading}**", "", *(f"- {item}" for item in items), ""]
 
     lines += ["## Each target at each level", "", *_table(LEVEL_COLUMNS, level_rows(data))]
+    if data.server_clock:
+        lines += ["## The server's own clock", "", SERVER_CLOCK_NOTE, ""]
+        lines += _table(SERVER_CLOCK_COLUMNS, server_clock_rows(data))
 
     lines += ["## Comparison", ""]
     if not data.comparisons:

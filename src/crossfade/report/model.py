@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from crossfade.bench.summary import ErrorGroup
+from crossfade.bench.summary import ErrorGroup, ServerClock
 from crossfade.bench.sweep_index import LoadMode
 from crossfade.compare.model import Comparison, LevelFailure, TargetLevelSummary
 from crossfade.report.marks import Marker
@@ -49,6 +49,16 @@ class ErrorRow:
 
 
 @dataclass(frozen=True)
+class ServerClockRow:
+    """The server's own figures of one target at one level, repeats pooled."""
+
+    target: str
+    level: float
+    completed: int  # successful requests; `clock.records` of them carried the server's stamps
+    clock: ServerClock
+
+
+@dataclass(frozen=True)
 class ReportData:
     sources: tuple[str, ...]  # the RESULTS folders, as given
     mode: LoadMode
@@ -57,6 +67,8 @@ class ReportData:
     points: tuple[TargetLevelSummary, ...]
     cdfs: tuple[Cdf, ...]
     errors: tuple[ErrorRow, ...]
+    # Target and level pairs whose requests carried the server's own timestamps (none failed).
+    server_clock: tuple[ServerClockRow, ...]
     workload: tuple[tuple[str, str], ...]  # (field, value) rows
     environment: tuple[tuple[str, str], ...]
     comparisons: tuple[Comparison, ...]
