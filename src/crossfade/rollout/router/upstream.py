@@ -73,7 +73,7 @@ class Upstream:
         self.dialect = await self.dialect.opened(read)
 
     def payload(self, request: CanonicalRequest) -> bytes:
-        return json.dumps(self.dialect.payload(request.generation)).encode()
+        return json.dumps(self.dialect.payload(request.generation())).encode()
 
     async def send(
         self,
