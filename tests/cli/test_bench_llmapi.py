@@ -1,7 +1,8 @@
 """`crossfade bench triton-llmapi://...` against the ground-truth server's LLM API wire, over real
 sockets: the run says before it starts that lengths cannot be forced, completes with no
 failure, and every record carries the server's four timestamps and a length counted with the
-workload's tokenizer (in this process and through --workers)."""
+workload's tokenizer (in this process and through --workers); `crossfade compare` of it with an
+OpenAI target that forced its lengths says their lengths differed, and by how much."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from crossfade.bench.groundtruth_llmapi import DEFAULT_SERVER_CLOCK_OFFSET_NS as OFFSET
 from crossfade.bench.results import load_records, load_result
+from crossfade.compare import load_comparison
 from crossfade.lab.processes import stop
 from crossfade.lab.tiny_model import TinyModelShape, ensure_tiny_model
 from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
@@ -86,3 +88,31 @@ def test_a_run_against_the_llm_api_model(
     assert summary.output_token_throughput_per_s > 0
     assert summary.distributions.itl_ns.count == 12 * (counted - 1)
     assert "counted with the workload's tokenizer" in " ".join(stdout.split())
+
+
+def test_compare_says_the_llm_api_model_did_other_work(
+    server: GroundTruth, tokenizer: Path, tmp_path: Path
+) -> None:
+    """vLLM's OpenAI API forced 6 tokens (the server counted them); the LLM API model could
+    not, and its " tok" per token counts otherwise with this tokenizer."""
+    out = tmp_path / "sweep"
+    code, stdout, stderr = run_crossfade(
+        "compare", f"openai://127.0.0.1:{server.port}/v1?model=gt",
+        f"triton-llmapi://127.0.0.1:{server.port}/tensorrt_llm", "--name", "openai",
+        "--name", "llmapi", "--tokenizer", str(tokenizer), "--input-len", "8",
+        "--output-len", str(OUTPUT_LEN), "--concurrency", "2", "--repeat", "1",
+        "--requests", "8", "--no-server-metrics", "-o", str(out), cwd=tmp_path,
+    )  # fmt: skip
+    assert code == 0, stderr
+    said = " ".join(stderr.split())
+    assert said.count("cannot be asked for an exact output length") == 1  # once, llmapi's
+    assert said.startswith("note: llmapi cannot be asked")  # before the sweep's first run
+    comparison = load_comparison(out)
+    counted = _counted(tokenizer, OUTPUT_LEN)
+    (pair,) = comparison.pairs
+    difference = pair.output_lengths
+    assert difference is not None
+    assert (difference.a_mean_output_tokens, difference.b_mean_output_tokens) == (6, counted)
+    assert (difference.a_forced, difference.b_forced) == (True, False)
+    assert difference.difference == pytest.approx((counted - OUTPUT_LEN) / OUTPUT_LEN)
+    assert "output lengths differed: llmapi" in " ".join(stdout.split())
