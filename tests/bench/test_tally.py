@@ -60,6 +60,7 @@ def test_openai_without_continuous_usage_counts_one_per_text_chunk() -> None:
     assert record.server_output_tokens == 3  # the server's total, verified against the request
     assert record.server_input_tokens == 2
     assert reported == [1, 0, 1, 0]
+    assert record.chunk_text == []  # kept until the server's count came, then dropped
 
 
 def test_no_server_counts_at_all() -> None:

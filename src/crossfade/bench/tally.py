@@ -41,13 +41,15 @@ class ResponseTally:
             record.server_times = event.server_times
         record.output_chars += len(event.text)
         if event.cumulative_tokens is not None:  # OpenAI usage: a running total
-            self.server_counts = True
+            if not self.server_counts:
+                self.counts_arrived()
             record.server_output_tokens = event.cumulative_tokens
             if event.summary:
                 return 0
             tokens = event.cumulative_tokens - self.counted
         elif event.tokens is not None:  # Triton: the tokens new in this response
-            self.server_counts = True
+            if not self.server_counts:
+                self.counts_arrived()
             record.server_output_tokens = (record.server_output_tokens or 0) + event.tokens
             tokens = event.tokens
         elif self.server_counts or event.summary or not event.text:
@@ -61,3 +63,9 @@ class ResponseTally:
             self.counted += tokens
             return tokens
         return 0
+
+    def counts_arrived(self) -> None:
+        """The server counts after all (an OpenAI usage trailer): the text kept to be counted is
+        not needed any more."""
+        self.server_counts = True
+        self.record.chunk_text.clear()
