@@ -21,7 +21,7 @@ from crossfade.bench.results import load_result
 from crossfade.bench.summary import ErrorGroup
 from crossfade.bench.workload import Workload
 from crossfade.cli import main
-from tests.bench.conftest import GroundTruth
+from tests.support.groundtruth import GroundTruth
 
 
 def test_the_summary_title_shows_the_plan_label(groundtruth: GroundTruth, tmp_path: Path) -> None:

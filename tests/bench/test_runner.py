@@ -20,7 +20,7 @@ from crossfade.bench.runner import run_load
 from crossfade.bench.session import BenchConfig, overhead_note, run_bench
 from crossfade.bench.targets import TargetSpec, parse_target
 from crossfade.bench.workload import Workload
-from tests.bench.conftest import GroundTruth
+from tests.support.groundtruth import GroundTruth
 from tests.support.results import calibration
 
 

@@ -35,7 +35,8 @@ from crossfade.bench.targets import TargetSpec, parse_target
 from crossfade.bench.workload import Workload
 from crossfade.errors import UsageError
 from crossfade.lab.processes import stop
-from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
+from tests.support.groundtruth import GroundTruth, start_groundtruth
+from tests.support.ports import free_port
 from tests.support.results import bench_result
 
 TTFT_MS = {"fast": 20.0, "slow": 40.0}

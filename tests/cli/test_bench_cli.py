@@ -21,9 +21,11 @@ from crossfade.bench.workload import Workload
 from crossfade.cli import main
 from crossfade.cli.bench import exit_code
 from crossfade.lab.processes import stop
-from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
 from tests.bench.test_metrics import make_record
-from tests.cli.running import ROOT, Crossfade, run_crossfade
+from tests.cli.running import Crossfade, run_crossfade
+from tests.support.groundtruth import GroundTruth, start_groundtruth
+from tests.support.paths import ROOT
+from tests.support.ports import free_port
 
 NO_SERVER = "openai://127.0.0.1:9/v1?model=x"
 

@@ -20,10 +20,11 @@ from crossfade.bench.sweep_index import load_sweep
 from crossfade.bench.workload import Workload
 from crossfade.cli import main
 from crossfade.lab.processes import stop
-from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
 from tests.cli.running import Crossfade
+from tests.support.groundtruth import GroundTruth, start_groundtruth
+from tests.support.paths import ROOT
+from tests.support.ports import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 URL = "openai://127.0.0.1:9/v1?model=x"
 OTHER = "openai://127.0.0.1:10/v1?model=x"
 

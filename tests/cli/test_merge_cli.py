@@ -22,9 +22,10 @@ from crossfade.bench.results import load_records, load_result
 from crossfade.bench.workload import Workload
 from crossfade.cli import main
 from crossfade.lab.processes import stop
-from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
+from tests.support.groundtruth import GroundTruth, start_groundtruth
+from tests.support.paths import ROOT
+from tests.support.ports import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 URL = "openai://127.0.0.1:9/v1?model=x"
 LOAD = ["--concurrency", "6", "--requests", "48", "--no-server-metrics"]
 

@@ -10,8 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import crossfade
-
-from .conftest import CliResult
+from tests.support.cli_result import CliResult
 
 IMAGE = "tritonserver:25.12-trtllm-python-py3"
 

@@ -22,8 +22,7 @@ from crossfade.engine.stamp import (
     write_stamp,
 )
 from crossfade.errors import UsageError
-
-from .conftest import CliResult
+from tests.support.cli_result import CliResult
 
 IMAGE = "tritonserver:25.12-trtllm-python-py3"
 

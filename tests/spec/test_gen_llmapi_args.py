@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crossfade.spec import llmapi_args, llmapi_args_known
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 SCRIPT = ROOT / "scripts/gen_llmapi_args.py"
 # The shapes upstream's file uses, in miniature: a base class with the common arguments, the

@@ -15,7 +15,6 @@ from crossfade.render.k8s.repository import config_key
 from crossfade.render.triton import render_triton
 from crossfade.spec import Spec, load_spec
 from tests.render.k8s.support import (
-    EXAMPLES,
     SPEC_8B,
     SPEC_70B,
     example_data,
@@ -24,6 +23,7 @@ from tests.render.k8s.support import (
     of_kind,
     spec_with,
 )
+from tests.support.paths import EXAMPLES
 
 BACKENDS = ("tensorrtllm", "vllm")
 
