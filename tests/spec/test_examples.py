@@ -7,6 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from crossfade.spec import Spec, load_spec, parse_spec
 from crossfade.spec.example import EXAMPLE_SPEC
 from crossfade.spec.tensorrtllm import TensorRTLLMApi, TensorRTLLMEngine
@@ -141,6 +143,7 @@ def _project_yaml() -> list[Path]:
     return sorted(found)
 
 
+@pytest.mark.servers
 def test_no_unclassified_yaml() -> None:
     for path in _project_yaml():
         relative = path.relative_to(ROOT)

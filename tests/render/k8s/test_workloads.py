@@ -276,6 +276,7 @@ def test_a_repository_too_big_for_a_config_map_is_refused() -> None:
         objects(Spec.model_validate(data))
 
 
+@pytest.mark.servers
 def test_init_script_rebuilds_the_repository_triton_reads(tmp_path: Path) -> None:
     """Lay the ConfigMap out as the kubelet does (keys at their item paths), run the copy."""
     spec = load_spec(SPEC_8B)

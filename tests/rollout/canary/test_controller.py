@@ -24,6 +24,8 @@ from crossfade.spec.canary_plan import CanaryPlan
 from tests.rollout.canary.fakes import TOKEN, FakeClock, FakeRouterAdmin, Profile, make_plan
 from tests.support.ports import free_port
 
+pytestmark = pytest.mark.servers
+
 INTERVAL = 5.0
 
 

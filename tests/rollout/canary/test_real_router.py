@@ -25,6 +25,8 @@ from tests.rollout.canary.fakes import TOKEN, make_plan
 from tests.support.groundtruth import GroundTruth, start_groundtruth
 from tests.support.ports import free_port
 
+pytestmark = pytest.mark.servers
+
 TOKENS = 8
 
 

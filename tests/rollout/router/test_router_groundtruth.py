@@ -31,6 +31,8 @@ from tests.rollout.router.harness import (
 from tests.support.groundtruth import GroundTruth, start_groundtruth
 from tests.support.ports import free_port
 
+pytestmark = pytest.mark.servers
+
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GroundTruth, GroundTruth]]:
