@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 # The parent folder's sibling called shared, however the path is spelled (see the last test).
 OUTSIDE = re.compile(r"\.\.[\s\"'/\\,]{0,6}shared\b")

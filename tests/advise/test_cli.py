@@ -193,6 +193,7 @@ def test_missing_results_folder_is_a_message(
     assert "crossfade compare" in err
 
 
+@pytest.mark.servers
 def test_bad_deployment_value_names_file_and_line(tmp_path: Path) -> None:
     spec = tmp_path / "bad.yaml"
     spec.write_text(SPEC.replace("model_support: both", "model_support: hybrid"), encoding="utf-8")

@@ -2,59 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from crossfade.lab.processes import ManagedProcess, spawn, stop
-
-
-@dataclass(frozen=True)
-class GroundTruth:
-    process: ManagedProcess
-    port: int
-    log: Path
-    ttft_ms: float
-    itl_ms: float
-
-    @property
-    def target(self) -> str:
-        return f"openai://127.0.0.1:{self.port}/v1?model=gt"
-
-
-def start_groundtruth(
-    folder: Path, port: int, ttft_ms: float = 20.0, itl_ms: float = 5.0
-) -> GroundTruth:
-    log = folder / "groundtruth.jsonl"
-    command = [
-        sys.executable, "-m", "crossfade.bench.groundtruth", "--port", str(port),
-        "--ttft-ms", str(ttft_ms), "--itl-ms", str(itl_ms), "--log", str(log),
-    ]  # fmt: skip
-    process = spawn("groundtruth", command, dict(os.environ), folder / "groundtruth.out")
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                break
-        except OSError:
-            if time.monotonic() > deadline or not process.alive():
-                stop(process)
-                raise RuntimeError("ground-truth server did not start") from None
-            time.sleep(0.1)
-    return GroundTruth(process, port, log, ttft_ms, itl_ms)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from crossfade.lab.processes import stop
+from tests.support.groundtruth import GroundTruth, start_groundtruth
+from tests.support.ports import free_port
 
 
 @pytest.fixture

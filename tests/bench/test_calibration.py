@@ -196,6 +196,7 @@ def test_the_file_goes_to_the_xdg_cache_and_loads_back(
     assert load_calibration() is None
 
 
+@pytest.mark.servers
 def test_calibrate_against_the_real_ground_truth_server(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -24,9 +24,9 @@ from crossfade.bench.summary import ErrorGroup, summarize
 from crossfade.bench.sweep import FinishedRun, PlannedRun
 from crossfade.bench.workload import Workload
 from crossfade.cli import main
-from tests.bench.conftest import GroundTruth
 from tests.bench.test_metrics import MS, make_record
 from tests.bench.test_summary import with_server_times
+from tests.support.groundtruth import GroundTruth
 from tests.support.results import bench_result
 
 

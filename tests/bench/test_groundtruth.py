@@ -15,7 +15,7 @@ import pytest
 
 from crossfade.bench.calibration import LogEntry, parse_log
 from crossfade.bench.groundtruth import prompt_key
-from tests.bench.conftest import GroundTruth
+from tests.support.groundtruth import GroundTruth
 
 MS = 1_000_000
 

@@ -18,7 +18,9 @@ from crossfade.bench.calibration import groundtruth_server
 from crossfade.bench.groundtruth import prompt_key
 from crossfade.bench.groundtruth_llmapi import DEFAULT_SERVER_CLOCK_OFFSET_NS as OFFSET
 from crossfade.bench.groundtruth_llmapi import PERF_TIMESTAMPS
-from tests.bench.conftest import GroundTruth
+from tests.support.groundtruth import GroundTruth
+
+pytestmark = pytest.mark.servers  # they start servers (tests/support/tiers.py)
 
 MS = 1_000_000
 MODEL = "/v2/models/tensorrt_llm"

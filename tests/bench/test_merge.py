@@ -40,7 +40,11 @@ from crossfade.bench.workers import split
 from crossfade.bench.workload import Workload
 from crossfade.errors import UsageError
 from crossfade.lab.processes import stop
-from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
+from tests.support.groundtruth import GroundTruth, start_groundtruth
+from tests.support.ports import free_port
+
+# Every test but one reads runs measured on the ground-truth server (the module's fixtures).
+pytestmark = pytest.mark.servers
 
 PLAN = LoadPlan(concurrency=6, requests=48)  # 2 slots and 16 requests per shard of 3
 

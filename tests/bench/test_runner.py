@@ -20,7 +20,7 @@ from crossfade.bench.runner import run_load
 from crossfade.bench.session import BenchConfig, overhead_note, run_bench
 from crossfade.bench.targets import TargetSpec, parse_target
 from crossfade.bench.workload import Workload
-from tests.bench.conftest import GroundTruth
+from tests.support.groundtruth import GroundTruth
 from tests.support.results import calibration
 
 
@@ -152,6 +152,7 @@ def test_interrupt_saves_what_was_measured(groundtruth: GroundTruth, tmp_path: P
     assert all(r.ok or r.error_kind == ErrorKind.CANCELLED for r in records)
 
 
+@pytest.mark.servers
 def test_error_rate_stop(tmp_path: Path) -> None:
     """Nothing listens on the port: every request fails and the guard stops the run."""
     plan = LoadPlan(concurrency=2, requests=200, max_error_rate=0.5, min_requests_for_error_rate=10)

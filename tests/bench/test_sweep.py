@@ -35,7 +35,8 @@ from crossfade.bench.targets import TargetSpec, parse_target
 from crossfade.bench.workload import Workload
 from crossfade.errors import UsageError
 from crossfade.lab.processes import stop
-from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
+from tests.support.groundtruth import GroundTruth, start_groundtruth
+from tests.support.ports import free_port
 from tests.support.results import bench_result
 
 TTFT_MS = {"fast": 20.0, "slow": 40.0}
@@ -200,6 +201,7 @@ def swept(
     return folder, index, recorder
 
 
+@pytest.mark.servers
 def test_sweep_runs_every_target_at_every_level_in_the_planned_order(
     swept: tuple[Path, SweepIndex, Recorder],
 ) -> None:
@@ -229,6 +231,7 @@ def test_sweep_runs_every_target_at_every_level_in_the_planned_order(
         assert len(load_records(folder / run.folder)) == expected
 
 
+@pytest.mark.servers
 def test_sweep_measures_the_slower_server_as_slower(
     swept: tuple[Path, SweepIndex, Recorder],
 ) -> None:
@@ -247,6 +250,7 @@ def test_sweep_measures_the_slower_server_as_slower(
         assert medians["slow"] - medians["fast"] > (TTFT_MS["slow"] - TTFT_MS["fast"]) / 2
 
 
+@pytest.mark.servers
 def test_comparison_of_the_sweep_finds_the_slow_ttft(
     swept: tuple[Path, SweepIndex, Recorder],
 ) -> None:
@@ -264,6 +268,7 @@ def test_comparison_of_the_sweep_finds_the_slow_ttft(
         assert ttft.winner == "fast"
 
 
+@pytest.mark.servers
 def test_interrupt_mid_run_stops_the_sweep_with_what_it_measured(
     servers: dict[str, GroundTruth], tmp_path: Path
 ) -> None:
@@ -288,6 +293,7 @@ def test_interrupt_mid_run_stops_the_sweep_with_what_it_measured(
     assert [p.name for p in (tmp_path / "runs" / "fast").iterdir()] == ["c1-r0"]
 
 
+@pytest.mark.servers
 def test_interrupt_between_runs_starts_no_further_run(
     servers: dict[str, GroundTruth], tmp_path: Path
 ) -> None:
@@ -305,6 +311,7 @@ def test_interrupt_between_runs_starts_no_further_run(
     assert load_sweep(tmp_path) == index
 
 
+@pytest.mark.servers
 def test_a_target_that_fails_everything_is_indexed_and_the_sweep_goes_on(
     servers: dict[str, GroundTruth], tmp_path: Path
 ) -> None:

@@ -104,6 +104,7 @@ def test_bad_urls_name_the_url_and_list_the_forms(url: str, why: str) -> None:
         assert form in message
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize(
     ("url", "kind"),
     [

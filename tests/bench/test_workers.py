@@ -26,9 +26,8 @@ from crossfade.bench.runner import RunOutcome
 from crossfade.bench.targets import parse_target
 from crossfade.bench.workers import merge, run_workers, split
 from crossfade.bench.workload import Workload
-from tests.bench.conftest import GroundTruth
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.groundtruth import GroundTruth
+from tests.support.paths import ROOT
 
 
 def requests(count: int, tokens: int = 8) -> tuple[BenchRequest, ...]:

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
+
 PROGRESS = re.compile(r": (\d+)(?:/\d+)? requests, ")
 LEFT_BEHIND_S = 10.0  # how long a worker may outlive the command (an interpreter's exit)
 

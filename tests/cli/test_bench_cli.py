@@ -21,9 +21,11 @@ from crossfade.bench.workload import Workload
 from crossfade.cli import main
 from crossfade.cli.bench import exit_code
 from crossfade.lab.processes import stop
-from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
 from tests.bench.test_metrics import make_record
-from tests.cli.running import ROOT, Crossfade, run_crossfade
+from tests.cli.running import Crossfade, run_crossfade
+from tests.support.groundtruth import GroundTruth, start_groundtruth
+from tests.support.paths import ROOT
+from tests.support.ports import free_port
 
 NO_SERVER = "openai://127.0.0.1:9/v1?model=x"
 
@@ -58,6 +60,7 @@ def bench(target: str, workload: Path, output: Path, *extra: str) -> list[str]:
 # --- a run that says nothing about its target ---------------------------------------------------
 
 
+@pytest.mark.servers
 def test_a_closed_port_exits_3_and_prints_the_error(workload_file: Path, tmp_path: Path) -> None:
     closed = f"openai://127.0.0.1:{free_port()}/v1?model=gt"  # bound, then closed: nobody there
     out = tmp_path / "run"
@@ -73,6 +76,7 @@ def test_a_closed_port_exits_3_and_prints_the_error(workload_file: Path, tmp_pat
     assert "Connection refused" in summary.errors[0].messages[0]
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize(
     ("target", "message"),
     [
@@ -100,6 +104,7 @@ def test_a_target_answering_errors_exits_3_with_its_messages(
     assert message in " ".join(shown[1].split())
 
 
+@pytest.mark.servers
 def test_a_clean_run_exits_0(server: GroundTruth, workload_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = bench(server.target, workload_file, out, "--concurrency", "2", "--requests", "6")
@@ -136,6 +141,7 @@ def test_the_exit_code_rule(
 # --- SIGTERM: what a Job deletion, its deadline or an eviction sends ----------------------------
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize(
     ("extra", "group"),
     [
@@ -173,6 +179,7 @@ def test_sigterm_saves_every_finished_request_and_exits_143(
 # --- output that is not a terminal ------------------------------------------------------------
 
 
+@pytest.mark.servers
 def test_piped_output_has_progress_lines_and_the_title_on_its_own_line(
     server: GroundTruth, workload_file: Path, tmp_path: Path
 ) -> None:
@@ -195,6 +202,7 @@ def test_piped_output_has_progress_lines_and_the_title_on_its_own_line(
 # --- an earlier result is not replaced unless asked -----------------------------------------
 
 
+@pytest.mark.servers
 def test_an_existing_result_is_refused_unless_overwrite(
     server: GroundTruth, workload_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -270,6 +278,7 @@ def test_help_shows_defaults_and_the_exit_codes(capsys: pytest.CaptureFixture[st
 # --- other commands' bad input ---------------------------------------------------------------
 
 
+@pytest.mark.servers
 def test_show_of_a_mistyped_result_names_the_field(
     server: GroundTruth, workload_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

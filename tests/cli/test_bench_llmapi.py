@@ -16,8 +16,11 @@ from crossfade.bench.results import load_records, load_result
 from crossfade.compare import load_comparison
 from crossfade.lab.processes import stop
 from crossfade.lab.tiny_model import TinyModelShape, ensure_tiny_model
-from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
 from tests.cli.running import run_crossfade
+from tests.support.groundtruth import GroundTruth, start_groundtruth
+from tests.support.ports import free_port
+
+pytestmark = pytest.mark.servers  # they start servers (tests/support/tiers.py)
 
 OUTPUT_LEN = 6
 

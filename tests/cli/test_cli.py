@@ -36,6 +36,7 @@ def test_init_writes_a_valid_spec_and_refuses_to_overwrite(
     assert main(["init", str(path), "--force"]) == 0
 
 
+@pytest.mark.servers
 def test_bad_spec_is_an_error_message_not_a_traceback(tmp_path: Path) -> None:
     spec = tmp_path / "bad.yaml"
     spec.write_text("model:\n  name: x\n  tokenizr: /t\n", encoding="utf-8")
@@ -50,6 +51,7 @@ def test_bad_spec_is_an_error_message_not_a_traceback(tmp_path: Path) -> None:
     assert f"{spec}:3: model.tokenizr: unknown key (did you mean 'tokenizer'?)" in result.stderr
 
 
+@pytest.mark.servers
 def test_help_imports_no_heavy_modules() -> None:
     code = (
         "import sys; from crossfade.cli import build_parser; build_parser(); "

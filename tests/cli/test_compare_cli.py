@@ -20,10 +20,11 @@ from crossfade.bench.sweep_index import load_sweep
 from crossfade.bench.workload import Workload
 from crossfade.cli import main
 from crossfade.lab.processes import stop
-from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
 from tests.cli.running import Crossfade
+from tests.support.groundtruth import GroundTruth, start_groundtruth
+from tests.support.paths import ROOT
+from tests.support.ports import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 URL = "openai://127.0.0.1:9/v1?model=x"
 OTHER = "openai://127.0.0.1:10/v1?model=x"
 
@@ -142,6 +143,7 @@ def test_a_folder_with_a_sweep_is_not_overwritten_and_from_needs_one(
 # --- whole sweeps ----------------------------------------------------------------------------
 
 
+@pytest.mark.servers
 def test_compare_runs_saves_and_reanalyses(
     servers: dict[str, GroundTruth], workload_file: Path, tmp_path: Path
 ) -> None:
@@ -179,6 +181,7 @@ def test_compare_runs_saves_and_reanalyses(
     assert load_sweep(out) == index, "re-analysis runs nothing"
 
 
+@pytest.mark.servers
 def test_a_target_that_answered_nothing_gets_no_verdict_and_exit_3(
     servers: dict[str, GroundTruth], workload_file: Path, tmp_path: Path
 ) -> None:
@@ -202,6 +205,7 @@ def test_a_target_that_answered_nothing_gets_no_verdict_and_exit_3(
     assert again.returncode == 3
 
 
+@pytest.mark.servers
 def test_ctrl_c_stops_the_sweep_after_saving(
     servers: dict[str, GroundTruth], workload_file: Path, tmp_path: Path
 ) -> None:
@@ -230,6 +234,7 @@ def test_ctrl_c_stops_the_sweep_after_saving(
         assert (out / run.folder / "result.json").is_file()
 
 
+@pytest.mark.servers
 def test_sigterm_stops_the_sweep_like_ctrl_c_and_exits_143(
     servers: dict[str, GroundTruth], workload_file: Path, tmp_path: Path
 ) -> None:

@@ -14,8 +14,8 @@ from crossfade.lint.runner import lint_paths
 from crossfade.render.triton import render_triton
 from crossfade.spec import load_spec, parse_spec
 from crossfade.spec.tensorrtllm import TensorRTLLMApi
-from tests.engine.conftest import make_engine
-from tests.lint.conftest import plant
+from tests.support.engine_folders import make_engine
+from tests.support.planting import plant
 
 LEGACY = """\
 model: {{name: llama, tokenizer: /models/llama-3-8b-instruct}}

@@ -22,9 +22,10 @@ from crossfade.bench.results import load_records, load_result
 from crossfade.bench.workload import Workload
 from crossfade.cli import main
 from crossfade.lab.processes import stop
-from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
+from tests.support.groundtruth import GroundTruth, start_groundtruth
+from tests.support.paths import ROOT
+from tests.support.ports import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 URL = "openai://127.0.0.1:9/v1?model=x"
 LOAD = ["--concurrency", "6", "--requests", "48", "--no-server-metrics"]
 
@@ -78,6 +79,7 @@ def _run_pods(server: GroundTruth, folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.servers
 def test_merge_of_three_pods_is_one_result_show_and_report_read(
     pods: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -112,6 +114,7 @@ def test_merge_of_three_pods_is_one_result_show_and_report_read(
     assert report.stat().st_size > 0
 
 
+@pytest.mark.servers
 def test_merge_refuses_shards_of_another_workload(
     pods: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -127,6 +130,7 @@ def test_merge_refuses_shards_of_another_workload(
     assert not (tmp_path / "merged").exists()
 
 
+@pytest.mark.servers
 def test_merge_of_a_missing_shard_needs_allow_missing_and_exits_1(
     pods: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -150,6 +154,7 @@ def test_merge_of_a_missing_shard_needs_allow_missing_and_exits_1(
     assert sorted({r.index % 3 for r in load_records(tmp_path / "merged")}) == [0, 2]
 
 
+@pytest.mark.servers
 def test_merge_output_file_or_existing_result_is_a_usage_error(
     pods: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -175,6 +180,7 @@ def test_merge_output_file_or_existing_result_is_a_usage_error(
     assert load_result(merged).config.shards.merged == [0, 1, 2]
 
 
+@pytest.mark.servers
 def test_merge_refuses_pods_that_did_not_run_together(
     pods: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -206,6 +212,7 @@ def test_merge_help_states_the_bound_it_enforces(capsys: pytest.CaptureFixture[s
     )
 
 
+@pytest.mark.servers
 def test_merge_warns_of_a_pod_whose_clock_is_off(
     pods: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -109,6 +109,7 @@ def side_statistics(
     }
 
 
+@pytest.mark.slow  # many trials of the bootstrap: seconds
 def test_one_distribution_gives_no_difference_in_95_percent_of_trials() -> None:
     trials = 200
     false = dict.fromkeys(SIDES, 0)

@@ -12,8 +12,7 @@ import pytest
 from crossfade.engine import compat
 from crossfade.engine.check import check_engine, engine_backend_finding
 from crossfade.findings import Finding, Severity
-
-from .conftest import CliResult
+from tests.support.cli_result import CliResult
 
 IMAGE = "tritonserver:25.12-trtllm-python-py3"  # TensorRT-LLM 1.1.0, TensorRT 10.13.3
 ERROR, WARNING = Severity.ERROR, Severity.WARNING

@@ -9,9 +9,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import crossfade
+import pytest
 
-from .conftest import CliResult
+import crossfade
+from tests.support.cli_result import CliResult
 
 IMAGE = "tritonserver:25.12-trtllm-python-py3"
 
@@ -99,6 +100,7 @@ def test_engine_without_subcommand_prints_help(run_cli: Callable[..., CliResult]
         assert subcommand in result.err
 
 
+@pytest.mark.servers
 def test_importing_the_cli_module_does_not_load_the_engine_package() -> None:
     # Checked in a fresh interpreter: this test process has long since imported everything.
     source_root = str(Path(crossfade.__file__).parent.parent)

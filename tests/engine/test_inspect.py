@@ -5,8 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from crossfade.engine.inspect import inspect_engine, summary_dict, summary_rows
-
-from .conftest import CliResult
+from tests.support.cli_result import CliResult
 
 
 def _rows(folder: Path) -> dict[str, str]:

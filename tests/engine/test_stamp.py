@@ -22,8 +22,7 @@ from crossfade.engine.stamp import (
     write_stamp,
 )
 from crossfade.errors import UsageError
-
-from .conftest import CliResult
+from tests.support.cli_result import CliResult
 
 IMAGE = "tritonserver:25.12-trtllm-python-py3"
 
@@ -105,6 +104,7 @@ def test_cli_stamp_then_check(
     assert "engine-gpu-mismatch" in mismatched.out
 
 
+@pytest.mark.servers
 def test_gpu_from_nvidia_smi(
     make_engine: Callable[..., Path], tmp_path: Path, fake_nvidia_smi: Callable[[str, int], None]
 ) -> None:
@@ -114,6 +114,7 @@ def test_gpu_from_nvidia_smi(
     assert (stamp["gpu"], stamp["compute_capability"]) == ("NVIDIA H100 80GB HBM3", "9.0")
 
 
+@pytest.mark.servers
 def test_nvidia_smi_without_compute_cap_falls_back_to_the_name(
     make_engine: Callable[..., Path], tmp_path: Path, fake_nvidia_smi: Callable[[str, int], None]
 ) -> None:
@@ -122,6 +123,7 @@ def test_nvidia_smi_without_compute_cap_falls_back_to_the_name(
     assert stamp["compute_capability"] == "8.6"
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize(
     ("output", "exit_code", "problem"),
     [

@@ -11,45 +11,15 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from crossfade.lab.control import LabStatus, down, status, up
+from crossfade.lab.control import down, status, up
 from crossfade.lab.settings import LabSettings
+from tests.support.lab import LabEndpoints
 
 TEST_PORTS = {"http_port": 18500, "grpc_port": 18501, "metrics_port": 18502, "vllm_port": 18600}
-
-
-@dataclass(frozen=True)
-class LabEndpoints:
-    status: LabStatus
-    model_dir: Path
-
-    @property
-    def settings(self) -> LabSettings:
-        return self.status.settings
-
-    @property
-    def triton_http(self) -> str:
-        return f"http://{self.settings.host}:{self.settings.http_port}"
-
-    @property
-    def triton_grpc(self) -> str:
-        return f"{self.settings.host}:{self.settings.grpc_port}"
-
-    @property
-    def triton_metrics(self) -> str:
-        return f"http://{self.settings.host}:{self.settings.metrics_port}/metrics"
-
-    @property
-    def vllm_http(self) -> str:
-        return f"http://{self.settings.host}:{self.settings.vllm_port}"
-
-    @property
-    def vllm_metrics(self) -> str:
-        return f"{self.vllm_http}/metrics"
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crossfade.cli import main
-from tests.lab.conftest import LabEndpoints
+from tests.support.lab import LabEndpoints
 
 TARGETS = [
     "vllm-triton",

@@ -22,9 +22,9 @@ import pytest
 import yaml
 
 from crossfade.rollout.canary.journal import read_journal
-from tests.lab.conftest import LabEndpoints
 from tests.rollout.canary.fakes import TOKEN
 from tests.rollout.canary.test_real_router import client_load
+from tests.support.lab import LabEndpoints
 
 INTERVAL_S = 1.0
 MIN_SAMPLES = 8

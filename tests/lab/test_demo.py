@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.lab.conftest import LabEndpoints
+from tests.support.lab import LabEndpoints
 
 EMULATED = "trtllm-emulated-ensemble"
 

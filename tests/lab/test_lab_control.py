@@ -12,8 +12,8 @@ from crossfade.cli import main
 from crossfade.lab.control import down, status, up
 from crossfade.lab.readiness import LabStartError
 from crossfade.lab.settings import LabSettings
-from tests.lab.conftest import LabEndpoints
 from tests.lab.http import get_text, post_json, post_sse
+from tests.support.lab import LabEndpoints
 
 N = 24
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from crossfade.findings import Finding
 from crossfade.lint.runner import lint_paths
-from tests.lint.conftest import plant
+from tests.support.planting import plant
 
 
 def gpu_findings(path: Path) -> list[Finding]:

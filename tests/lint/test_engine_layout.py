@@ -10,8 +10,8 @@ from crossfade.findings import Severity
 from crossfade.lint.runner import lint_paths
 from crossfade.render.triton import render_triton
 from crossfade.spec import parse_spec
-from tests.engine.conftest import make_engine
-from tests.lint.conftest import plant
+from tests.support.engine_folders import make_engine
+from tests.support.planting import plant
 
 CODE = "trtllm-engine-layout-removed"
 

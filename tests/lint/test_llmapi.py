@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from crossfade.cli import main
-from crossfade.findings import Finding, Severity
+from crossfade.findings import Severity
 from crossfade.lint.runner import lint_paths
 from crossfade.render.triton import render_triton
 from crossfade.spec import parse_spec
-from tests.lint.conftest import plant
+from tests.support.findings import located
+from tests.support.planting import plant
 
 SPEC = """\
 model: {name: m, tokenizer: /models/m}
@@ -34,10 +35,6 @@ def repo(tmp_path: Path) -> Path:
     out = tmp_path / "repos"
     render_triton(parse_spec(SPEC)).write(out)
     return out / "tensorrtllm"
-
-
-def located(findings: list[Finding]) -> set[tuple[str, str, int | None]]:
-    return {(f.code, f.file, f.line) for f in findings}
 
 
 def test_a_rendered_llm_api_repository_lints_clean(repo: Path) -> None:

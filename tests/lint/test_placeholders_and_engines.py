@@ -6,8 +6,8 @@ from pathlib import Path
 
 from crossfade.findings import Severity
 from crossfade.lint.runner import lint_paths
-from tests.engine.conftest import make_engine
-from tests.lint.conftest import plant
+from tests.support.engine_folders import make_engine
+from tests.support.planting import plant
 
 # A config in the style of the unfilled upstream template (our own text, same structure).
 TEMPLATE = """\

@@ -9,7 +9,8 @@ import pytest
 
 from crossfade.cli import main
 from crossfade.lint.runner import lint_paths
-from tests.lint.conftest import engine_layout_removed, plant
+from tests.support.findings import engine_layout_removed
+from tests.support.planting import plant
 
 
 def test_rendered_repositories_lint_clean(rendered: Path) -> None:

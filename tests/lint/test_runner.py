@@ -12,8 +12,10 @@ from crossfade.cli import main
 from crossfade.errors import UsageError
 from crossfade.findings import Finding
 from crossfade.lint.runner import lint_paths
-from tests.engine.conftest import make_engine
-from tests.lint.conftest import ROOT, engine_layout_removed, plant
+from tests.support.engine_folders import make_engine
+from tests.support.findings import engine_layout_removed
+from tests.support.paths import ROOT
+from tests.support.planting import plant
 
 
 def codes_by_file(findings: list[Finding]) -> set[tuple[str, str]]:

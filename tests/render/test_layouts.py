@@ -16,7 +16,7 @@ from crossfade.render.triton_llmapi import MODEL_CODE, MODEL_FILES_NOTE
 from crossfade.spec import load_spec
 from crossfade.spec.llmapi_args import LLM_ARGS, TRITON_CONFIG
 from crossfade.spec.tensorrtllm import TensorRTLLMApi, TensorRTLLMEngine
-from tests.conftest import EXAMPLES, ROOT
+from tests.support.paths import EXAMPLES, ROOT
 
 ENSEMBLE = {"preprocessing", "tensorrt_llm", "postprocessing", "ensemble", "tensorrt_llm_bls"}
 SPEC_8B = ROOT / "examples/llama-3-8b.yaml"

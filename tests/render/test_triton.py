@@ -14,8 +14,8 @@ from crossfade.render import tensors
 from crossfade.render.pbtxt import parse
 from crossfade.render.triton import render_triton
 from crossfade.spec import Spec, load_spec
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 # The legacy engine layout: the five-model ensemble around an engine.
 SPEC_8B = ROOT / "examples/llama-3-8b-engine-legacy.yaml"
 TRTLLM_MODELS = {"preprocessing", "tensorrt_llm", "postprocessing", "ensemble", "tensorrt_llm_bls"}

@@ -25,6 +25,8 @@ from crossfade.report.figures import PALETTE
 from tests.report.png import read_png
 from tests.report.saved import save_sweep_folder
 
+pytestmark = pytest.mark.browser
+
 WIDTH, HEIGHT = 1400, 3000
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

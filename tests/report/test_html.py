@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from plotly.offline import get_plotlyjs
 
 from crossfade.report import load_report, render_html
@@ -39,6 +40,7 @@ def page_without_plotly(html: str) -> str:
     return html.replace(plotly, "")
 
 
+@pytest.mark.servers
 def test_the_same_results_render_the_same_bytes(tmp_path: Path) -> None:
     folder = save_sweep_folder(tmp_path / "sweep")
     assert render_html(load_report([folder])) == render_html(load_report([folder]))

@@ -7,11 +7,13 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from crossfade.spec import Spec, load_spec, parse_spec
 from crossfade.spec.example import EXAMPLE_SPEC
 from crossfade.spec.tensorrtllm import TensorRTLLMApi, TensorRTLLMEngine
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 NOT_SPECS: set[str] = set()  # YAML files that are deliberately something else
 # Spec templates with a {model_dir} placeholder, each validated by its own test.
 SPEC_TEMPLATES = {"src/crossfade/lab/crossfade.lab.yaml"}  # tests/lab/test_lab_spec.py
@@ -141,6 +143,7 @@ def _project_yaml() -> list[Path]:
     return sorted(found)
 
 
+@pytest.mark.servers
 def test_no_unclassified_yaml() -> None:
     for path in _project_yaml():
         relative = path.relative_to(ROOT)

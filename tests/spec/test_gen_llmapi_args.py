@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from crossfade.spec import llmapi_args, llmapi_args_known
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 SCRIPT = ROOT / "scripts/gen_llmapi_args.py"
 # The shapes upstream's file uses, in miniature: a base class with the common arguments, the
@@ -107,6 +109,7 @@ def _table(tmp_path: Path, source_text: str = SOURCE) -> tuple[dict[str, Any], s
     return runpy.run_path(str(output)), output.read_text(encoding="utf-8")
 
 
+@pytest.mark.servers
 def test_fields_come_through_inheritance_and_aliases(tmp_path: Path) -> None:
     table, _ = _table(tmp_path)
     assert table["LLM_ARGS"] == {
@@ -137,6 +140,7 @@ def test_fields_come_through_inheritance_and_aliases(tmp_path: Path) -> None:
     assert table["SOURCE"] == "NVIDIA/TensorRT-LLM@abc123 tensorrt_llm/llmapi/llm_args.py"
 
 
+@pytest.mark.servers
 def test_output_is_deterministic(tmp_path: Path) -> None:
     _, first = _table(tmp_path / "a")
     _, again = _table(tmp_path / "a")
@@ -149,6 +153,7 @@ def test_output_is_deterministic(tmp_path: Path) -> None:
     assert digest.sub("", first) == digest.sub("", reordered)
 
 
+@pytest.mark.servers
 def test_a_missing_class_or_nested_field_fails_loudly(tmp_path: Path) -> None:
     source = tmp_path / "llm_args.py"
     source.write_text(SOURCE.replace("    moe_config: MoeConfig", "    moe: MoeConfig"))

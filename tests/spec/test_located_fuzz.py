@@ -6,7 +6,6 @@ a SpecError whose every problem names the file; never another exception."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import yaml
@@ -22,9 +21,9 @@ from crossfade.spec.canary_plan import parse_plan
 from crossfade.spec.example import EXAMPLE_SPEC
 from crossfade.spec.located import compose
 from tests.support.fuzz import fuzz, mutated
+from tests.support.paths import ROOT
 from tests.support.router_inputs import router_config_example
 
-ROOT = Path(__file__).resolve().parents[2]
 FILE = "f.yaml"
 SPLICES = ["&a ", "*a", "<<: *a", "!!timestamp ", "!!binary ", "!!set ", "!!int ", "!!str "]
 SPLICES += ["!!python/object:os.system ", "? ", "- ", "{", "}", "[", "]", ": ", "\t", "'", '"']

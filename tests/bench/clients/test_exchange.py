@@ -130,6 +130,7 @@ async def well_formed_stream(
     return True
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_a_stream_gives_one_chunk_per_event_and_ends_at_its_final_response() -> None:
     async with serve(well_formed_stream) as (server, pool):
@@ -142,6 +143,7 @@ async def test_a_stream_gives_one_chunk_per_event_and_ends_at_its_final_response
     assert server.bodies == [b'{"prompt": "x"}']
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_events_split_across_reads_and_merged_in_one_read_are_all_counted() -> None:
     stream = event(2) + event(3) + event(5, "length") + b"data: [DONE]\n\n"
@@ -164,6 +166,7 @@ async def test_events_split_across_reads_and_merged_in_one_read_are_all_counted(
     assert record.chunk_ns == sorted(record.chunk_ns)
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_keep_alive_reuses_one_connection_for_sequential_requests() -> None:
     async with serve(well_formed_stream) as (server, pool):
@@ -173,6 +176,7 @@ async def test_keep_alive_reuses_one_connection_for_sequential_requests() -> Non
     assert server.connections == 1
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_a_connection_the_server_closed_while_idle_is_not_used() -> None:
     async def once_per_connection(
@@ -192,6 +196,7 @@ async def test_a_connection_the_server_closed_while_idle_is_not_used() -> None:
     assert server.requests == 2
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_a_request_the_server_dropped_unread_on_a_reused_connection_is_sent_again() -> None:
     async def drop_second(
@@ -210,6 +215,7 @@ async def test_a_request_the_server_dropped_unread_on_a_reused_connection_is_sen
     assert server.requests == 3
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_a_fresh_connection_dropped_before_any_answer_is_a_connect_failure() -> None:
     async def drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> bool:
@@ -221,6 +227,7 @@ async def test_a_fresh_connection_dropped_before_any_answer_is_a_connect_failure
     assert server.requests == 1  # not sent twice
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_a_whole_json_body_is_one_answer() -> None:
     body = json.dumps(
@@ -242,6 +249,7 @@ async def test_a_whole_json_body_is_one_answer() -> None:
     assert record.end_ns >= record.first_byte_ns
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_an_error_status_is_recorded_with_the_servers_message() -> None:
     async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> bool:
@@ -259,6 +267,7 @@ async def test_an_error_status_is_recorded_with_the_servers_message() -> None:
     assert server.connections == 1  # an error answer read to its end leaves the connection usable
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_a_break_mid_stream_is_truncated_and_keeps_the_chunks_before_it() -> None:
     async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> bool:
@@ -273,6 +282,7 @@ async def test_a_break_mid_stream_is_truncated_and_keeps_the_chunks_before_it() 
     assert record.end_ns >= record.chunk_ns[-1]
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_a_clean_end_without_final_event_is_truncated_unless_it_is_the_end_marker() -> None:
     async def no_final(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> bool:
@@ -287,6 +297,7 @@ async def test_a_clean_end_without_final_event_is_truncated_unless_it_is_the_end
     assert sum(trtllm_rules.chunk_tokens) == 3
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_a_body_delimited_by_the_close_of_the_connection_completes_at_eof() -> None:
     async def until_close(
@@ -304,6 +315,7 @@ async def test_a_body_delimited_by_the_close_of_the_connection_completes_at_eof(
     assert record.end_ns >= record.chunk_ns[-1]
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_nothing_listening_is_a_connect_failure() -> None:
     server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
@@ -318,6 +330,7 @@ async def test_nothing_listening_is_a_connect_failure() -> None:
     assert record.end_ns > 0
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_a_deadline_records_a_timeout_and_drops_the_connection() -> None:
     async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> bool:
@@ -336,6 +349,7 @@ async def test_a_deadline_records_a_timeout_and_drops_the_connection() -> None:
     assert server.connections == 2
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_connection_close_from_the_server_is_honoured() -> None:
     async def closing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> bool:
@@ -352,6 +366,7 @@ async def test_connection_close_from_the_server_is_honoured() -> None:
     assert server.connections == 2
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize("count", [1, 8])
 @on_uvloop
 async def test_warm_opens_connections_that_requests_then_use(count: int) -> None:
@@ -378,6 +393,7 @@ def test_the_event_decoder_raises_what_json_loads_raises(text: str) -> None:
         decode_event(text)
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_an_endless_response_header_fails_the_request_instead_of_filling_memory() -> None:
     async def endless_header(
@@ -401,6 +417,7 @@ async def test_an_endless_response_header_fails_the_request_instead_of_filling_m
     assert f"over {MAX_RESPONSE_HEAD} bytes" in record.error
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_a_whole_answer_over_the_body_limit_fails_and_is_not_kept() -> None:
     size = MAX_BODY_BYTES + 1
@@ -418,6 +435,7 @@ async def test_a_whole_answer_over_the_body_limit_fails_and_is_not_kept() -> Non
     assert record.error == f"the answer's body is {size} bytes, over {MAX_BODY_BYTES}"
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_a_stream_line_past_the_parsers_bound_fails_the_record_and_is_not_held() -> None:
     async def endless_line(
@@ -439,6 +457,7 @@ async def test_a_stream_line_past_the_parsers_bound_fails_the_record_and_is_not_
     assert record.chunk_tokens == [1]  # what came before is kept
 
 
+@pytest.mark.servers
 @on_uvloop
 async def test_an_event_nested_past_jsons_depth_is_an_unreadable_response() -> None:
     async def deep(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> bool:

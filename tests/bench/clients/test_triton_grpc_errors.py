@@ -133,6 +133,7 @@ def _closed_port() -> int:
     return port
 
 
+@pytest.mark.servers
 def test_nothing_listening_is_a_connect_error() -> None:
     async def go() -> RequestRecord:
         async with _client(_closed_port()) as client:
@@ -146,6 +147,7 @@ def test_nothing_listening_is_a_connect_error() -> None:
     assert record.end_ns >= record.sent_ns > 0
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize("code", [*REJECTIONS, "CANCELLED"])
 def test_a_status_before_any_response_is_the_servers_rejection(code: str) -> None:
     record = _through_server(_Servicer([], abort=(grpc.StatusCode[code], "no such model")))
@@ -156,6 +158,7 @@ def test_a_status_before_any_response_is_the_servers_rejection(code: str) -> Non
     assert record.end_ns >= record.sent_ns > 0
 
 
+@pytest.mark.servers
 def test_the_servers_unavailable_and_deadline_statuses() -> None:
     record = _through_server(_Servicer([], abort=(grpc.StatusCode.UNAVAILABLE, "draining")))
     assert (record.error_kind, record.error) == (ErrorKind.CONNECT, "gRPC UNAVAILABLE: draining")
@@ -164,6 +167,7 @@ def test_the_servers_unavailable_and_deadline_statuses() -> None:
     assert record.error == "gRPC DEADLINE_EXCEEDED: late"
 
 
+@pytest.mark.servers
 def test_a_status_after_a_response_is_truncated() -> None:
     record = _through_server(_Servicer([_response(1)], abort=(grpc.StatusCode.INTERNAL, "died")))
     assert (record.error_kind, record.error) == (ErrorKind.TRUNCATED, "gRPC INTERNAL: died")
@@ -171,6 +175,7 @@ def test_a_status_after_a_response_is_truncated() -> None:
     assert record.first_byte_ns > 0
 
 
+@pytest.mark.servers
 def test_in_band_errors_first_or_later() -> None:
     record = _through_server(_Servicer([_error_response("unknown model 'm'")]))
     assert (record.error_kind, record.error) == (ErrorKind.HTTP_STATUS, "unknown model 'm'")
@@ -179,6 +184,7 @@ def test_in_band_errors_first_or_later() -> None:
     assert (record.error_kind, record.error) == (ErrorKind.STREAM_ERROR, "engine died")
 
 
+@pytest.mark.servers
 def test_the_server_stopping_mid_stream_is_truncated() -> None:
     async def go() -> RequestRecord:
         servicer = _Servicer([_response(1)], hang=True)
@@ -195,6 +201,7 @@ def test_the_server_stopping_mid_stream_is_truncated() -> None:
     assert (record.error or "").startswith("gRPC UNAVAILABLE: ")
 
 
+@pytest.mark.servers
 def test_closing_the_client_under_a_request_is_cancelled_and_not_raised() -> None:
     async def go() -> RequestRecord:
         async with _server(_Servicer([_response(1)], hang=True)) as client:
@@ -210,6 +217,7 @@ def test_closing_the_client_under_a_request_is_cancelled_and_not_raised() -> Non
     assert record.end_ns > record.first_byte_ns
 
 
+@pytest.mark.servers
 def test_cancelling_the_task_is_cancelled_and_passed_on() -> None:
     async def go() -> RequestRecord:
         async with _server(_Servicer([_response(1)], hang=True)) as client:
@@ -226,6 +234,7 @@ def test_cancelling_the_task_is_cancelled_and_passed_on() -> None:
     assert record.error == "the run stopped with the request in flight"
 
 
+@pytest.mark.servers
 def test_the_clients_own_deadline_is_a_timeout() -> None:
     async def go() -> RequestRecord:
         servicer = _Servicer([], hang=True)

@@ -9,6 +9,7 @@ import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from tritonclient.grpc import service_pb2, service_pb2_grpc
 
 from crossfade.bench.clients.triton_grpc import TritonGrpcClient
@@ -17,6 +18,8 @@ from crossfade.bench.dialects.triton_llmapi import PERF_TIMESTAMPS
 from crossfade.bench.protocol import BenchRequest, RequestRecord
 from crossfade.bench.targets import parse_target
 from tests.support.grpc_server import serving
+
+pytestmark = pytest.mark.servers  # they start servers (tests/support/tiers.py)
 
 DECLARED = ("text_input", "streaming", "sampling_param_max_tokens", "sampling_param_temperature")
 STAMPS = (100, 150, 900, 1_000)

@@ -12,8 +12,8 @@ import pytest
 
 from crossfade.bench.dialects.base import Dialect, chat_prompt, error_body_text
 from crossfade.bench.targets import SCHEMES, parse_target
-from tests.conftest import ROOT
 from tests.support.generation import CAPPED, STREAMED, WHOLE
+from tests.support.paths import ROOT
 
 DIALECTS = sorted({scheme.dialect for scheme in SCHEMES.values()}, key=lambda d: d.name)
 GRPC = {scheme.dialect for scheme in SCHEMES.values() if scheme.transport == "triton-grpc"}

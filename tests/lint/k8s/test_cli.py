@@ -11,10 +11,11 @@ import pytest
 from crossfade.cli import main
 from crossfade.errors import UsageError
 from crossfade.lint.runner import lint_paths
-from tests.engine.conftest import make_engine
-from tests.lint.conftest import ROOT, engine_layout_removed, plant
-
-from .conftest import cluster_crd, lint, located
+from tests.support.engine_folders import make_engine
+from tests.support.findings import engine_layout_removed, located
+from tests.support.k8s_lint import cluster_crd, lint
+from tests.support.paths import ROOT
+from tests.support.planting import plant
 
 SCALED_OBJECT = """\
 apiVersion: keda.sh/v1alpha1

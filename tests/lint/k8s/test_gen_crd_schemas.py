@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+import pytest
+
+from tests.support.paths import ROOT
+
+pytestmark = pytest.mark.servers
 
 SCRIPT = ROOT / "scripts/gen_crd_schemas.py"
 SOURCES = """\

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from crossfade.findings import Severity
-from tests.engine.conftest import make_engine
-from tests.lint.conftest import plant
-
-from .conftest import cluster_crd, line_of, lint, located
+from tests.support.engine_folders import make_engine
+from tests.support.findings import located
+from tests.support.k8s_lint import cluster_crd, lint
+from tests.support.planting import line_of, plant
 
 
 def test_correct_set_lints_clean(manifests: Path) -> None:

@@ -9,12 +9,11 @@ import pytest
 import yaml
 
 from crossfade.cli import main
-from tests.conftest import EXAMPLES
-from tests.lint.conftest import plant
 from tests.render.k8s.support import SPEC_70B
+from tests.support.k8s_lint import lint
 from tests.support.layouts import Layout, as_layout
-
-from .conftest import lint
+from tests.support.paths import EXAMPLES
+from tests.support.planting import plant
 
 
 def _render(spec: Path, out: Path, channel: str) -> None:

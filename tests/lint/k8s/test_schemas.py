@@ -10,9 +10,9 @@ from crossfade.errors import UsageError
 from crossfade.findings import Severity
 from crossfade.lint.k8s.core import k8s_versions
 from crossfade.lint.k8s.crds import strict_schema
-from tests.lint.conftest import plant
-
-from .conftest import line_of, lint, located
+from tests.support.findings import located
+from tests.support.k8s_lint import lint
+from tests.support.planting import line_of, plant
 
 POD_MONITOR = """\
 apiVersion: monitoring.coreos.com/v1

@@ -13,10 +13,10 @@ import pytest
 from crossfade.lint.k8s import shipped
 from crossfade.lint.k8s.crds import structural
 from crossfade.lint.k8s.shipped import shipped_kinds, shipped_versions
-from tests.conftest import ROOT
-from tests.lint.conftest import plant
-
-from .conftest import cluster_crd, lint, located
+from tests.support.findings import located
+from tests.support.k8s_lint import cluster_crd, lint
+from tests.support.paths import ROOT
+from tests.support.planting import plant
 
 SCHEMAS = ROOT / "src/crossfade/lint/k8s/crd_schemas"
 SOURCES = ROOT / "scripts/crd_sources.toml"

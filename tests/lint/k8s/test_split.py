@@ -12,10 +12,10 @@ from typing import Any
 
 from crossfade.findings import Finding
 from crossfade.render.k8s.manifests import render_k8s
-from tests.lint.conftest import plant
-from tests.lint.k8s.conftest import line_of, lint
 from tests.render.k8s.support import SPEC_8B, SPEC_70B, layout_spec
+from tests.support.k8s_lint import lint
 from tests.support.layouts import Layout
+from tests.support.planting import line_of, plant
 
 
 def render_one_sided(

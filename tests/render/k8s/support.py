@@ -26,8 +26,6 @@ from crossfade.render.k8s.traffic import Channel
 from crossfade.spec import Spec, parse_spec
 from tests.support.layouts import ENGINE_SPECS, Layout, as_layout
 
-ROOT = Path(__file__).resolve().parents[3]
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 # The examples in the legacy engine layout, frozen: what most Kubernetes tests are about (the
 # engine build Job, the ensemble's split and canary); `layout_spec` gives either layout.
 SPEC_8B = ENGINE_SPECS / "llama-3-8b.yaml"

@@ -264,6 +264,7 @@ class Pods:
         return [line for line in lines if line.split()[1] == command]
 
 
+@pytest.mark.servers
 def test_bench_pods_share_one_start_and_pod_zero_merges(tmp_path: Path) -> None:
     pods = Pods(tmp_path)
     for index in (2, 1, 0):  # pod 0 last, so it finds every shard done and merges at once
@@ -283,6 +284,7 @@ def test_bench_pods_share_one_start_and_pod_zero_merges(tmp_path: Path) -> None:
     assert sorted(p.name for p in (run / "done").iterdir()) == ["0", "1", "2"]
 
 
+@pytest.mark.servers
 def test_pod_zero_gives_up_on_a_shard_that_never_ends_merges_the_rest_and_fails(
     tmp_path: Path,
 ) -> None:
@@ -304,6 +306,7 @@ def test_pod_zero_gives_up_on_a_shard_that_never_ends_merges_the_rest_and_fails(
     assert not (run / "done" / "1").exists()
 
 
+@pytest.mark.servers
 def test_a_stopped_or_failed_shard_leaves_a_marker_so_pod_zero_does_not_wait(
     tmp_path: Path,
 ) -> None:
@@ -358,6 +361,7 @@ def test_the_job_deadline_follows_the_load() -> None:
     assert job["spec"]["activeDeadlineSeconds"] == 5400
 
 
+@pytest.mark.servers
 def test_build_hands_its_gpu_name_to_the_stamp(tmp_path: Path) -> None:
     """The build script, then the stamp script, with stand-ins for the tools they call."""
     job = named(objects(load_spec(SPEC_8B)), "Job", "llama-3-8b-instruct-engine-build")

@@ -114,6 +114,7 @@ def run_copy(script: str, root: Path, image_files: str) -> subprocess.CompletedP
     )
 
 
+@pytest.mark.servers
 def test_the_init_container_takes_model_py_and_helpers_py_from_the_image(tmp_path: Path) -> None:
     image = tmp_path / "image"
     image.mkdir()
@@ -126,6 +127,7 @@ def test_the_init_container_takes_model_py_and_helpers_py_from_the_image(tmp_pat
     assert (version / "model.py").read_text() == "# upstream model.py\n"
 
 
+@pytest.mark.servers
 def test_an_image_without_the_model_files_fails_loudly(tmp_path: Path) -> None:
     (tmp_path / "image").mkdir()
     (tmp_path / "image" / "model.py").write_text("")
@@ -136,6 +138,7 @@ def test_an_image_without_the_model_files_fails_loudly(tmp_path: Path) -> None:
     assert not (tmp_path / "dst" / "tensorrt_llm" / "1" / "model.py").exists()
 
 
+@pytest.mark.servers
 def test_model_files_from_the_spec(tmp_path: Path) -> None:
     def elsewhere(data: dict[str, Any]) -> None:
         data["tensorrtllm"]["model_files"] = "/opt/llmapi/1/"

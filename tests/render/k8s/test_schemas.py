@@ -7,7 +7,6 @@ import pytest
 from crossfade.render.k8s.traffic import Channel
 from crossfade.spec import load_spec
 from tests.render.k8s.support import (
-    EXAMPLES,
     SPEC_8B,
     SPEC_70B,
     named,
@@ -15,6 +14,7 @@ from tests.render.k8s.support import (
     schema_errors,
     spec_with,
 )
+from tests.support.paths import EXAMPLES
 
 # Prometheus Operator kinds: no schema here to check them against (structure: test_workloads).
 UNCHECKED_KINDS = {"PodMonitor", "ServiceMonitor"}

@@ -15,7 +15,6 @@ from crossfade.render.k8s.repository import config_key
 from crossfade.render.triton import render_triton
 from crossfade.spec import Spec, load_spec
 from tests.render.k8s.support import (
-    EXAMPLES,
     SPEC_8B,
     SPEC_70B,
     example_data,
@@ -24,6 +23,7 @@ from tests.render.k8s.support import (
     of_kind,
     spec_with,
 )
+from tests.support.paths import EXAMPLES
 
 BACKENDS = ("tensorrtllm", "vllm")
 
@@ -276,6 +276,7 @@ def test_a_repository_too_big_for_a_config_map_is_refused() -> None:
         objects(Spec.model_validate(data))
 
 
+@pytest.mark.servers
 def test_init_script_rebuilds_the_repository_triton_reads(tmp_path: Path) -> None:
     """Lay the ConfigMap out as the kubelet does (keys at their item paths), run the copy."""
     spec = load_spec(SPEC_8B)

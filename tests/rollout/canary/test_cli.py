@@ -13,6 +13,8 @@ from crossfade.cli import main
 from crossfade.rollout.canary.journal import read_journal
 from tests.rollout.canary.fakes import TOKEN, FakeRouterAdmin, Profile
 
+pytestmark = pytest.mark.servers
+
 PLAN = """\
 version: 1
 router: {{admin_url: "{url}", token_env: CANARY_TEST_TOKEN}}

@@ -21,8 +21,10 @@ from crossfade.rollout.canary.journal import Journal, read_journal, resume
 from crossfade.rollout.canary.machine import CanaryMachine, Decision, MachineState, Phase
 from crossfade.rollout.canary.router_admin import AdminApiDriver
 from crossfade.spec.canary_plan import CanaryPlan
-from tests.bench.conftest import free_port
 from tests.rollout.canary.fakes import TOKEN, FakeClock, FakeRouterAdmin, Profile, make_plan
+from tests.support.ports import free_port
+
+pytestmark = pytest.mark.servers
 
 INTERVAL = 5.0
 

@@ -50,6 +50,7 @@ def test_equal_backends_pass_every_gate() -> None:
     assert gate(report, "ttft_p95_ratio").value == pytest.approx(1.0, abs=0.1)
 
 
+@pytest.mark.slow  # 60 bootstrap intervals: seconds
 def test_intervals_cover_the_true_ratio_about_as_often_as_promised() -> None:
     covered = 0
     for seed in range(60):

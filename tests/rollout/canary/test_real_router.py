@@ -21,8 +21,11 @@ from crossfade.rollout.canary.router_admin import AdminApiDriver
 from crossfade.rollout.router.config import parse_router_config
 from crossfade.rollout.router.server import Router
 from crossfade.spec.canary_plan import Gates, RouterAccess, StepTiming
-from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
 from tests.rollout.canary.fakes import TOKEN, make_plan
+from tests.support.groundtruth import GroundTruth, start_groundtruth
+from tests.support.ports import free_port
+
+pytestmark = pytest.mark.servers
 
 TOKENS = 8
 

@@ -21,6 +21,8 @@ from tests.rollout.router.harness import TOKEN, bare_triton
 from tests.support.fuzz import fuzz
 from tests.support.router_inputs import http_requests
 
+pytestmark = pytest.mark.servers
+
 STATUS = re.compile(rb"HTTP/1\.1 (\d{3}) ")
 
 

@@ -15,6 +15,8 @@ import pytest
 from crossfade.rollout.router import http_server
 from crossfade.rollout.router.http_server import HttpRequest, HttpServerConnection, Responder
 
+pytestmark = pytest.mark.servers
+
 Handler = Callable[[HttpRequest, Responder], Awaitable[None] | None]
 
 

@@ -19,7 +19,6 @@ from crossfade.bench.protocol import BenchRequest, RequestRecord
 from crossfade.bench.targets import parse_target
 from crossfade.lab.processes import stop
 from crossfade.rollout.router.server import Router
-from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
 from tests.rollout.router.harness import (
     admin,
     base,
@@ -29,6 +28,10 @@ from tests.rollout.router.harness import (
     sample,
     samples,
 )
+from tests.support.groundtruth import GroundTruth, start_groundtruth
+from tests.support.ports import free_port
+
+pytestmark = pytest.mark.servers
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,11 @@ import aiohttp
 import pytest
 
 from crossfade.lab.processes import stop
-from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
 from tests.rollout.router.harness import base, completion, post_sse, running_router
+from tests.support.groundtruth import GroundTruth, start_groundtruth
+from tests.support.ports import free_port
+
+pytestmark = pytest.mark.servers  # they start servers (tests/support/tiers.py)
 
 
 @pytest.fixture(scope="module")

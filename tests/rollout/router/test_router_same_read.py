@@ -23,6 +23,8 @@ from tests.rollout.router.harness import (
     scripted_triton,
 )
 
+pytestmark = pytest.mark.servers
+
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
 GOOD = {"text_output": " early", "num_output_tokens": 1, "finish_reason": "None"}
 ERROR = {"error": "scripted failure in the same read"}

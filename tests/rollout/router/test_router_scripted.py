@@ -8,6 +8,7 @@ import asyncio
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.rollout.router.harness import (
     AUTH,
@@ -21,6 +22,8 @@ from tests.rollout.router.harness import (
     samples,
     scripted_triton,
 )
+
+pytestmark = pytest.mark.servers
 
 
 def pair_config(a: ScriptedTriton, b: ScriptedTriton, **extra: Any) -> dict[str, Any]:

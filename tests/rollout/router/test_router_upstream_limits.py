@@ -8,6 +8,7 @@ import asyncio
 from contextlib import AbstractAsyncContextManager
 
 import aiohttp
+import pytest
 
 from crossfade.rollout.router.upstream import output_limit
 from tests.rollout.router.harness import (
@@ -20,6 +21,8 @@ from tests.rollout.router.harness import (
     sample,
     samples,
 )
+
+pytestmark = pytest.mark.servers
 
 GUARD_S = 20  # a router that relays forever fails the test here instead of hanging it
 
