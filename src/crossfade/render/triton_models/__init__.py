@@ -12,6 +12,7 @@ PREPROCESSING = "preprocessing"
 POSTPROCESSING = "postprocessing"
 BLS = "tensorrt_llm_bls"
 ENGINE_EMULATOR = "tensorrt_llm_emulator"
+LLMAPI_EMULATOR = "tensorrt_llm_llmapi_emulator"
 VLLM_PYTHON = "vllm_python"
 # The batching core both emulators import: rendered beside each one's model.py.
 EMULATED_BATCHING = "emulated_batching"
