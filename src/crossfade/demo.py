@@ -26,7 +26,7 @@ from crossfade.bench.calibration import load_calibration
 from crossfade.bench.plan import LoadPlan
 from crossfade.bench.sweep import SweepProgress, run_sweep
 from crossfade.bench.sweep_index import SweepIndex
-from crossfade.bench.targets import parse_target
+from crossfade.bench.targets import length_notice, parse_target
 from crossfade.bench.workload import synthetic_workload
 from crossfade.compare import analyse_sweep, save_comparison, verdict_lines
 from crossfade.compare.estimates import METRICS
@@ -127,6 +127,8 @@ async def _measure_and_write(
         raise UsageError("the running lab recorded no model folder; restart it: crossfade lab down")
     urls = {target.name: target.url for target in lab_targets}
     targets = [parse_target(urls[name], name) for name in DEMO_TARGETS]
+    for notice in filter(None, map(length_notice, targets)):
+        progress(notice)
     top = max(settings.levels)
     requests = max(16, settings.requests_per_slot * top)
     workload = synthetic_workload(

@@ -20,6 +20,7 @@ from crossfade.bench.results import (
     load_result,
     save_result,
     upgrade_v1,
+    upgrade_v2,
 )
 from crossfade.bench.summary import summarize
 from tests.support.older import A613DB6
@@ -49,7 +50,7 @@ def test_round_trip(tmp_path: Path) -> None:
     save_result(tmp_path, result(), records())
     assert load_result(tmp_path) == result()
     assert load_records(tmp_path) == records()
-    assert json.loads((tmp_path / "result.json").read_text())["schema_version"] == 2
+    assert json.loads((tmp_path / "result.json").read_text())["schema_version"] == 3
 
 
 def test_unreadable_results_name_the_file_and_problem(tmp_path: Path) -> None:
@@ -59,7 +60,7 @@ def test_unreadable_results_name_the_file_and_problem(tmp_path: Path) -> None:
     with pytest.raises(ResultError, match=r"result.json:1: not valid JSON"):
         load_result(tmp_path)
     data = result().model_dump(mode="json") | {"schema_version": 99}
-    with pytest.raises(ResultError, match="schema_version 99; this crossfade reads 2 or 1"):
+    with pytest.raises(ResultError, match="schema_version 99; this crossfade reads 3, 2 or 1"):
         load_result(saved(tmp_path, data))
     data = result().model_dump(mode="json") | {"surprise": 1}
     with pytest.raises(ResultError, match="surprise"):
@@ -187,6 +188,7 @@ def test_the_upgrade_fills_what_early_schema_1_writers_left_out() -> None:
         {"kind": "timeout", "count": 1, "messages": []},
     ]
     assert data["schema_version"] == 1  # pure: what it was given is left as it was
+    upgraded = upgrade_v2(upgraded)
     assert BenchResult.model_validate_json(json.dumps(upgraded), strict=True).run.records == 10
 
 
@@ -194,4 +196,27 @@ def test_a_schema_1_file_with_what_schema_2_has_no_place_for_is_refused(tmp_path
     data = json.loads((A613DB6 / "run" / "result.json").read_text())
     data["config"]["anything_else"] = [1]  # schema 1 kept it; schema 2 has no field for it
     with pytest.raises(ResultError, match=r"config.anything_else: Extra inputs are not permitted"):
+        load_result(saved(tmp_path, data))
+
+
+# --- schema 2 ----------------------------------------------------------------------------------
+
+
+def test_a_schema_2_result_reads_back_with_forced_server_counted_lengths(tmp_path: Path) -> None:
+    data = result().model_dump(mode="json") | {"schema_version": 2}
+    length = data["summary"]["output_length"]
+    for key in ("forced", "counted", "requested_mean", "received_mean"):
+        del length[key]  # schema 2 had the three counts alone
+    loaded = load_result(saved(tmp_path, data))
+    assert loaded.schema_version == SCHEMA_VERSION
+    check = loaded.summary.output_length
+    assert (check.unverifiable, check.forced, check.counted) == (1, True, 0)
+    assert (check.requested_mean, check.received_mean) == (None, None)
+    assert length == {"verified": 0, "mismatched": 0, "unverifiable": 1}  # pure
+
+
+def test_schema_3_has_no_defaults_for_the_length_facts(tmp_path: Path) -> None:
+    data = result().model_dump(mode="json")
+    del data["summary"]["output_length"]["forced"]
+    with pytest.raises(ResultError, match=r"summary.output_length.forced: Field required"):
         load_result(saved(tmp_path, data))

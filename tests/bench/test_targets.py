@@ -10,7 +10,7 @@ from crossfade.bench.clients import make_client
 from crossfade.bench.clients.openai import OpenAIClient
 from crossfade.bench.clients.triton_grpc import TritonGrpcClient
 from crossfade.bench.clients.triton_http import TritonHttpClient
-from crossfade.bench.targets import ACCEPTED_FORMS, TargetSpec, parse_target
+from crossfade.bench.targets import ACCEPTED_FORMS, TargetSpec, length_notice, parse_target
 from crossfade.errors import UsageError
 
 
@@ -22,6 +22,8 @@ from crossfade.errors import UsageError
         ("triton-trtllm://h:1/tensorrt_llm_bls", "triton-http", "trtllm", "tensorrt_llm_bls"),
         ("triton-grpc-vllm://127.0.0.1:18001/vllm_model", "triton-grpc", "vllm", "vllm_model"),
         ("triton-grpc-trtllm://127.0.0.1:18001/ensemble", "triton-grpc", "trtllm", "ensemble"),
+        ("triton-llmapi://h:18000/tensorrt_llm", "triton-http", "llmapi", "tensorrt_llm"),
+        ("triton-grpc-llmapi://h:18001/tensorrt_llm", "triton-grpc", "llmapi", "tensorrt_llm"),
         ("openai://127.0.0.1:18100/v1?model=tiny-llama", "openai", "completions", "tiny-llama"),
         ("openai-chat://127.0.0.1:18100/v1?model=tiny-llama", "openai", "chat", "tiny-llama"),
     ],
@@ -45,6 +47,8 @@ def test_fields_and_openai_base_path() -> None:
 def test_default_ports_and_canonical_name() -> None:
     assert parse_target("triton-vllm://h/m").port == 8000
     assert parse_target("triton-grpc-vllm://h/m").port == 8001
+    assert parse_target("triton-llmapi://h/tensorrt_llm").port == 8000
+    assert parse_target("triton-grpc-llmapi://h/tensorrt_llm").port == 8001
     assert parse_target("openai-chat://h/v1?model=m").port == 8000
     spec = parse_target("TRITON-VLLM://h/m/")
     assert spec.url == "triton-vllm://h:8000/m"
@@ -113,3 +117,12 @@ def test_make_client_picks_the_protocol(url: str, kind: type) -> None:
         await client.close()
 
     asyncio.run(lifecycle())
+
+
+def test_only_a_target_that_cannot_force_lengths_gets_the_notice() -> None:
+    for url in ("triton-vllm://h/m", "triton-trtllm://h/ensemble", "openai://h/v1?model=m"):
+        assert length_notice(parse_target(url)) is None
+    notice = length_notice(parse_target("triton-grpc-llmapi://h/tensorrt_llm", name="llmapi"))
+    assert notice is not None
+    assert notice.startswith("llmapi cannot be asked for an exact output length")
+    assert "counted with the workload's tokenizer after the run" in notice

@@ -32,6 +32,7 @@ class RunShape:
     failures: int = 2
     sent_after_ms: float = 0.0  # client queue time: sent - scheduled
     error: str = "planted"  # what each failed request's server said
+    forced: bool = True  # False: `tokens` was a cap; the lengths were counted by crossfade
 
 
 def closed_loop_records(
@@ -55,7 +56,10 @@ def closed_loop_records(
             record.chunk_tokens = [1] * shape.tokens
             record.first_byte_ns = first
             record.end_ns = record.chunk_ns[-1] + MS
-            record.server_output_tokens = shape.tokens
+            if shape.forced:
+                record.server_output_tokens = shape.tokens
+            else:  # a server that counts nothing: crossfade counted the text
+                record.counted_output_tokens = shape.tokens
         free[slot] = record.end_ns
         records.append(record)
     return records
@@ -67,13 +71,15 @@ def bench_result(
     records: list[RequestRecord],
     slos: list[str],
     fingerprint: str = FINGERPRINT,
+    forced: bool = True,
 ) -> BenchResult:
     """A result as `bench.session` fills one (only what compare reads is meaningful)."""
     start = min(r.scheduled_ns for r in records)
     end = max(r.end_ns for r in records)
     basis = "scheduled" if plan.mode == "open" else "sent"
     measured = in_window(records, start, end)
-    summary = summarize(measured, start, end, [parse_slo(s) for s in slos], basis=basis)
+    slo_list = [parse_slo(s) for s in slos]
+    summary = summarize(measured, start, end, slo_list, basis, forced_length=forced)
     workload = saved_results.WORKLOAD.model_copy(
         update={"fingerprint": fingerprint, "count": len(records)}
     )
@@ -106,7 +112,7 @@ class SweepBuilder:
         records = closed_loop_records(shape, int(level), rng)
         plan = LoadPlan(concurrency=int(level), requests=shape.requests)
         result = bench_result(
-            target, plan, records, self.slos if slos is None else slos, fingerprint
+            target, plan, records, self.slos if slos is None else slos, fingerprint, shape.forced
         )
         relative = f"runs/{target}-c{level:g}-r{repeat}"
         save_result(self.folder / relative, result, records)

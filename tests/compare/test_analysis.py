@@ -234,7 +234,7 @@ def test_load_comparison_names_the_file_and_the_problem(tmp_path: Path) -> None:
     with pytest.raises(CompareError, match=r"comparison.json:1: not valid JSON"):
         load_comparison(tmp_path)
     file.write_text(json.dumps({"schema_version": 7}), encoding="utf-8")
-    with pytest.raises(CompareError, match=r"schema_version 7; this crossfade reads 3, 2 or 1"):
+    with pytest.raises(CompareError, match=r"schema_version 7; this crossfade reads 4, 3, 2 or 1"):
         load_comparison(file)
     file.write_text(json.dumps({"schema_version": 1, "mode": "concurrency"}), encoding="utf-8")
     with pytest.raises(CompareError, match=r"comparison.json: levels: Field required"):

@@ -198,13 +198,17 @@ def save_calibration(calibration: Calibration, path: Path | None = None) -> Path
 
 
 @contextlib.contextmanager
-def groundtruth_server(ttft_ms: float, itl_ms: float, log: Path) -> Iterator[str]:
+def groundtruth_server(
+    ttft_ms: float, itl_ms: float, log: Path, *, queue_ms: float = 0.0
+) -> Iterator[str]:
     """Run the ground-truth server in a subprocess; yields its "127.0.0.1:PORT". The process is
-    stopped on leaving, whatever ends the block (Ctrl-C included)."""
+    stopped on leaving, whatever ends the block (Ctrl-C included). `queue_ms`: the modelled
+    queue in its LLM API model's perf timestamps."""
     with socket.socket() as sock:  # a free port now; a server that cannot bind it exits
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     options = {"--port": port, "--ttft-ms": ttft_ms, "--itl-ms": itl_ms, "--log": log}
+    options["--queue-ms"] = queue_ms
     command = [sys.executable, "-m", "crossfade.bench.groundtruth"]
     command += [str(part) for pair in options.items() for part in pair]
     errors = log.with_name(log.name + ".stderr")

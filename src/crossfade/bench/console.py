@@ -26,7 +26,7 @@ from crossfade.bench.plan import LoadPlan
 from crossfade.bench.protocol import RequestRecord
 from crossfade.bench.results import BenchResult
 from crossfade.bench.runner import OnRecord
-from crossfade.bench.summary import Distribution, Distributions, ErrorGroup
+from crossfade.bench.summary import Distribution, Distributions, ErrorGroup, LengthCheck
 from crossfade.bench.sweep import FinishedRun, PlannedRun
 
 EMULATED_MARK = "EMULATED (not TensorRT-LLM)"
@@ -156,13 +156,7 @@ def summary_table(result: BenchResult) -> Group:
     )
     for row in error_rows(summary.errors):
         facts.add_row(*row)
-    length = summary.output_length
-    flag = "" if length.mismatched == 0 else "  <-- OUTPUT LENGTH MISMATCH"
-    facts.add_row(
-        "output length",
-        f"{length.verified} verified, {length.mismatched} "
-        f"mismatched, {length.unverifiable} unverifiable{flag}",
-    )
+    facts.add_row("output length", length_text(summary.output_length))
     goodput = summary.goodput
     if goodput:
         slos = "; ".join(f"{s.slo} {'met' if s.met else 'MISSED'}" for s in goodput.slos)
@@ -174,6 +168,26 @@ def summary_table(result: BenchResult) -> Group:
     for note in run.notes:
         facts.add_row("note", Text(note))  # Text: a bracket in a message is not markup
     return Group(latency, facts)
+
+
+def length_text(length: LengthCheck) -> str:
+    """The length check in a line: a mismatch flagged where the length was forced; where it was
+    not (or crossfade counted it), the mean difference with the requested lengths."""
+    text = (
+        f"{length.verified} verified, {length.mismatched} mismatched, "
+        f"{length.unverifiable} unverifiable"
+    )
+    if length.forced and length.mismatched:
+        text += "  <-- OUTPUT LENGTH MISMATCH"
+    if (not length.forced or length.counted) and (difference := length.difference) is not None:
+        forced = "" if length.forced else "not forced: "
+        text += (
+            f" ({forced}mean {length.received_mean:.1f} tokens for {length.requested_mean:.1f} "
+            f"requested, {difference:+.1%})"
+        )
+    if length.counted:
+        text += f"; {length.counted} counted with the workload's tokenizer"
+    return text
 
 
 def error_rows(groups: Sequence[ErrorGroup]) -> list[tuple[Text, Text]]:

@@ -1,13 +1,16 @@
 """A streaming server whose timing is known: the ground truth that `crossfade calibrate` and
 benchmarks/client_overhead.py measure clients against.
 
-It speaks OpenAI completions. Each request gets its first token `ttft_ms` after it arrives and
+It speaks OpenAI completions and, for TensorRT-LLM's LLM API model, Triton's generate extension
+(`groundtruth_llmapi`: the text so far in every response, no token counts, the server's own
+perf timestamps). Each request gets its first token `ttft_ms` after it arrives and
 one more every `itl_ms`, `max_tokens` in all, on an absolute schedule (a late write does not
 delay the next). It logs, per request, when it received it and when it actually wrote each
 token (perf_counter_ns: the client's clock on this host), so a client's measurements can be
 compared with what really happened, late writes by this server included. In its own process:
 
     python -m crossfade.bench.groundtruth --port 18300 --ttft-ms 50 --itl-ms 10 --log FILE
+        [--queue-ms 5 --server-clock-offset-ns N]   (the LLM API model's perf timestamps)
 
 It is a bare asyncio.Protocol with httptools (on `bench.loop`'s uvloop), so that it takes
 little of the CPU the client under test needs. `received_ns` is when the read that completed the
@@ -19,7 +22,8 @@ POST /v1/completions streams SSE (a chunk per token, then `data: [DONE]`) unless
 once per token. Only completed requests are logged (a client that leaves mid-stream: none).
 HTTP/1.1 keep-alive; pipelined requests are answered in order, each on its schedule from when
 it was read. POST /groundtruth/flush writes the log to --log and clears it; GET /health and
-GET /v1/models (clients warm their connections on it).
+GET /v1/models (clients warm their connections on it); for the LLM API model, Triton's GET
+/v2, /v2/health/ready, /v2/models/tensorrt_llm (its inputs), its /config and /ready.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from typing import Any, NamedTuple, cast
 
 import httptools
 
+from crossfade.bench import groundtruth_llmapi as llmapi
 from crossfade.bench import loop
 
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
@@ -72,7 +77,10 @@ ENDING = chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n"
 
 
 def json_response(status: int, payload: Any, keep_alive: bool = True) -> bytes:
-    body = json.dumps(payload).encode()
+    return body_response(status, json.dumps(payload).encode(), keep_alive)
+
+
+def body_response(status: int, body: bytes, keep_alive: bool = True) -> bytes:
     close = b"" if keep_alive else b"Connection: close\r\n"
     head = b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n"
     return head % (status, REASONS[status].encode(), len(body), close) + body
@@ -87,9 +95,18 @@ class Request(NamedTuple):
 
 
 class GroundTruthServer:
-    def __init__(self, ttft_ms: float, itl_ms: float, log: Path) -> None:
+    def __init__(
+        self,
+        ttft_ms: float,
+        itl_ms: float,
+        log: Path,
+        queue_ms: float = 0.0,
+        server_clock_offset_ns: int = llmapi.DEFAULT_SERVER_CLOCK_OFFSET_NS,
+    ) -> None:
         self.ttft_ns = int(ttft_ms * 1e6)
         self.itl_ns = int(itl_ms * 1e6)
+        self.queue_ns = min(int(queue_ms * 1e6), self.ttft_ns)  # scheduled before its 1st token
+        self.clock_offset_ns = server_clock_offset_ns
         self.log = log
         self.entries: list[dict[str, Any]] = []
         self.same_clock = False  # loop.time() is perf_counter()'s clock (CLOCK_MONOTONIC)
@@ -115,12 +132,23 @@ class Connection(asyncio.Protocol):
         self.stream, self.key, self.tokens, self.position, self.first_due = True, "", 0, 0, 0
         self.ending = b""
         self.sent: list[int] = []
+        self.answer: llmapi.LlmApiAnswer | None = None  # an LLM API request's; None: OpenAI's
+        self.sse = True  # the answer is an SSE stream (else one JSON body)
+        ready = (b"GET", lambda: json_response(200, {"ok": True}))
+        model = llmapi.MODEL_PATH
         # path -> (method, handler): a handler returns its whole reply, or b"" to answer later
         self.routes: dict[bytes, tuple[bytes, Callable[[], bytes]]] = {
             b"/v1/completions": (b"POST", self.start_completion),
             b"/groundtruth/flush": (b"POST", server.flush),
-            b"/health": (b"GET", lambda: json_response(200, {"ok": True})),
+            b"/health": ready,
             b"/v1/models": (b"GET", lambda: json_response(200, MODELS)),
+            model + b"/generate_stream": (b"POST", lambda: self.start_llmapi(sse=True)),
+            model + b"/generate": (b"POST", lambda: self.start_llmapi(sse=False)),
+            model: (b"GET", lambda: json_response(200, llmapi.METADATA)),
+            model + b"/config": (b"GET", lambda: json_response(200, llmapi.CONFIG)),
+            model + b"/ready": ready,
+            b"/v2": (b"GET", lambda: json_response(200, llmapi.SERVER)),
+            b"/v2/health/ready": ready,
         }
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -197,20 +225,58 @@ class Connection(asyncio.Protocol):
             return json_response(400, {"error": "max_tokens must be at least 1"})
         while len(TOKENS) < tokens:
             TOKENS.append(sse_event(len(TOKENS), "null"))
-        self.key, self.tokens, self.stream, self.sent = prompt_key(prompt), tokens, stream, []
-        self.first_due = request.received_ns + self.server.ttft_ns
+        self.answer, self.sse = None, stream
+        self.begin(prompt, tokens, stream)
         if stream:
-            self.position, self.ending = 0, sse_event(tokens - 1, '"length"') + ENDING
+            self.ending = sse_event(tokens - 1, '"length"') + ENDING
             assert self.transport is not None
             self.transport.write(SSE_HEAD)
         else:  # wait for the last token only, then write them all
-            self.position = tokens - 1
             choice = {"index": 0, "text": " tok" * tokens, "finish_reason": "length"}
             usage = {"prompt_tokens": 1, "completion_tokens": tokens}
             payload = {"object": "text_completion", "choices": [choice], "usage": usage}
             self.ending = json_response(200, payload, request.keep_alive)
         self.write_due()
         return b""
+
+    def begin(self, prompt: str, tokens: int, stream: bool) -> None:
+        """The schedule of the request being answered: `stream`, a write per token."""
+        assert self.current is not None
+        self.key, self.tokens, self.stream, self.sent = prompt_key(prompt), tokens, stream, []
+        self.first_due = self.current.received_ns + self.server.ttft_ns
+        self.position = 0 if stream else tokens - 1  # not streamed: only the last is written
+
+    def start_llmapi(self, sse: bool) -> bytes:
+        """generate_stream (`sse`) or generate for the LLM API model (`groundtruth_llmapi`)."""
+        request, server = self.current, self.server
+        assert request is not None
+        assert self.transport is not None
+        try:
+            asked = llmapi.read_request(request.body)
+        except (ValueError, RecursionError) as error:
+            return json_response(400, {"error": str(error)})
+        self.answer = llmapi.LlmApiAnswer(
+            asked, request.received_ns, server.queue_ns, server.clock_offset_ns
+        )
+        self.sse = sse
+        self.begin(asked.prompt, asked.tokens, sse and asked.streaming)
+        if sse:
+            self.transport.write(SSE_HEAD)
+        self.write_due()
+        return b""
+
+    def llmapi_bytes(self, answer: llmapi.LlmApiAnswer, last: bool, now: int) -> bytes:
+        """What is written for the LLM API model's token now due: its response (the whole answer
+        when not streamed), framed as an SSE event or a JSON body."""
+        if self.stream:
+            body = answer.response(self.position, now)
+        else:
+            body = answer.whole(self.tokens, self.first_due, now)
+        if not self.sse:
+            assert self.current is not None
+            return body_response(200, body, self.current.keep_alive)
+        event = chunk(b"data: %s\n\n" % body)
+        return event + b"0\r\n\r\n" if last else event
 
     def write_due(self) -> None:
         """Write every token now due, then set a timer for the next one."""
@@ -230,12 +296,17 @@ class Connection(asyncio.Protocol):
             last = self.position == self.tokens - 1
             now = time.perf_counter_ns()
             self.sent += [now] if self.stream else [now] * self.tokens
-            self.transport.write(self.ending if last else TOKENS[self.position])
+            if (answer := self.answer) is not None:
+                self.transport.write(self.llmapi_bytes(answer, last, now))
+            else:
+                self.transport.write(self.ending if last else TOKENS[self.position])
             self.position += 1
             if last:
                 assert self.current is not None
                 received = self.current.received_ns
                 entry = {"key": self.key, "received_ns": received, "sent_ns": self.sent}
+                if answer is not None:
+                    entry |= answer.log_fields()
                 self.server.entries.append(entry)
                 self.done()
                 self.answer_next()
@@ -257,8 +328,22 @@ def main() -> None:
     parser.add_argument("--ttft-ms", type=float, default=50.0)
     parser.add_argument("--itl-ms", type=float, default=10.0)
     parser.add_argument("--log", type=Path, required=True)
+    parser.add_argument(
+        "--queue-ms",
+        type=float,
+        default=0.0,
+        help="LLM API model: its perf timestamps put first_scheduled this long after arrival",
+    )
+    parser.add_argument(
+        "--server-clock-offset-ns",
+        type=int,
+        default=llmapi.DEFAULT_SERVER_CLOCK_OFFSET_NS,
+        help="LLM API model: its perf timestamps are perf_counter_ns() plus this",
+    )
     args = parser.parse_args()
-    server = GroundTruthServer(args.ttft_ms, args.itl_ms, args.log)
+    server = GroundTruthServer(
+        args.ttft_ms, args.itl_ms, args.log, args.queue_ms, args.server_clock_offset_ns
+    )
     with contextlib.suppress(KeyboardInterrupt):
         loop.run(serve(server, args.host, args.port))
 

@@ -176,7 +176,8 @@ def merge_shards(shards: Sequence[ShardResult], allow_missing: bool = False) -> 
         [_outcome(s, shifts[s.index]) for s in started], warmup=whole.warmup_requests > 0
     )
     slos = [parse_slo(text) for text in reference.result.config.slos]
-    measured, summary = summarize_outcome(outcome, whole, slos)
+    forced = reference.result.summary.output_length.forced
+    measured, summary = summarize_outcome(outcome, whole, slos, forced_length=forced)
     notes += [f"shard {s.index}: {note}" for s in ordered for note in s.result.run.notes]
     if reference.result.server_metrics is not None:
         notes.append(f"server metrics: shard {reference.index}'s scrapes")

@@ -1,8 +1,10 @@
 """A saved run: `result.json` (configuration, environment, summary, why it stopped) and
 `requests.jsonl` (one raw record per request). compare, report and advise read only these.
 
-Schema 2 (today's): every part typed and closed (`result_model`). Schema 1 had the same layout
-with open parts; its files are read through `upgrade_v1`."""
+Schema 3 (today's): every part typed and closed (`result_model`); the summary's length check
+says whether the lengths were forced or counted by crossfade, and their means. Schema 2 had
+none of that (every target then forced its lengths and the server counted them), read through
+`upgrade_v2`; schema 1 had the same layout with open parts, read through `upgrade_v1` first."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from crossfade.bench.summary import Summary
 from crossfade.errors import CrossfadeError
 from crossfade.saved import first_problem, read_model, write_atomic
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RESULT_FILE = "result.json"
 REQUESTS_FILE = "requests.jsonl"
 RESULT_FILES = (RESULT_FILE, REQUESTS_FILE)  # either makes a folder a saved result
@@ -69,6 +71,17 @@ def upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
+def upgrade_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """A schema-2 result.json as schema 3: its lengths were forced and counted by the server
+    (every target could force them then), their means were not kept."""
+    summary = data.get("summary")
+    upgraded = dict(data, schema_version=3)
+    if isinstance(summary, dict) and isinstance(summary.get("output_length"), dict):
+        length = {"forced": True, "counted": 0, "requested_mean": None, "received_mean": None}
+        upgraded["summary"] = {**summary, "output_length": length | summary["output_length"]}
+    return upgraded
+
+
 def _count_groups(failures: object) -> object:
     """Error groups from the counts per kind, most frequent first (no messages were kept)."""
     if not isinstance(failures, dict) or not all(type(n) is int for n in failures.values()):
@@ -95,8 +108,8 @@ def load_result(folder: Path) -> BenchResult:
         path,
         BenchResult,
         version=SCHEMA_VERSION,
-        older=(1,),
-        upgrade=lambda _, data: upgrade_v1(data),
+        older=(1, 2),
+        upgrade=lambda found, data: upgrade_v2(upgrade_v1(data) if found == 1 else data),
         error=ResultError,
         missing=missing,
         strict=True,

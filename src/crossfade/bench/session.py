@@ -20,6 +20,7 @@ from typing import Any
 from crossfade.bench.calibration_model import Calibration
 from crossfade.bench.clients import info_header, make_client
 from crossfade.bench.execution import Execution, Shard, plan_execution
+from crossfade.bench.lengths import count_output_lengths
 from crossfade.bench.plan import LoadPlan, StopReason
 from crossfade.bench.protocol import RequestRecord
 from crossfade.bench.result_model import (
@@ -151,6 +152,8 @@ async def run_bench(
         await client.close()
         if sampler is not None:
             notes += sampler.failures
+        if outcome is not None:  # after the run: nothing is tokenised while it is measured
+            notes += count_output_lengths(outcome.records, workload.tokenizer)
         run = _Measured(outcome, started_wall, clock, notes)
         result = _result(config, workload, info, run, scrapes, plan)
         records = outcome.records if outcome is not None else []
@@ -159,9 +162,10 @@ async def run_bench(
 
 
 def summarize_outcome(
-    outcome: RunOutcome | None, plan: LoadPlan, slos: Sequence[Slo]
+    outcome: RunOutcome | None, plan: LoadPlan, slos: Sequence[Slo], *, forced_length: bool
 ) -> tuple[list[RequestRecord], Summary]:
-    """The measured records (warm-up dropped) and their summary over the outcome's window."""
+    """The measured records (warm-up dropped) and their summary over the outcome's window;
+    `forced_length`: the target's requests asked for exact output lengths."""
     records: list[RequestRecord] = outcome.records if outcome is not None else []
     start = outcome.measure_start_ns if outcome is not None else 0
     # A run stopped before anything was measured still gets a (one-nanosecond) window, so the
@@ -170,7 +174,7 @@ def summarize_outcome(
     measured = in_window(records, start, end)
     # Open loop: latency from the intended send time, so queueing in the client is not hidden.
     basis: LatencyBasis = "scheduled" if plan.mode == "open" else "sent"
-    return measured, summarize(measured, start, end, slos, basis=basis)
+    return measured, summarize(measured, start, end, slos, basis, forced_length=forced_length)
 
 
 @dataclass
@@ -217,7 +221,8 @@ def _result(
 ) -> BenchResult:
     outcome = run.outcome
     records: list[RequestRecord] = outcome.records if outcome is not None else []
-    measured, summary = summarize_outcome(outcome, plan, config.slos)
+    forced = config.target.dialect.forces_length
+    measured, summary = summarize_outcome(outcome, plan, config.slos, forced_length=forced)
     model = config.target.model if config.target.transport != "openai" else None
     view = server_view(model, scrapes) if scrapes else None
     chunks = sum(len(r.chunk_ns) for r in measured if r.ok)

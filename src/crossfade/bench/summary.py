@@ -89,13 +89,27 @@ class Distributions(BaseModel):
 
 class LengthCheck(BaseModel):
     """Output-length verification of the responses that came back whole: successful records and
-    those failed only by their length (short_output / long_output)."""
+    those failed only by their length (short_output / long_output). A length is known when the
+    server counted it, or crossfade counted the text it received (`bench.lengths`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    verified: int  # the server counted exactly the requested number of tokens
-    mismatched: int  # the server counted another number
-    unverifiable: int  # the server gave no count
+    verified: int  # the length is exactly the requested one
+    mismatched: int  # another length
+    unverifiable: int  # nobody counted it
+    # The requests asked for exact lengths; False: the target cannot force them, the requested
+    # length was a cap, and a mismatch is a length difference, not a failure.
+    forced: bool
+    counted: int  # of the known lengths, those crossfade counted (the server gave none)
+    requested_mean: float | None  # over the responses of known length (None: none)
+    received_mean: float | None
+
+    @property
+    def difference(self) -> float | None:
+        """(received - requested) / requested mean, over the responses of known length."""
+        if self.requested_mean is None or self.received_mean is None:
+            return None
+        return (self.received_mean - self.requested_mean) / self.requested_mean
 
 
 class ErrorGroup(BaseModel):
@@ -183,22 +197,37 @@ def merge_error_groups(runs: Iterable[Sequence[ErrorGroup]]) -> list[ErrorGroup]
     return tally.groups()
 
 
-def check_lengths(records: Iterable[RequestRecord]) -> LengthCheck:
+def check_lengths(records: Iterable[RequestRecord], *, forced: bool = True) -> LengthCheck:
     """Count the whole responses by how their length compares with the request (see
     `LengthCheck`); compares the counts themselves, so it holds even if a client forgot
-    `verify_length`."""
+    `verify_length`. `forced`: the requests asked for exact lengths."""
     length_kinds = (ErrorKind.SHORT_OUTPUT, ErrorKind.LONG_OUTPUT)
-    verified = mismatched = unverifiable = 0
+    verified = mismatched = unverifiable = counted = 0
+    requested: list[int] = []
+    received: list[int] = []
     for record in records:
         if not (record.ok or record.error_kind in length_kinds):
             continue  # a broken response has no length worth checking
-        if record.server_output_tokens is None:
+        length = record.known_output_tokens
+        if length is None:
             unverifiable += 1
-        elif record.server_output_tokens == record.requested_output_tokens:
+            continue
+        if length == record.requested_output_tokens:
             verified += 1
         else:
             mismatched += 1
-    return LengthCheck(verified=verified, mismatched=mismatched, unverifiable=unverifiable)
+        counted += record.server_output_tokens is None
+        requested.append(record.requested_output_tokens)
+        received.append(length)
+    return LengthCheck(
+        verified=verified,
+        mismatched=mismatched,
+        unverifiable=unverifiable,
+        forced=forced,
+        counted=counted,
+        requested_mean=float(np.mean(requested)) if requested else None,
+        received_mean=float(np.mean(received)) if received else None,
+    )
 
 
 def _present(values: Iterable[float | None]) -> list[float]:
@@ -236,9 +265,12 @@ def summarize(
     end_ns: int,
     slos: Sequence[Slo] = (),
     basis: LatencyBasis = "sent",
+    *,
+    forced_length: bool = True,
 ) -> Summary:
     """Summarize the measured `records` over the window [start_ns, end_ns]; goodput only when
-    `slos` are given, with TTFT and E2E taken from `basis` (see `slo.LatencyBasis`)."""
+    `slos` are given, with TTFT and E2E taken from `basis` (see `slo.LatencyBasis`).
+    `forced_length`: the requests asked for exact output lengths (see `LengthCheck.forced`)."""
     if end_ns <= start_ns:
         raise ValueError(f"empty measurement window [{start_ns}, {end_ns}]")
     window_s = (end_ns - start_ns) / NS_PER_S
@@ -259,7 +291,7 @@ def summarize(
         output_token_throughput_per_s=tokens_inside / window_s,
         failures=failures_by_kind(records),
         errors=error_groups(records),
-        output_length=check_lengths(records),
+        output_length=check_lengths(records, forced=forced_length),
         distributions=distributions(measured, completed),
         goodput=(
             evaluate_goodput(records, slos, start_ns, end_ns, basis, per_record) if slos else None

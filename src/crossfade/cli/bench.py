@@ -40,7 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "target",
         metavar="TARGET",
         help="triton-vllm://HOST:PORT/MODEL, triton-trtllm://HOST:PORT/ensemble, "
-        "triton-grpc-vllm://..., triton-grpc-trtllm://..., openai://HOST:PORT/v1?model=NAME, "
+        "triton-llmapi://HOST:PORT/tensorrt_llm, triton-grpc-vllm://..., "
+        "triton-grpc-trtllm://..., triton-grpc-llmapi://..., openai://HOST:PORT/v1?model=NAME, "
         "openai-chat://...",
     )
     parser.add_argument("--name", help="label of the target in results and reports")
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from crossfade.bench.results import RESULT_FILES, BenchResult
     from crossfade.bench.session import BenchConfig, run_bench
     from crossfade.bench.slo import parse_slos
-    from crossfade.bench.targets import parse_target
+    from crossfade.bench.targets import length_notice, parse_target
     from crossfade.cli.bench_inputs import (
         build_workload,
         default_output,
@@ -128,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
         when = time.strftime("%H:%M:%S", time.localtime(shard.start_at_unix))
         late = f"in {wait_s:.1f} s" if wait_s >= 0 else f"{-wait_s:.1f} s ago: starting now"
         console.print(f"shard {shard.index}/{shard.count}: --start-at {when} ({late})")
+    if (notice := length_notice(target)) is not None:
+        console.print(f"note: {notice}", highlight=False, markup=False)
 
     async def main(interrupt: Interrupt) -> BenchResult:
         with LiveProgress(console, target.name, total, interval) as progress:

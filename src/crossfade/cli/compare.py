@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from crossfade.bench.console import SweepConsole
     from crossfade.bench.sweep import run_sweep
     from crossfade.bench.sweep_index import load_sweep
+    from crossfade.bench.targets import length_notice
     from crossfade.cli.bench_inputs import progress_interval
     from crossfade.cli.stopping import EXIT_TARGET_FAILED, run_until_stopped, signal_exit_code
     from crossfade.errors import CrossfadeError, UsageError
@@ -107,6 +108,9 @@ def run(args: argparse.Namespace) -> int:
     sweep = _prepare(args)
     interval = progress_interval(args)
     console = Console(stderr=True)
+    for target in sweep.targets:
+        if (notice := length_notice(target)) is not None:
+            console.print(f"note: {notice}", highlight=False, markup=False)
 
     async def main(interrupt: Interrupt) -> SweepIndex:
         total = len(sweep.targets) * len(sweep.levels) * args.repeat

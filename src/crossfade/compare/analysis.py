@@ -18,9 +18,11 @@ from crossfade.bench.sweep_index import SweepIndex, SweepRun, load_sweep
 from crossfade.compare.crossover import crossover, saturation
 from crossfade.compare.estimates import METRICS, Estimate, estimates, level_summary
 from crossfade.compare.failures import level_failure
+from crossfade.compare.lengths import length_difference, output_lengths
 from crossfade.compare.model import (
     CompareError,
     Comparison,
+    LengthDifference,
     LevelComparison,
     LevelFailure,
     MetricComparison,
@@ -81,7 +83,14 @@ def analyse_sweep(
             # One stream per cell: a cell's replicates do not depend on which pairs exist.
             rng = np.random.default_rng([seed, target_position, level_position])
             per_cell[target, level] = estimates(samples, resamples, rng, goodput=bool(slos))
-    pairs = [_pair(a, b, index, per_cell, confidence) for a, b in combinations(names, 2)]
+    runs_of: dict[str, list[Summary]] = defaultdict(list)
+    for (target, _), group in cells.items():
+        runs_of[target] += [run.summary for run in group]
+    lengths = {name: output_lengths(name, runs_of[name]) for name in names}
+    pairs = [
+        _pair(a, b, index, per_cell, confidence, length_difference(lengths[a], lengths[b]))
+        for a, b in combinations(names, 2)
+    ]
     complete = index.stop_reason == "completed" and all(
         (target, level) in per_cell for target in names for level in index.levels
     )
@@ -109,6 +118,7 @@ def analyse_sweep(
         ],
         completeness="complete" if complete else "partial",
         failures=failures,
+        output_lengths=list(lengths.values()),
     )
 
 
@@ -173,6 +183,7 @@ def _pair(
     index: SweepIndex,
     per_cell: dict[Cell, dict[MetricName, Estimate] | None],
     confidence: float,
+    lengths: LengthDifference | None,
 ) -> PairComparison:
     levels = []
     for level in index.levels:
@@ -199,4 +210,5 @@ def _pair(
         b=b,
         levels=levels,
         crossovers=[crossover(m, levels, index.mode) for m in compared_metrics] if answered else [],
+        output_lengths=lengths,
     )

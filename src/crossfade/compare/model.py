@@ -4,8 +4,12 @@ bootstrap confidence interval computed from the raw per-request records.
 
 Schema 2 added the failed levels (`failures`, `LevelComparison.failed`) and the intervals of a
 saturation (`Saturation.changes`); schema 3 gives a level without any decode rate None for its
-`output_tokens_per_s_per_user` (0.0 before). Both older schemas are still read: a schema 1 file
-without its saturation levels (they came without an interval), and 0.0 as None.
+`output_tokens_per_s_per_user` (0.0 before); schema 4 adds each target's output lengths
+(`output_lengths`) and, per pair, whether they did unequal work (`PairComparison.
+output_lengths`: one forced exact lengths and the other could not, or their mean lengths
+differ by more than `lengths.LENGTH_TOLERANCE`). The older schemas are still read: a schema 1 file
+without its saturation levels (they came without an interval), 0.0 as None, and no lengths
+(they were not compared then).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from crossfade.errors import CrossfadeError
 from crossfade.saved import read_model, write_model
 
 COMPARISON_FILE = "comparison.json"
-COMPARISON_SCHEMA_VERSION = 3
+COMPARISON_SCHEMA_VERSION = 4
 
 # The metrics every pair is compared on; "lower" means lower is better.
 MetricName = Literal[
@@ -72,11 +76,35 @@ class Crossover(_Frozen):
     note: str
 
 
+class OutputLengths(_Frozen):
+    """A target's output lengths over all its runs (successful measured requests)."""
+
+    target: str
+    forced: bool  # every run asked for exact lengths (False: the target cannot force them)
+    counted: bool  # crossfade counted them with the workload's tokenizer (the server did not)
+    requests: int  # the successful requests they are of
+    mean_output_tokens: float | None  # None: no successful request
+
+
+class LengthDifference(_Frozen):
+    """A pair that did unequal work: one forced exact lengths and the other did not, or their
+    mean output lengths differ by more than `lengths.LENGTH_TOLERANCE`. Its per-token and throughput
+    figures then compare different amounts of output."""
+
+    a_mean_output_tokens: float
+    b_mean_output_tokens: float
+    difference: float  # (b - a) / a
+    a_forced: bool
+    b_forced: bool
+    note: str  # the line a person reads
+
+
 class PairComparison(_Frozen):
     a: str  # target names
     b: str
     levels: list[LevelComparison]
     crossovers: list[Crossover]
+    output_lengths: LengthDifference | None = None  # None: the same work (or not compared)
 
 
 class RelativeChange(_Frozen):
@@ -144,6 +172,7 @@ class Comparison(_Frozen):
     saturation: list[Saturation]
     completeness: Literal["complete", "partial"] = "complete"  # partial: the sweep ended early
     failures: list[LevelFailure] = []  # in target order, then by level
+    output_lengths: list[OutputLengths] = []  # in target order (none before schema 4)
 
     def failure(self, target: str, level: float) -> LevelFailure | None:
         return next((f for f in self.failures if (f.target, f.level) == (target, level)), None)
@@ -164,14 +193,14 @@ def save_comparison(folder: Path, comparison: Comparison) -> Path:
 
 
 def load_comparison(path: Path) -> Comparison:
-    """Read comparison.json, or the sweep folder holding it (schemas 1 and 2 are upgraded)."""
+    """Read comparison.json, or the sweep folder holding it (schemas 1 to 3 are upgraded)."""
     file = path / COMPARISON_FILE if path.is_dir() else path
     rerun = f"rerun `crossfade compare --from {shlex.quote(str(file.parent))}`"
     comparison = read_model(
         file,
         Comparison,
         version=COMPARISON_SCHEMA_VERSION,
-        older=(1, 2),
+        older=(1, 2, 3),
         error=CompareError,
         missing="no comparison here (written by `crossfade compare` in a sweep folder)",
         stale=rerun,
@@ -184,7 +213,8 @@ def load_comparison(path: Path) -> Comparison:
 def _upgrade(comparison: Comparison, rerun: str) -> Comparison:
     """Schema 1 recorded no failed levels (none can be known now) and saturation levels
     without an interval: those are not stated. Schemas 1 and 2 gave 0.0 for a level without
-    any decode rate; a real median rate is never 0."""
+    any decode rate; a real median rate is never 0. Before schema 4 no output lengths were
+    compared: none are stated."""
     summaries = [
         s.model_copy(update={"output_tokens_per_s_per_user": None})
         if s.output_tokens_per_s_per_user == 0.0

@@ -101,8 +101,9 @@ def signed(fraction: float) -> str:
 
 def verdict_lines(comparison: Comparison) -> list[str]:
     """What a person reads: the targets that failed (a target that failed everywhere in one
-    line, and nothing else about it); per pair, every metric at the highest level both targets
-    answered, then the crossovers; then where each target saturates."""
+    line, and nothing else about it); per pair, whether they did unequal work (their output
+    lengths), every metric at the highest level both targets answered, then the crossovers;
+    then where each target saturates."""
     lines: list[str] = []
     if comparison.completeness == "partial":
         lines.append("partial sweep: some targets or levels were not measured")
@@ -129,6 +130,8 @@ def verdict_lines(comparison: Comparison) -> list[str]:
         top = answered[-1]
         highest = "highest level" if top is pair.levels[-1] else "highest level both answered"
         lines.append(f"{pair.b} vs {pair.a} at {level_label(mode, top.level)} ({highest}):")
+        if pair.output_lengths is not None:  # before the verdicts it qualifies
+            lines.append(f"  {pair.output_lengths.note}")
         lines += [f"  {metric.verdict}" for metric in top.metrics]
         if pair.levels[-1].failed and pair.crossovers:
             # The same for every metric: say it once.

@@ -16,6 +16,7 @@ from tritonclient.grpc import service_pb2, service_pb2_grpc
 from crossfade.bench.clients.triton_grpc import TritonGrpcClient, grpc_error_kind
 from crossfade.bench.protocol import BenchRequest, ErrorKind, RequestRecord
 from crossfade.bench.targets import parse_target
+from tests.support.grpc_server import serving
 
 REJECTIONS = ["INVALID_ARGUMENT", "NOT_FOUND", "INTERNAL", "RESOURCE_EXHAUSTED", "UNKNOWN"]
 
@@ -89,22 +90,9 @@ class _Servicer(service_pb2_grpc.GRPCInferenceServiceServicer):  # type: ignore[
 
 
 @asynccontextmanager
-async def _serving(servicer: _Servicer) -> AsyncIterator[tuple[Any, int]]:
-    """A real grpc.aio server on a free port of 127.0.0.1: (server, port)."""
-    server = grpc.aio.server()
-    service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        yield server, port
-    finally:
-        await server.stop(None)
-
-
-@asynccontextmanager
 async def _server(servicer: _Servicer) -> AsyncIterator[TritonGrpcClient]:
     """A started client of a real server running `servicer`."""
-    async with _serving(servicer) as (_, port), _client(port) as client:
+    async with serving(servicer) as (_, port), _client(port) as client:
         yield client
 
 
@@ -194,7 +182,7 @@ def test_in_band_errors_first_or_later() -> None:
 def test_the_server_stopping_mid_stream_is_truncated() -> None:
     async def go() -> RequestRecord:
         servicer = _Servicer([_response(1)], hang=True)
-        async with _serving(servicer) as (server, port), _client(port) as client:
+        async with serving(servicer) as (server, port), _client(port) as client:
             request, record = _request()
             task = asyncio.create_task(client.send(request, record))
             await _first_response(record)
@@ -241,7 +229,7 @@ def test_cancelling_the_task_is_cancelled_and_passed_on() -> None:
 def test_the_clients_own_deadline_is_a_timeout() -> None:
     async def go() -> RequestRecord:
         servicer = _Servicer([], hang=True)
-        async with _serving(servicer) as (_, port), _client(port, timeout_s=0.2) as client:
+        async with serving(servicer) as (_, port), _client(port, timeout_s=0.2) as client:
             return await _send(client)
 
     record = asyncio.run(go())

@@ -27,13 +27,23 @@ class Vocab:
 
 
 @functools.lru_cache(maxsize=8)
-def load_vocab(folder: str) -> Vocab:
-    from transformers import AutoTokenizer  # heavy; only workloads that tokenize pay for it
-
+def load_tokenizer(folder: str) -> Any:
+    """The tokenizer in `folder` (a fast one where the folder has it)."""
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder)
+        from transformers import AutoTokenizer  # heavy; only workloads that tokenize pay for it
+    except ImportError:
+        raise WorkloadError(
+            f"{folder}: reading a tokenizer needs transformers (pip install transformers)"
+        ) from None
+    try:
+        return AutoTokenizer.from_pretrained(folder)
     except (OSError, ValueError) as exc:
         raise WorkloadError(f"{folder}: cannot load a tokenizer ({exc})") from exc
+
+
+@functools.lru_cache(maxsize=8)
+def load_vocab(folder: str) -> Vocab:
+    tokenizer = load_tokenizer(folder)
     control = frozenset(int(i) for i in tokenizer.all_special_ids) | frozenset(
         int(i) for i in tokenizer.get_added_vocab().values()
     )

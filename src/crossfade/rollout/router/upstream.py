@@ -23,7 +23,7 @@ import aiohttp
 from crossfade.bench.clients.exchange import EventCallback, post_and_record
 from crossfade.bench.clients.http1 import Http1Pool
 from crossfade.bench.clients.triton_http import read_input_names
-from crossfade.bench.dialects.base import Dialect, ParsedEvent
+from crossfade.bench.dialects.base import Dialect, ParsedEvent, UnsupportedSampling
 from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.bench.targets import TargetSpec
 from crossfade.rollout.router.config import Timeouts
@@ -82,10 +82,16 @@ class Upstream:
         on_event: EventCallback,
         on_read_end: Callable[[], None] | None = None,
     ) -> None:
+        try:
+            body = self.payload(request)
+        except UnsupportedSampling as exc:  # refused here as the backend would: nothing is sent
+            record.http_status = 400
+            record.fail(ErrorKind.HTTP_STATUS, f"HTTP 400: {exc}", perf_counter_ns())
+            return
         await post_and_record(
             self.pool,
             self.path,
-            self.payload(request),
+            body,
             record,
             stream=True,
             parse=self.dialect.parse,
