@@ -1,11 +1,13 @@
 """`crossfade demo`: the whole path on this machine, with nothing to prepare. The steps are the
 lab, one concurrency sweep over three targets, the comparison, the report and the advice.
 
-The targets are vLLM on Triton, native vLLM (OpenAI API) and the TensorRT-LLM ensemble layout,
-whose engine is the lab's emulator: it is marked emulated in every file, and the advice never
-counts it as TensorRT-LLM evidence. The deployment facts the advice needs are example facts,
-written beside the advice in a spec file (crossfade.yaml) its commands name, because the demo
-cannot know the user's.
+The targets are vLLM on Triton, native vLLM (OpenAI API) and TensorRT-LLM's LLM API model as a
+team would deploy it today, here the lab's emulated twin: it is marked emulated in every file,
+and the advice never counts it as TensorRT-LLM evidence. It returns the server's own timestamps,
+so the results, console and report show its server-side split (queue, server TTFT, the
+client-minus-server rest). The legacy ensemble stays a lab target, out of the headline. The
+deployment facts the advice needs are example facts, written beside the advice in a spec file
+(crossfade.yaml) its commands name, because the demo cannot know the user's.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ from crossfade.saved import write_atomic
 from crossfade.spec.load import load_spec
 from crossfade.spec.models import Deployment
 
-# Each is a lab target name (crossfade.lab.targets): the three ways the lab serves the model.
-DEMO_TARGETS = ("vllm-triton", "vllm-native", "trtllm-emulated-ensemble")
+# Each is a lab target name (crossfade.lab.targets): vLLM in Triton and on its own, and the
+# LLM API model (emulated), the layout TensorRT-LLM ships today.
+DEMO_TARGETS = ("vllm-triton", "vllm-native", "trtllm-emulated-llmapi")
 DEMO_LEVELS = (1, 2, 4, 8, 16)
 # The lab's engine is the emulator, not an engine the team serves: no legacy deployment here.
 EXAMPLE_FACTS = Deployment(
@@ -137,7 +140,7 @@ async def _measure_and_write(
     progress(
         f"sweeping concurrency {','.join(map(str, settings.levels))} x {settings.repeat} "
         f"repeats on {len(targets)} targets ({total} runs; prompts of {settings.input_len} "
-        f"tokens, exactly {settings.output_len} output tokens each)"
+        f"tokens, {settings.output_len} output tokens each: exact where a target can be asked)"
     )
     index = await run_sweep(
         targets, workload, base, "concurrency", [float(level) for level in settings.levels],

@@ -65,3 +65,36 @@ def test_show_prints_the_saved_summary(
     out = capsys.readouterr().out
     assert "EMULATED (not TensorRT-LLM)" in out
     assert "4 verified" in out
+
+
+@pytest.mark.parametrize("name", ["trtllm-emulated-llmapi", "trtllm-emulated-llmapi-grpc"])
+def test_the_llmapi_model_runs_with_the_servers_clock_and_counted_lengths(
+    lab: LabEndpoints, name: str, tmp_path: Path
+) -> None:
+    """No exact length can be asked of it: each record's length is the text counted with the
+    workload's tokenizer (the emulator runs to max_tokens), and each carries the server's four
+    timestamps, in order."""
+    url = next(t.url for t in lab.status.targets() if t.name == name)
+    out = tmp_path / name
+    code = main(
+        [
+            "bench", url, "--name", name, "--tokenizer", str(lab.model_dir),
+            "--input-len", "48", "--output-len", "16", "--concurrency", "4",
+            "--requests", "12", "--warmup", "2", "-o", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["summary"]["completed"] == 12
+    assert result["summary"]["failed"] == 0
+    assert result["emulated"] is True
+    length = result["summary"]["output_length"]
+    assert (length["forced"], length["counted"], length["received_mean"]) == (False, 12, 16.0)
+    records = [json.loads(line) for line in (out / "requests.jsonl").read_text().splitlines()]
+    assert len(records) == 14
+    for record in records:
+        times = record["server_times"]
+        stamps = [times[k] for k in ("arrival_ns", "first_scheduled_ns", "first_token_ns")]
+        assert 0 < stamps[0] <= stamps[1] <= stamps[2] <= times["last_token_ns"], times
+        assert record["counted_output_tokens"] == 16, record
+        assert record["chunk_tokens"] == [1] * 16  # one word (one token) per response

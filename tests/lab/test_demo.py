@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.support.lab import LabEndpoints
 
-EMULATED = "trtllm-emulated-ensemble"
+EMULATED = "trtllm-emulated-llmapi"
 
 
 def test_demo_writes_the_report_the_advice_and_every_run(lab: LabEndpoints, tmp_path: Path) -> None:
@@ -34,6 +34,11 @@ def test_demo_writes_the_report_the_advice_and_every_run(lab: LabEndpoints, tmp_
     # The order alternates: the first target of repetition 1 is not that of repetition 0.
     firsts = [r["target"] for r in sorted(sweep["runs"], key=lambda r: r["order"])][::3]
     assert firsts[0] != firsts[2]
+    # The LLM API model's every request carries the server's own four timestamps.
+    for run in (r for r in sweep["runs"] if r["target"] == EMULATED):
+        lines = (out / "sweep" / run["folder"] / "requests.jsonl").read_text().splitlines()
+        assert lines
+        assert all(json.loads(line)["server_times"] for line in lines), run
     comparison = json.loads((out / "sweep" / "comparison.json").read_text())
     assert len(comparison["pairs"]) == 3
 

@@ -41,6 +41,8 @@ def test_status_json_lists_every_target(
     assert urls["vllm-triton-grpc"] == f"triton-grpc-vllm://{grpc}/vllm_model"
     assert urls["trtllm-emulated-ensemble"] == f"triton-trtllm://{http}/ensemble"
     assert urls["trtllm-emulated-bls"] == f"triton-trtllm://{http}/tensorrt_llm_bls"
+    assert urls["trtllm-emulated-llmapi"] == f"triton-llmapi://{http}/tensorrt_llm_llmapi"
+    assert urls["trtllm-emulated-llmapi-grpc"] == f"triton-grpc-llmapi://{grpc}/tensorrt_llm_llmapi"
     assert (
         urls["vllm-native"]
         == f"openai://{lab.vllm_http.removeprefix('http://')}/v1?model=tiny-llama"
@@ -91,7 +93,7 @@ def test_triton_metrics_count_requests_and_show_both_families(lab: LabEndpoints)
 
 
 def test_emulated_models_say_so_in_their_config(lab: LabEndpoints) -> None:
-    for model in ("tensorrt_llm_emulator", "ensemble", "tensorrt_llm_bls"):
+    for model in ("tensorrt_llm_emulator", "ensemble", "tensorrt_llm_bls", "tensorrt_llm_llmapi"):
         config = json.loads(get_text(f"{lab.triton_http}/v2/models/{model}/config"))
         assert config["parameters"]["crossfade_emulated"]["string_value"] == "true", model
 
@@ -126,10 +128,14 @@ def test_server_survives_many_finished_requests(lab: LabEndpoints) -> None:
     """Regression: polling is_cancelled() on a sender after its final response crashed Triton
     (SIGSEGV in TRITONBACKEND_ResponseFactoryIsCancelled)."""
     for _ in range(15):
-        for model in ("tensorrt_llm_bls", "ensemble"):
+        for model, length in (
+            ("tensorrt_llm_bls", "max_tokens"),
+            ("ensemble", "max_tokens"),
+            ("tensorrt_llm_llmapi", "sampling_param_max_tokens"),
+        ):
             code, body = post_json(
                 f"{lab.triton_http}/v2/models/{model}/generate",
-                {"text_input": "again", "max_tokens": 3},
+                {"text_input": "again", length: 3},
             )
             assert code == 200, body
     assert get_text(f"{lab.triton_http}/v2/health/ready") == ""

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from crossfade.errors import UsageError
-from crossfade.lab.control import lab_spec
+from crossfade.lab.control import lab_spec, render_lab
 from crossfade.lab.vllm_server import engine_flags
 from crossfade.render.triton import render_triton
 
@@ -27,6 +27,19 @@ def test_packaged_lab_spec_renders_python_models_and_the_emulator(tmp_path: Path
     ensemble = files["tensorrtllm/ensemble/config.pbtxt"]
     assert 'model_name: "tensorrt_llm_emulator"' in ensemble
     assert 'key: "crossfade_emulated"' in ensemble
+
+
+def test_the_lab_adds_the_emulated_llmapi_model_in_a_repository_of_its_own(tmp_path: Path) -> None:
+    files = render_lab(lab_spec(tmp_path)).files
+    llmapi = sorted(f for f in files if f.startswith("tensorrtllm-llmapi/"))
+    assert llmapi == [
+        "tensorrtllm-llmapi/tensorrt_llm_llmapi/1/emulated_batching.py",
+        "tensorrtllm-llmapi/tensorrt_llm_llmapi/1/model.py",
+        "tensorrtllm-llmapi/tensorrt_llm_llmapi/config.pbtxt",
+    ]
+    config = files["tensorrtllm-llmapi/tensorrt_llm_llmapi/config.pbtxt"]
+    assert f'string_value: "{tmp_path}"' in config  # the tiny model's tokenizer
+    assert not [f for f in files if "/tensorrt_llm/" in f]  # no emulator named as the real one
 
 
 def test_a_lab_spec_must_use_the_python_backend_and_the_emulator(tmp_path: Path) -> None:

@@ -10,15 +10,13 @@ from __future__ import annotations
 import itertools
 import json
 import statistics
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 
-from tests.lab.http import get_text, post_json, post_sse
+from tests.lab.http import get_text, post_json, post_sse, sse_events_any_status
 
 ENGINE = "tensorrt_llm_emulator"
 ENTRY_POINTS = ["ensemble", "tensorrt_llm_bls"]
@@ -112,20 +110,14 @@ def test_missing_max_tokens_is_an_error(lab: Lab, model: str) -> None:
 
 
 def test_bls_stream_without_max_tokens_is_an_error(lab: Lab) -> None:
-    # Read raw: the error may come as an SSE event under 200 or 400, not as a JSON body.
-    request = urllib.request.Request(
+    # The error may come as an SSE event under 200 or 400, not as a JSON body.
+    events = sse_events_any_status(
         f"{lab.triton_http}/v2/models/tensorrt_llm_bls/generate_stream",
-        json.dumps({"text_input": PROMPT, "stream": True}).encode(),
-        {"Content-Type": "application/json"},
+        {"text_input": PROMPT, "stream": True},
     )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            body = response.read().decode()
-    except urllib.error.HTTPError as exc:
-        with exc:
-            body = exc.read().decode()
-    assert '"error"' in body
-    assert "max_tokens" in body
+    errors = [str(e["error"]) for e in events if "error" in e]
+    assert errors, events
+    assert "max_tokens" in errors[0]
 
 
 def test_metrics_show_the_emulated_engine(lab: Lab) -> None:

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
-from tests.lab.http import get_text, post_json, post_sse
+from tests.lab.http import get_text, post_json, post_sse, sse_events_any_status
 
 MODEL = "vllm_model"
 PROMPT = "The quick brown fox jumps over the lazy dog"
@@ -58,18 +58,8 @@ def _errors(lab: Lab, endpoint: str, payload: dict[str, Any]) -> list[str]:
         status, body = post_json(url, payload)
         assert status >= 400, body
         return [str(body["error"])]
-    # Read raw: the error comes as an SSE event under 200 or 400, not as a JSON body.
-    request = urllib.request.Request(
-        url, json.dumps(payload).encode(), {"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            text = response.read().decode()
-    except urllib.error.HTTPError as exc:
-        with exc:
-            text = exc.read().decode()
-    events = [json.loads(line[5:]) for line in text.splitlines() if line.startswith("data:")]
-    return [str(e["error"]) for e in events if "error" in e]
+    # The error comes as an SSE event under 200 or 400, not as a JSON body.
+    return [str(e["error"]) for e in sse_events_any_status(url, payload) if "error" in e]
 
 
 def _metric(page: str, name: str, **labels: str) -> float:

@@ -151,7 +151,7 @@ def _metric_names(pairs: list[PairEvidence]) -> list[str]:
 def _pair_reason(pair: PairEvidence) -> Reason:
     if pair.emulated:
         text = (
-            f"{EMULATED_LABEL}: these figures measure crossfade's engine emulator, so they are "
+            f"{EMULATED_LABEL}: these figures measure a crossfade emulator, so they are "
             "shown but carry no weight."
         )
     else:

@@ -7,9 +7,10 @@ import argparse
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Start the lab if it is not running, compare vLLM on Triton, native vLLM and the "
-        "emulated TensorRT-LLM ensemble over a concurrency sweep, and write report.html, "
-        "advice.md and every run. About 3 minutes on 2 cores."
+        "Start the lab if it is not running, compare vLLM on Triton, native vLLM and "
+        "TensorRT-LLM's LLM API model (the lab's emulated one, with the server's own timings) "
+        "over a concurrency sweep, and write report.html, advice.md and every run. About 3 "
+        "minutes on 2 cores."
     )
     parser.add_argument(
         "-o", "--output", metavar="DIR", default="crossfade-demo", help="default: crossfade-demo"
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from crossfade.bench.runner import Interrupt
     from crossfade.cli.bench_inputs import PROGRESS_INTERVAL_S
     from crossfade.cli.stopping import EXIT_TARGET_FAILED, run_until_stopped, signal_exit_code
-    from crossfade.demo import DemoOutcome, DemoSettings, run_demo
+    from crossfade.demo import DEMO_TARGETS, DemoOutcome, DemoSettings, run_demo
     from crossfade.errors import UsageError
     from crossfade.lab.settings import LabSettings, default_lab_dir
 
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"demo: {message}", soft_wrap=True, highlight=False)
 
     async def main(interrupt: Interrupt) -> DemoOutcome:
-        total = 3 * len(levels) * args.repeat
+        total = len(DEMO_TARGETS) * len(levels) * args.repeat
         with SweepConsole(console, total, args.repeat, PROGRESS_INTERVAL_S) as progress:
             return await run_demo(settings, lab, say, progress, interrupt)
 

@@ -15,8 +15,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         parents=[common],
         help="start the lab and wait until every target answers",
         description="Build the tiny model (once), render the lab's repositories with crossfade's "
-        "renderer, start tritonserver (vLLM model + emulated TensorRT-LLM ensemble) and vLLM's "
-        "OpenAI server, and wait until each answers a real generation.",
+        "renderer, start tritonserver (vLLM model, emulated TensorRT-LLM LLM API model and legacy "
+        "ensemble) and vLLM's OpenAI server, and wait until each answers a real generation.",
     )
     up.add_argument("--http-port", type=int, default=18000)
     up.add_argument("--grpc-port", type=int, default=18001)

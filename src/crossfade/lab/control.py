@@ -22,12 +22,15 @@ from crossfade.lab.processes import ManagedProcess, spawn, stop
 from crossfade.lab.settings import LabSettings
 from crossfade.lab.targets import ServedNames, Target, lab_targets, served_names
 from crossfade.lab.tiny_model import ensure_tiny_model
+from crossfade.render.tree import RenderedTree
 from crossfade.render.triton import render_triton
+from crossfade.render.triton_llmapi_emulator import EMULATED_LLMAPI, render_llmapi_emulator
 from crossfade.spec import Spec, parse_spec
 from crossfade.spec.tensorrtllm import TensorRTLLMEngine
 
 Progress = Callable[[str], None]
 TRITON, VLLM = "tritonserver", "vllm-openai"
+LLMAPI_FOLDER = "tensorrtllm-llmapi"  # beside render_triton's tensorrtllm/ and vllm/
 
 
 @dataclass
@@ -153,7 +156,10 @@ def up(
             )
         )
         _save(lab)
-        progress("starting Triton (vLLM model and emulated TensorRT-LLM ensemble) and vLLM")
+        progress(
+            "starting Triton (vLLM model, emulated TensorRT-LLM LLM API model and legacy "
+            "ensemble) and vLLM"
+        )
         _wait_ready(lab, spec, time.monotonic() + settings.ready_timeout_s, progress)
     except BaseException:
         for process in lab.processes:
@@ -164,9 +170,17 @@ def up(
     return lab
 
 
+def render_lab(spec: Spec) -> RenderedTree:
+    """The lab's model repositories: the spec's two (vLLM, the legacy TensorRT-LLM ensemble
+    around the engine emulator) and a third with the emulated LLM API model."""
+    tree = render_triton(spec)
+    tree.merge(render_llmapi_emulator(spec), prefix=f"{LLMAPI_FOLDER}/")
+    return tree
+
+
 def _render(spec: Spec, settings: LabSettings) -> None:
     shutil.rmtree(settings.repos, ignore_errors=True)
-    render_triton(spec).write(settings.repos)
+    render_lab(spec).write(settings.repos)
 
 
 def _save(lab: LabStatus) -> None:
@@ -207,6 +221,12 @@ def _wait_ready(lab: LabStatus, spec: Spec, deadline: float, progress: Progress)
             {"text_input": prompt, "max_tokens": 4, "exclude_input_in_output": True},
             "text_output",
         )
+    readiness.check_generation(
+        EMULATED_LLMAPI,
+        f"{base}/v2/models/{EMULATED_LLMAPI}/generate",
+        {"text_input": prompt, "sampling_param_max_tokens": 4},
+        "text_output",
+    )
     readiness.wait_healthy(vllm, f"{native}/health", deadline)
     readiness.check_generation(
         VLLM,

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from crossfade.lab.settings import LabSettings
+from crossfade.render.triton_llmapi_emulator import EMULATED_LLMAPI
 from crossfade.spec import Spec
 
 
@@ -51,6 +52,8 @@ def lab_targets(settings: LabSettings, names: ServedNames) -> list[Target]:
         ("trtllm-emulated-ensemble", f"triton-trtllm://{http}/ensemble", emulated),
         ("trtllm-emulated-bls", f"triton-trtllm://{http}/tensorrt_llm_bls", emulated),
         ("trtllm-emulated-ensemble-grpc", f"triton-grpc-trtllm://{grpc}/ensemble", emulated),
+        ("trtllm-emulated-llmapi", f"triton-llmapi://{http}/{EMULATED_LLMAPI}", emulated),
+        ("trtllm-emulated-llmapi-grpc", f"triton-grpc-llmapi://{grpc}/{EMULATED_LLMAPI}", emulated),
     ]
     targets = [
         Target(name, url, triton_metrics, kind, kind == emulated) for name, url, kind in rows

@@ -56,12 +56,19 @@ def model_files_note(backend: TensorRTLLMApi) -> str:
     )
 
 
+def llmapi_config(name: str, instances: int) -> Any:
+    """The LLM API model's config.pbtxt as upstream's: python backend, CPU instances, and its
+    inputs and outputs (the lab's emulated twin starts from this too)."""
+    config = new_config(name=name, backend="python")
+    add_instance_group(config, instances, "KIND_CPU")
+    add_tensors(config.input, tensors.LLMAPI_INPUTS, {}, is_input=True)
+    add_tensors(config.output, tensors.LLMAPI_OUTPUTS, {}, is_input=False)
+    return config
+
+
 def _config(backend: TensorRTLLMApi) -> Any:
-    config = new_config(name=backend.triton_model_name, backend="python")
-    add_instance_group(config, backend.instance_count, "KIND_CPU")
+    config = llmapi_config(backend.triton_model_name, backend.instance_count)
     if backend.gpu_device_ids is not None:
         value = ";".join(",".join(str(gpu) for gpu in group) for group in backend.gpu_device_ids)
         config.parameters["gpu_device_ids"].string_value = value
-    add_tensors(config.input, tensors.LLMAPI_INPUTS, {}, is_input=True)
-    add_tensors(config.output, tensors.LLMAPI_OUTPUTS, {}, is_input=False)
     return config

@@ -62,13 +62,14 @@ def render_trtllm(spec: Spec) -> RenderedTree:
         "postprocessing": triton_models.POSTPROCESSING,
         BLS: triton_models.BLS,
     }
-    if backend.emulator is not None:
-        sources[engine] = triton_models.ENGINE_EMULATOR
     for name, config in configs.items():
         tree.add(f"{name}/config.pbtxt", to_text(config))
         tree.folders.add(f"{name}/1")
         if name in sources:
             tree.add(f"{name}/1/model.py", triton_models.model_source(sources[name]))
+    if backend.emulator is not None:
+        for relpath, text in triton_models.emulator_files(triton_models.ENGINE_EMULATOR).items():
+            tree.add(f"{engine}/{relpath}", text)
     return tree
 
 

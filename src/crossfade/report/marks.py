@@ -1,8 +1,9 @@
 """How a report names targets: an emulated target carries its mark wherever its name appears.
 
-The lab's TensorRT-LLM ensemble runs on crossfade's engine emulator (see docs/lab.md); a figure
-measured on it must never read as TensorRT-LLM's. Every heading, legend entry, table row and
-line of text a report shows goes through `label` or `mark_text`.
+The lab's TensorRT-LLM models (the LLM API model, the legacy ensemble's engine) are crossfade's
+emulators (see docs/lab.md); a figure measured on them must never read as TensorRT-LLM's. Every
+heading, legend entry, table row and line of text a report shows goes through `label` or
+`mark_text`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Iterable
 
 EMULATED_MARK = "EMULATED \u2014 not TensorRT-LLM"
 EMULATED_NOTE = (
-    "ran on crossfade's engine emulator, a CPU model that imitates the TensorRT-LLM "
-    "ensemble's interface on a documented timing schedule: none of its figures are "
-    "TensorRT-LLM's."
+    "ran on a crossfade emulator, a CPU model that imitates a TensorRT-LLM model's interface "
+    "(the LLM API model, or the legacy ensemble's engine) on a documented timing schedule: "
+    "none of its figures are TensorRT-LLM's."
 )
 
 # Characters that continue a target name: a name inside a longer one is not that target.
