@@ -185,13 +185,15 @@ async def read_request(reader: asyncio.StreamReader) -> bytes:
 class BareTriton:
     """A Triton (vLLM dialect) server on asyncio streams that answers every POST with `events`
     events of `text`, the last one final, `every_s` apart; `events=None`: endlessly, until the
-    reader leaves, whatever max_tokens said. GETs (the router's readiness probes) get 200."""
+    reader leaves, whatever max_tokens said; `fail_after=K`: K events and an error event, all in
+    one write. GETs (the router's readiness probes) get 200."""
 
     events: int | None = 2
     every_s: float = 0.0
     text: str = " x"
     port: int = 0
     streams: int = 0
+    fail_after: int | None = None
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -212,6 +214,12 @@ class BareTriton:
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n"
         )
+        if self.fail_after is not None:
+            event = b'data: {"text_output": %s, "finish_reason": "None"}\n\n'
+            data = event % json.dumps(self.text).encode() * self.fail_after
+            data += b'data: {"error": "scripted in-band error"}\n\n'
+            writer.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(data), data))
+            return
         sent = 0
         while self.events is None or sent < self.events:  # endless: until drain raises
             sent += 1
@@ -228,8 +236,8 @@ class BareTriton:
 
 
 @asynccontextmanager
-async def bare_triton(events: int | None = 2) -> AsyncIterator[BareTriton]:
-    upstream = BareTriton(events)
+async def bare_triton(events: int | None = 2, **settings: Any) -> AsyncIterator[BareTriton]:
+    upstream = BareTriton(events, **settings)
     server = await asyncio.start_server(upstream.serve, "127.0.0.1", 0)
     upstream.port = server.sockets[0].getsockname()[1]
     try:

@@ -17,6 +17,7 @@ import re
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from time import perf_counter_ns
 from typing import Any
 
@@ -34,6 +35,7 @@ from crossfade.rollout.router.front import (
     parse_triton,
     read_json,
 )
+from crossfade.rollout.router.front_llmapi import parse_llmapi
 from crossfade.rollout.router.health import counts_against, may_fall_back
 from crossfade.rollout.router.http_server import (
     HttpRequest,
@@ -163,9 +165,11 @@ class Router:
             if api is None:
                 assert triton is not None
                 model, stream = triton[1], triton[2] == "generate_stream"
-                return self._handle(
-                    http, responder, "triton", lambda body: parse_triton(body, model, stream=stream)
-                )
+                if self.config.triton_front(model) == "llmapi":
+                    parse = partial(parse_llmapi, model=model, stream=stream)
+                    return self._handle(http, responder, "llmapi", parse)
+                parse = partial(parse_triton, model=model, stream=stream)
+                return self._handle(http, responder, "triton", parse)
             return self._handle(http, responder, api, lambda body: parse_openai(body, api))
         if routed or (http.method != "GET" and (triton is not None or path in _GETS)):
             responder.send_json(405, {"error": f"{path} takes {'POST' if routed else 'GET'}"})
