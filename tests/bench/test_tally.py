@@ -3,9 +3,13 @@ reports for each event (what a relay passes on)."""
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from crossfade.bench.dialects.base import ParsedEvent, ServerTimes
 from crossfade.bench.protocol import RequestRecord
 from crossfade.bench.tally import ResponseTally
+from tests.support.fuzz import fuzz
 
 
 def _tally(events: list[ParsedEvent]) -> tuple[RequestRecord, list[int]]:
@@ -59,10 +63,43 @@ def test_openai_without_continuous_usage_counts_one_per_text_chunk() -> None:
 
 
 def test_no_server_counts_at_all() -> None:
-    record, reported = _tally([ParsedEvent(text="a"), ParsedEvent(text="b")])
+    """One token per chunk with text, its text kept for `bench.lengths` to count."""
+    record, reported = _tally([ParsedEvent(text="a"), ParsedEvent(text=""), ParsedEvent(text="b")])
     assert record.chunk_tokens == [1, 1]
+    assert record.chunk_text == ["a", "b"]
     assert record.server_output_tokens is None
-    assert reported == [1, 1]
+    assert reported == [1, 0, 1]
+
+
+def test_text_is_kept_only_while_the_server_counts_nothing() -> None:
+    record, _ = _tally([ParsedEvent(text="a", tokens=1), ParsedEvent(text="b")])
+    assert record.chunk_text == []
+
+
+def test_text_so_far_becomes_the_new_text_of_each_event() -> None:
+    """The LLM API model's text_output is the whole text so far: the record, and whoever relays
+    the event after the tally (the router), see only what is new in it."""
+    record = RequestRecord(index=0, prompt_tokens=2, requested_output_tokens=3, scheduled_ns=0)
+    tally = ResponseTally(record)
+    relayed = []
+    for at, so_far in enumerate(["Hel", "Hello", "Hello", "Hello w", "Hello wörld"], start=100):
+        event = ParsedEvent(text=so_far, text_so_far=True)
+        tally.add(event, at)
+        relayed.append(event.text)
+    assert relayed == ["Hel", "lo", "", " w", "örld"]
+    assert record.chunk_text == ["Hel", "lo", " w", "örld"]
+    assert (record.chunk_ns, record.chunk_tokens) == ([100, 101, 103, 104], [1, 1, 1, 1])
+    assert record.output_chars == len("Hello wörld")
+
+
+@fuzz(examples=300)
+@given(text=st.text(max_size=40), cuts=st.lists(st.integers(0, 40), max_size=12))
+def test_the_new_parts_of_a_growing_text_add_up_to_it(text: str, cuts: list[int]) -> None:
+    ends = [*sorted(min(cut, len(text)) for cut in cuts), len(text)]
+    record, reported = _tally([ParsedEvent(text=text[:end], text_so_far=True) for end in ends])
+    assert "".join(record.chunk_text) == text
+    assert all(record.chunk_text)  # a response that brought nothing new is no chunk
+    assert sum(reported) == len(record.chunk_ns) == len(set(ends) - {0})
 
 
 def test_a_running_total_that_goes_back_is_no_chunk() -> None:

@@ -22,7 +22,7 @@ class BenchRequest:
     index: int
     prompt: str
     prompt_tokens: int  # counted with the workload's tokenizer
-    output_tokens: int  # the exact output length to enforce and verify
+    output_tokens: int  # the exact output length to enforce and verify (a cap where it cannot)
     stream: bool = True
 
     def generation(self, sampling: Mapping[str, Any] = NO_SAMPLING) -> GenerationRequest:
@@ -52,7 +52,8 @@ class RequestRecord:
     `scheduled_ns` is when the request was meant to go (open loop: its slot in the arrival
     schedule; closed loop: when a concurrency slot freed), `sent_ns` when the client started
     sending it. Each streamed chunk that carried output has its arrival time and the number of
-    tokens in it (the server's count where the protocol gives one).
+    tokens in it (the server's count where the protocol gives one; where it gives none,
+    `bench.lengths` counts each chunk's text with the workload's tokenizer after the run).
     """
 
     index: int
@@ -72,6 +73,11 @@ class RequestRecord:
     error_kind: ErrorKind | None = None
     error: str | None = None
     server_times: ServerTimes | None = None  # the server's own clock, when its API reports it
+    # Counted by crossfade with the workload's tokenizer, when the server gave no count.
+    counted_output_tokens: int | None = None
+    # Each chunk's text while it is yet to be counted (no server count); emptied once counted,
+    # so a saved record has none.
+    chunk_text: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -79,10 +85,20 @@ class RequestRecord:
 
     @property
     def output_tokens(self) -> int:
-        """Output tokens: the server's total when it gave one, else the sum over chunks."""
+        """Output tokens: the server's total when it gave one, else crossfade's count of the
+        text, else the sum over chunks."""
         if self.server_output_tokens is not None:
             return self.server_output_tokens
+        if self.counted_output_tokens is not None:
+            return self.counted_output_tokens
         return sum(self.chunk_tokens)
+
+    @property
+    def known_output_tokens(self) -> int | None:
+        """The output length as the server or crossfade counted it; None: nobody did."""
+        if self.server_output_tokens is not None:
+            return self.server_output_tokens
+        return self.counted_output_tokens
 
     def fail(self, kind: ErrorKind, message: str, now_ns: int) -> None:
         if self.error_kind is None:  # the first failure is the cause; later ones follow from it
@@ -102,6 +118,8 @@ class RequestRecord:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["error_kind"] = self.error_kind.value if self.error_kind else None
+        if not self.chunk_text:  # what a saved record holds: only worker batches carry text
+            del data["chunk_text"]
         return data
 
     @classmethod

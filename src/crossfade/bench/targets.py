@@ -6,10 +6,14 @@ the CLI and sweeps parse them here; clients are made in `crossfade.bench.clients
     triton-trtllm://HOST:PORT/MODEL          Triton HTTP generate, TensorRT-LLM ensemble or BLS
     triton-grpc-vllm://HOST:PORT/MODEL       Triton gRPC streaming, vLLM backend
     triton-grpc-trtllm://HOST:PORT/MODEL     Triton gRPC streaming, TensorRT-LLM ensemble or BLS
+    triton-llmapi://HOST:PORT/MODEL          Triton HTTP generate, TensorRT-LLM's LLM API model
+    triton-grpc-llmapi://HOST:PORT/MODEL     Triton gRPC streaming, TensorRT-LLM's LLM API model
     openai://HOST:PORT/v1?model=NAME         OpenAI-compatible /completions
     openai-chat://HOST:PORT/v1?model=NAME    OpenAI-compatible /chat/completions
 
 A missing port means Triton's default (8000 HTTP, 8001 gRPC) or 8000 for OpenAI servers.
+The LLM API model (`tensorrt_llm`) cannot be asked for an exact output length: `length_notice`
+says so before a run, and its lengths are counted instead (`bench.lengths`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from crossfade.bench.dialects.base import Dialect
 from crossfade.bench.dialects.openai import OpenAIChat, OpenAICompletions
+from crossfade.bench.dialects.triton_llmapi import TritonLlmApi
 from crossfade.bench.dialects.triton_trtllm import TritonTrtllm
 from crossfade.bench.dialects.triton_vllm import TritonVllm
 from crossfade.errors import UsageError
@@ -39,6 +44,8 @@ SCHEMES: dict[str, Scheme] = {
     "triton-trtllm": Scheme("triton-http", TritonTrtllm, 8000),
     "triton-grpc-vllm": Scheme("triton-grpc", TritonVllm, 8001),
     "triton-grpc-trtllm": Scheme("triton-grpc", TritonTrtllm, 8001),
+    "triton-llmapi": Scheme("triton-http", TritonLlmApi, 8000),
+    "triton-grpc-llmapi": Scheme("triton-grpc", TritonLlmApi, 8001),
     "openai": Scheme("openai", OpenAICompletions, 8000),
     "openai-chat": Scheme("openai", OpenAIChat, 8000),
 }
@@ -47,6 +54,8 @@ ACCEPTED_FORMS = (
     "triton-trtllm://HOST:PORT/MODEL  (ensemble or tensorrt_llm_bls)",
     "triton-grpc-vllm://HOST:PORT/MODEL",
     "triton-grpc-trtllm://HOST:PORT/MODEL",
+    "triton-llmapi://HOST:PORT/tensorrt_llm  (the LLM API model)",
+    "triton-grpc-llmapi://HOST:PORT/tensorrt_llm",
     "openai://HOST:PORT/v1?model=NAME  (completions)",
     "openai-chat://HOST:PORT/v1?model=NAME",
 )
@@ -81,6 +90,24 @@ class TargetSpec:
         if self.transport == "openai":
             return f"{self.scheme}://{self.address}{self.base_path}?model={self.model}"
         return f"{self.scheme}://{self.address}/{self.model}"
+
+
+def length_notice(target: TargetSpec) -> str | None:
+    """What a run against `target` must say before it starts when its API cannot force an exact
+    output length (None: it can)."""
+    dialect = target.dialect
+    if dialect.forces_length:
+        return None
+    counted = (
+        "checked against the server's counts"
+        if dialect.counts_tokens
+        else "counted with the workload's tokenizer after the run"
+    )
+    return (
+        f"{target.name} cannot be asked for an exact output length: each request asks for at "
+        f"most its output length, and every response's real length is {counted} (per-token "
+        "figures use it; a difference is reported, not failed)"
+    )
 
 
 def _bad(url: str, why: str) -> UsageError:

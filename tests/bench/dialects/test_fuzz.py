@@ -11,14 +11,28 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crossfade.bench.dialects.base import UNREADABLE, Dialect, ParsedEvent, error_body_text
+from crossfade.bench.dialects.base import (
+    UNREADABLE,
+    Dialect,
+    ParsedEvent,
+    ServerTimes,
+    error_body_text,
+)
+from crossfade.bench.dialects.triton_llmapi import PERF_TIMESTAMPS
 from crossfade.bench.targets import SCHEMES
 from tests.support.fuzz import fuzz, json_scalars, json_values, with_keys
 
 # every dialect a target URL can name, fuzzed alike
 DIALECTS = sorted({s.dialect("m", "/v1") for s in SCHEMES.values()}, key=lambda d: d.name)
 TRITON = [d for d in DIALECTS if d.path(stream=True).startswith("/v2/")]
-TRITON_KEYS = ["text_output", "num_output_tokens", "num_input_tokens", "finish_reason", "error"]
+TRITON_KEYS = [
+    "text_output",
+    "num_output_tokens",
+    "num_input_tokens",
+    "finish_reason",
+    "error",
+    *PERF_TIMESTAMPS,  # the LLM API model's
+]
 odd_numbers = st.sampled_from([float("inf"), float("-inf"), float("nan"), 10**400, "12", "x", True])
 counts = (
     st.integers(-3, 10**6) | odd_numbers | st.lists(st.integers(-3, 50) | odd_numbers, max_size=3)
@@ -48,6 +62,8 @@ FIELD_TYPES = {
     "error": (str, type(None)),
     "input_tokens": (int, type(None)),
     "summary": (bool,),
+    "text_so_far": (bool,),
+    "server_times": (ServerTimes, type(None)),
 }
 
 

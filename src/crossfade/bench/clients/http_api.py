@@ -73,6 +73,7 @@ class HttpApiClient(ABC):
             parse=dialect.parse,
             clean_end_is_final=dialect.clean_end_is_final,
             timeout_s=self._timeout_s,
+            verify_length=dialect.forces_length,  # otherwise the length asked was a cap
         )
 
     async def server_info(self) -> dict[str, Any]:

@@ -1,12 +1,14 @@
 """Triton's gRPC API (KServe v2 `ModelStreamInfer`), one bidirectional stream per request.
 
-Decoupled models (both backends) answer only on the streaming RPC, whether or not the request
-asks the model to stream. Each request sets `triton_enable_empty_final_response`, so Triton marks
-the request's last response with the `triton_final_response` parameter (on a response with
-outputs, or on an empty one): that is the end marker for both dialects. tritonclient's own
-`stream_infer` cannot set it (it rejects `triton_`-prefixed parameters), so this client drives
-the generated stub from tritonclient's protos directly; that also lets it timestamp each raw
-message before any decoding. Tokens per chunk are the responses' `num_output_tokens`.
+Decoupled models (every LLM backend) answer only on the streaming RPC, whether or not the
+request asks the model to stream. Each request sets `triton_enable_empty_final_response`, so
+Triton marks the request's last response with the `triton_final_response` parameter (on a
+response with outputs, or on an empty one): that is the end marker for every Triton dialect.
+tritonclient's own `stream_infer` cannot set it (it rejects `triton_`-prefixed parameters), so
+this client drives the generated stub from tritonclient's protos directly; that also lets it
+timestamp each raw message before any decoding, and decode only the outputs the dialect reads.
+Tokens per chunk are the responses' `num_output_tokens` where the model counts them (the LLM
+API model does not: see `bench.lengths`).
 
 Error mapping, aligned with HTTP: an error as the very first response is the request's rejection
 (over HTTP, the same error is a 4xx), so HTTP_STATUS with the server's text; a later in-band
@@ -39,7 +41,6 @@ LOCAL_CANCEL_DETAILS = "Locally cancelled by application!"
 _OPTIONAL_INPUTS = frozenset(
     {"return_finish_reason", "return_num_input_tokens", "return_num_output_tokens"}
 )
-_READ = frozenset({"text_output", "num_input_tokens", "num_output_tokens", "finish_reason"})
 _CHANNEL_OPTIONS = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
 
 
@@ -214,14 +215,14 @@ class TritonGrpcClient:
             record.fail(ErrorKind.OTHER, f"unreadable response: {exc!r}", _now())
         self._finish(record)
 
-    @staticmethod
-    def _finish(record: RequestRecord) -> None:
+    def _finish(self, record: RequestRecord) -> None:
         record.end_ns = record.end_ns or _now()
-        record.verify_length()
+        if self.dialect.forces_length:  # otherwise the length asked was a cap
+            record.verify_length()
 
     async def _read(self, call: Any, tally: ResponseTally) -> bool:
         """Read up to the final response (or an error); True if the stream already ended."""
-        record, parse = tally.record, self.dialect.parse
+        record, parse, read = tally.record, self.dialect.parse, self.dialect.grpc_outputs
         while True:
             response = await call.read()
             now = perf_counter_ns()  # first thing: before any decoding
@@ -243,7 +244,7 @@ class TritonGrpcClient:
             if infer.outputs:  # the empty final response has none
                 outputs = ((out.name, out.datatype) for out in infer.outputs)
                 contents = infer.raw_output_contents  # Triton always answers in raw form
-                event = parse(raw_outputs_as_json(outputs, contents, _READ))
+                event = parse(raw_outputs_as_json(outputs, contents, read))
                 if event.error is not None:
                     record.fail(ErrorKind.STREAM_ERROR, event.error, now)
                     return False

@@ -36,6 +36,11 @@ PORTABLE_SAMPLING = frozenset(
 NO_SAMPLING: Mapping[str, Any] = MappingProxyType({})
 
 
+class UnsupportedSampling(ValueError):
+    """A sampling field the backend's API has no input for (the message names the field): the
+    request is refused rather than answered without what it asked."""
+
+
 @dataclass(frozen=True, slots=True)
 class GenerationRequest:
     """One generation, in no backend's dialect: what the bench (from a workload's request) and
@@ -67,6 +72,8 @@ class ParsedEvent:
     """One server response (an SSE event, a gRPC response or a whole JSON body), neutralised."""
 
     text: str = ""
+    # `text` is the whole output so far, not the new part (ResponseTally takes the new part)
+    text_so_far: bool = False
     tokens: int | None = None  # output tokens new in this event, as the server counted them
     cumulative_tokens: int | None = None  # output tokens so far (OpenAI usage), server-counted
     final: bool = False  # the response itself says it is the request's last
@@ -86,7 +93,7 @@ class Tensor:
     """One input tensor for Triton's gRPC API, in Triton's datatype names."""
 
     name: str
-    datatype: str  # BYTES, BOOL or INT32
+    datatype: str  # BYTES, BOOL, INT32, UINT64 or FP32
     value: np.ndarray[Any, Any]
 
 
@@ -103,6 +110,11 @@ class Dialect(ABC):
     engine: ClassVar[Engine | None]  # the engine behind the API, when the API says which
     # Whether its payload can force an exact output length (`GenerationRequest.exact_length`).
     forces_length: ClassVar[bool] = True
+    # Whether its responses count output tokens; False: the bench counts the text it received
+    # with the workload's tokenizer, after the run (`bench.lengths`).
+    counts_tokens: ClassVar[bool] = True
+    # The gRPC outputs its parser reads (only these are decoded, once per response).
+    grpc_outputs: ClassVar[frozenset[str]] = frozenset()
     # No response marks the last one: the clean end of an HTTP stream is the end marker.
     clean_end_is_final: ClassVar[bool] = False
 

@@ -14,7 +14,13 @@ from crossfade.bench.dialects.base import Dialect, ParsedEvent, Tensor, whole
 
 # Triton output flags both backends understand (vLLM also gives finish_reason, its end marker).
 TRITON_COUNTS = {"return_num_input_tokens": True, "return_num_output_tokens": True}
-_DTYPES = {"BYTES": np.object_, "BOOL": np.bool_, "INT32": np.int32}
+_DTYPES = {
+    "BYTES": np.object_,
+    "BOOL": np.bool_,
+    "INT32": np.int32,
+    "UINT64": np.uint64,
+    "FP32": np.float32,
+}
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,7 @@ class TritonDialect(Dialect):
     """A model on Triton: `/v2/models/M/generate[_stream]` over HTTP, tensors over gRPC."""
 
     batched: ClassVar[bool]  # as the backend's models usually are: max_batch_size > 0
+    grpc_outputs = frozenset({"text_output", "num_input_tokens", "num_output_tokens"})
 
     def path(self, stream: bool) -> str:
         return f"{self._model_path()}/{'generate_stream' if stream else 'generate'}"

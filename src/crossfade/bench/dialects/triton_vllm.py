@@ -30,6 +30,7 @@ class TritonVllm(TritonDialect):
     name = "vllm"
     engine = "vllm"
     batched = False  # the vLLM backend forces max_batch_size 0
+    grpc_outputs = TritonDialect.grpc_outputs | {"finish_reason"}
 
     def payload(self, request: GenerationRequest) -> dict[str, Any]:
         """Booleans stay JSON booleans: the backend reads the string "false" as True."""
