@@ -27,7 +27,8 @@ config (every key, its default and the limits on requests: docs/router.md):
   triton_fronts: {tensorrt_llm: llmapi}        # the default: what each model's clients send
 
 targets: triton-vllm://HOST:PORT/MODEL, triton-trtllm://HOST:PORT/MODEL (ensemble or BLS),
-openai://HOST:PORT/v1?model=NAME, openai-chat://HOST:PORT/v1?model=NAME.
+triton-llmapi://HOST:PORT/MODEL (the LLM API model), openai://HOST:PORT/v1?model=NAME,
+openai-chat://HOST:PORT/v1?model=NAME.
 clients: POST /v1/completions, /v1/chat/completions, /v2/models/M/generate[_stream] (as
 clients of the vLLM backend or the ensemble write it, or, for a model triton_fronts maps to
 llmapi, as clients of TensorRT-LLM's LLM API model do); GET /metrics, /health,

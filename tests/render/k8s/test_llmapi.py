@@ -216,7 +216,8 @@ def test_a_canary_needs_one_request_for_both_backends() -> None:
     assert "send all traffic to one backend" not in str(caught.value)
     with pytest.raises(UsageError, match="the LLM API model") as caught:
         build_setup(layout_spec("llmapi"), plan)
-    assert "No fix yet: crossfade's router" in str(caught.value)
+    assert "Fix: put crossfade's router in front (crossfade route)" in str(caught.value)
+    assert "run the canary through it (crossfade route CONFIG --plan PLAN)" in str(caught.value)
     assert build_setup(layout_spec("engine"), plan).candidate == "tensorrtllm"
 
 

@@ -100,7 +100,9 @@ def completion(max_tokens: int = 4, stream: bool = True, **extra: Any) -> dict[s
 
 @dataclass
 class ScriptedTriton:
-    """An in-process Triton generate_stream server speaking the vLLM or TensorRT-LLM dialect.
+    """An in-process Triton generate_stream server speaking the vLLM or TensorRT-LLM ensemble
+    dialect, or the LLM API model's ("llmapi": the text so far in every event, and the perf
+    timestamps `perf_times` gives for each position when asked).
 
     `mode`: "ok", "inband_error" (200 then an error event), "status:N" (an HTTP error),
     "break:K" (K events, then the connection is cut), "hang:K" (K events, then silence with
@@ -126,7 +128,12 @@ class ScriptedTriton:
         if self.mode == "inband_error":
             await response.write(b'data: {"error": "scripted in-band error"}\n\n')
             return response
-        limit = int(body.get("max_tokens") or body.get("parameters", {}).get("max_tokens"))
+        limit = int(
+            body.get("max_tokens")
+            or body.get("parameters", {}).get("max_tokens")
+            or body["sampling_param_max_tokens"]
+        )
+        so_far = ""
         cut = int(self.mode.split(":")[1]) if self.mode.startswith(("break:", "hang:")) else None
         for position in range(limit):
             if cut is not None and position == cut and self.mode.startswith("hang:"):
@@ -138,6 +145,11 @@ class ScriptedTriton:
             event: dict[str, Any] = {"text_output": f" t{position}", "num_output_tokens": 1}
             if position == 0:
                 event["num_input_tokens"] = 3
+            if self.dialect == "llmapi":  # no counts, the text so far
+                so_far += f" t{position}"
+                event = {"model_name": "tensorrt_llm", "model_version": "1", "text_output": so_far}
+                if body.get("sampling_param_return_perf_metrics"):
+                    event |= perf_times(position)
             if self.dialect == "vllm":
                 event["finish_reason"] = "length" if position == limit - 1 else "None"
             await response.write(f"data: {json.dumps(event)}\n\n".encode())
@@ -148,8 +160,19 @@ class ScriptedTriton:
         return web.json_response({}, status=200 if self.ready else 503)
 
     def target(self, model: str = "m") -> str:
-        scheme = "triton-vllm" if self.dialect == "vllm" else "triton-trtllm"
-        return f"{scheme}://127.0.0.1:{self.port}/{model}"
+        scheme = {"vllm": "triton-vllm", "llmapi": "triton-llmapi"}.get(self.dialect)
+        return f"{scheme or 'triton-trtllm'}://127.0.0.1:{self.port}/{model}"
+
+
+def perf_times(position: int) -> dict[str, str]:
+    """A scripted LLM API model's timestamps at a position, as upstream sends them (digits)."""
+    last = 3_000_000 + position * 100_000
+    return {
+        "arrival_time_ns": "1000000",
+        "first_scheduled_time_ns": "2000000",
+        "first_token_time_ns": "3000000",
+        "last_token_time_ns": str(last),
+    }
 
 
 @asynccontextmanager

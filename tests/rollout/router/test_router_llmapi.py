@@ -18,6 +18,7 @@ from tests.bench.conftest import GroundTruth, free_port, start_groundtruth
 from tests.rollout.router.harness import (
     bare_triton,
     base,
+    perf_times,
     post_sse,
     running_router,
     scripted_triton,
@@ -37,6 +38,11 @@ def groundtruth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GroundTrut
 
 def llmapi_body(**extra: Any) -> dict[str, Any]:
     return {"text_input": "hello", "streaming": True, "return_finish_reason": True, **extra}
+
+
+def capped_completion(max_tokens: int, **extra: Any) -> dict[str, Any]:
+    """An OpenAI completions body asking for at most `max_tokens`, streamed."""
+    return {"model": "m", "prompt": "hello", "max_tokens": max_tokens, "stream": True, **extra}
 
 
 def new_parts(events: list[Any]) -> list[str]:
@@ -168,5 +174,71 @@ def test_a_failed_attempt_leaves_nothing_in_the_next_backends_answer() -> None:
                 assert status == 200
                 assert chunks[0]["choices"][0]["delta"] == {"content": " ok", "role": "assistant"}
             assert (failing.streams, good.streams) == (2, 2)
+
+    asyncio.run(go())
+
+
+def test_an_llm_api_model_as_the_backend_for_clients_of_every_shape() -> None:
+    async def go() -> None:
+        async with scripted_triton("llmapi") as llmapi:
+            config = {"backends": [{"name": "b", "target": llmapi.target(MODEL)}]}
+            async with running_router(config) as router, aiohttp.ClientSession() as session:
+                url = f"{base(router)}/v2/models/{MODEL}/generate_stream"
+                body = llmapi_body(sampling_param_max_tokens=4)
+                body["sampling_param_return_perf_metrics"] = True
+                status, events = await post_sse(session, url, body)
+                assert status == 200
+                assert new_parts(events) == [" t0", " t1", " t2", " t3", ""]
+                # the backend's own clock, passed through as it sent it
+                for position, event in enumerate(events[:4]):
+                    assert {k: v for k, v in event.items() if k.endswith("_ns")} == (
+                        perf_times(position)
+                    )
+                assert events[-1]["last_token_time_ns"] == perf_times(3)["last_token_time_ns"]
+                sent = llmapi.bodies[-1]
+                assert (sent["streaming"], sent["sampling_param_max_tokens"]) == (True, 4)
+                # clients of other shapes get each step's new text only
+                status, chunks = await post_sse(
+                    session, f"{base(router)}/v1/completions", capped_completion(3)
+                )
+                assert status == 200
+                texts = [c["choices"][0]["text"] for c in chunks[:-1] if c["choices"]]
+                assert "".join(texts) == " t0 t1 t2"
+                assert texts[:3] == [" t0", " t1", " t2"]
+                vllm_style = {"text_input": "hi", "parameters": {"max_tokens": 2}, "stream": True}
+                status, events = await post_sse(
+                    session, f"{base(router)}/v2/models/vllm_model/generate_stream", vllm_style
+                )
+                assert [e["text_output"] for e in events] == [" t0", " t1"]
+
+    asyncio.run(go())
+
+
+def test_a_field_one_backend_cannot_carry_is_refused_whichever_backend_is_drawn() -> None:
+    """The LLM API model has no input for repetition_penalty (nor min_tokens, nor ignore_eos):
+    a request asking for it is refused even when the draw picks the backend that has one, so
+    the answer never depends on the draw (and a canary's two sides see the same requests)."""
+
+    async def go() -> None:
+        async with scripted_triton("vllm") as vllm, scripted_triton("llmapi") as llmapi:
+            config = {
+                "backends": [
+                    {"name": "vllm", "target": vllm.target("vllm_model"), "weight": 1},
+                    {"name": "llmapi", "target": llmapi.target(MODEL), "weight": 0},
+                ]
+            }
+            async with running_router(config) as router, aiohttp.ClientSession() as session:
+                assert router.may_refuse == {"repetition_penalty", "min_tokens", "ignore_eos"}
+                url = f"{base(router)}/v1/completions"
+                asked = capped_completion(2, repetition_penalty=1.2)
+                status, refused = await post_sse(session, url, asked)
+                assert status == 400
+                message = refused[0]["error"]["message"]
+                assert "backend llmapi: repetition_penalty=1.2" in message
+                assert vllm.bodies == llmapi.bodies == []
+                for harmless in ({"repetition_penalty": 1.0}, {"min_tokens": 1}, {}):
+                    body = capped_completion(2, **harmless)
+                    assert (await post_sse(session, url, body))[0] == 200
+                assert len(vllm.bodies) == 3
 
     asyncio.run(go())
