@@ -32,6 +32,7 @@ TARGETS = (
     "triton-trtllm://127.0.0.1:1/ensemble",
     "openai://127.0.0.1:1/v1?model=m",
     "openai-chat://127.0.0.1:1/v1?model=m",
+    "triton-llmapi://127.0.0.1:1/tensorrt_llm",
 )
 UPSTREAMS = [Upstream(parse_target(url)) for url in TARGETS]
 
@@ -52,6 +53,9 @@ def front(raw: bytes, api: str, stream: bool) -> CanonicalRequest | FrontError:
 def check_translations(request: CanonicalRequest) -> None:
     """Each backend's payload is strict JSON; the client's answer shapes encode."""
     for upstream in UPSTREAMS:
+        if upstream.refusal(request) is not None:  # the router answers 400 (may_refuse)
+            assert not upstream.may_refuse().isdisjoint(request.sampling)
+            continue
         payload = json.loads(upstream.payload(request), parse_constant=_no_constant)
         assert isinstance(payload, dict)
     reply, times = reply_for(request), ServerTimes(1, 2, 3, 4)
