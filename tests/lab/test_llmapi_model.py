@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from tokenizers import Tokenizer
 
-from tests.lab.conftest import LabEndpoints
 from tests.lab.emulator import emulator_overrides
 from tests.lab.http import get_text, post_json, post_sse, sse_events_any_status
+from tests.support.lab import LabEndpoints
 
 MODEL = "tensorrt_llm_llmapi"
 ENGINE = "tensorrt_llm_emulator"

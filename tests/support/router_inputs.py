@@ -1,4 +1,4 @@
-"""Hypothesis strategies for what clients send the router: JSON bodies of its three front APIs
+"""Hypothesis strategies for what clients send the router: JSON bodies of its four front APIs
 built from their real field names (with right and wrong values), raw bytes, and HTTP/1.1
 requests as bytes."""
 
@@ -68,6 +68,33 @@ TRITON_FIELDS = (
     "return_finish_reason",
     "return_num_input_tokens",
     "return_num_output_tokens",
+)
+LLMAPI_FIELDS = (
+    "text_input",
+    "streaming",
+    "id",
+    "stop",
+    "image_url",
+    "return_finish_reason",
+    "return_stop_reason",
+    "return_cumulative_logprob",
+    *(
+        f"sampling_param_{name}"
+        for name in (
+            "max_tokens",
+            "temperature",
+            "top_k",
+            "top_p",
+            "seed",
+            "stop",
+            "frequency_penalty",
+            "presence_penalty",
+            "best_of",
+            "exclude_input_from_output",
+            "return_perf_metrics",
+            "min_tokens",
+        )
+    ),
 )
 STRANGE_FIELDS = ("logit_bias", "tools", "", "max_tokens ", "Temperature")
 
@@ -174,11 +201,39 @@ def _mutated(
     return body
 
 
+valid_llmapi = st.fixed_dictionaries(
+    {"text_input": text | text.map(lambda prompt: [prompt])},
+    optional={
+        "streaming": st.booleans() | st.booleans().map(lambda flag: [flag]),
+        "id": text,
+        "stop": st.just(False),
+        "return_finish_reason": st.booleans(),
+        "return_stop_reason": st.just(False),
+        "return_cumulative_logprob": st.just(False),
+        "sampling_param_max_tokens": st.integers(1, 4096) | st.integers(1, 99).map(lambda n: [n]),
+        "sampling_param_temperature": sampling["temperature"],
+        "sampling_param_top_k": sampling["top_k"],
+        "sampling_param_top_p": sampling["top_p"],
+        "sampling_param_seed": sampling["seed"],
+        "sampling_param_stop": st.lists(text, max_size=3),
+        "sampling_param_frequency_penalty": sampling["frequency_penalty"],
+        "sampling_param_presence_penalty": sampling["presence_penalty"],
+        "sampling_param_best_of": st.just(1),
+        "sampling_param_exclude_input_from_output": st.just(True),
+        "sampling_param_return_perf_metrics": st.booleans(),
+    },
+)
 completions_bodies = _mutated(valid_completions, OPENAI_FIELDS)
 chat_bodies = _mutated(valid_chat, OPENAI_FIELDS)
 openai_bodies = completions_bodies | chat_bodies
 triton_bodies = _mutated(valid_triton, TRITON_FIELDS)
-BODIES = {"completions": completions_bodies, "chat": chat_bodies, "triton": triton_bodies}
+llmapi_bodies = _mutated(valid_llmapi, LLMAPI_FIELDS)
+BODIES = {
+    "completions": completions_bodies,
+    "chat": chat_bodies,
+    "triton": triton_bodies,
+    "llmapi": llmapi_bodies,
+}
 
 
 def _encode(body: Any) -> bytes:
@@ -242,6 +297,8 @@ ROUTED = {
     "/v1/chat/completions": chat_bodies,
     "/v2/models/m/generate": triton_bodies,
     "/v2/models/m/generate_stream": triton_bodies,
+    "/v2/models/tensorrt_llm/generate": llmapi_bodies,
+    "/v2/models/tensorrt_llm/generate_stream": llmapi_bodies,
 }
 OTHER_PATHS = ("/health", "/metrics", "/v2/health/ready", "/v2/models/m/ready", "/nope", "*")
 HEADER_NAMES = ("User", "X-Session-Id", "Expect", "Content-Length", "Transfer-Encoding", "Upgrade")

@@ -111,9 +111,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         description="Render the canary plan (as `crossfade canary` reads it) for a controller in "
         "the cluster: the two backends become revisions of one workload (Argo Rollout, or the "
         "Deployment a Flagger Canary targets), the plan's steps its traffic weights, and its "
-        "gates Prometheus queries on vllm:* and nv_inference_* metrics (AnalysisTemplate or "
-        "MetricTemplates). DIR/incumbent holds the workload on the incumbent, to apply first "
-        "when it does not exist yet. What a gate cannot express is noted in the files. Both "
+        "gates Prometheus queries on what each serving layout exports, vllm:* and Triton's "
+        "nv_inference_* (AnalysisTemplate or MetricTemplates). DIR/incumbent holds the workload "
+        "on the incumbent, to apply first when it does not exist yet. Which gates were rendered, "
+        "which were left out and why, is said in the files and on stderr. Both "
         "revisions answer one address, so it is refused, as a split is, when no one request "
         f"works on both backends. {_RECORD_HELP}",
     )
@@ -278,6 +279,7 @@ def run_canary(args: argparse.Namespace) -> int:
     )
     sources = (Path(args.spec).name, Path(args.plan).name)
     tree, notes = render_canary(setup, args.driver, sources)
+    print(f"crossfade render canary: gates: {setup.summary}", file=sys.stderr)
     for note in notes:
         print(f"crossfade render canary: note: {note}", file=sys.stderr)
     if args.output == "-":

@@ -24,11 +24,15 @@ config (every key, its default and the limits on requests: docs/router.md):
   health: {interval_s: 2, eject_after_failures: 3, restore_after_successes: 2}
   shadow: {backend: trtllm-ensemble, share: 0.1}   # optional: copies, never answered
   timeouts: {first_token_s: 60, idle_s: 30, total_s: 600}
+  triton_fronts: {tensorrt_llm: llmapi}        # the default: what each model's clients send
 
 targets: triton-vllm://HOST:PORT/MODEL, triton-trtllm://HOST:PORT/MODEL (ensemble or BLS),
-openai://HOST:PORT/v1?model=NAME, openai-chat://HOST:PORT/v1?model=NAME.
-clients: POST /v1/completions, /v1/chat/completions, /v2/models/M/generate[_stream];
-GET /metrics, /health, /v2/health/ready. The admin API (weights, shadow, eject, restore,
+triton-llmapi://HOST:PORT/MODEL (the LLM API model), openai://HOST:PORT/v1?model=NAME,
+openai-chat://HOST:PORT/v1?model=NAME.
+clients: POST /v1/completions, /v1/chat/completions, /v2/models/M/generate[_stream] (as
+clients of the vLLM backend or the ensemble write it, or, for a model triton_fronts maps to
+llmapi, as clients of TensorRT-LLM's LLM API model do); GET /metrics, /health,
+/v2/health/ready. The admin API (weights, shadow, eject, restore,
 observations) takes the token as 'Authorization: Bearer TOKEN'."""
 
 

@@ -392,3 +392,72 @@ def test_one_sample_floor_needs_no_second_branch() -> None:
     for gate in build_setup(spec_with(lambda data: None), plan_of(text)).gates:
         assert ">= 30)" in gate.query
         assert "\nor\n" not in gate.query
+
+
+def write_spec(folder: Path, change: Any, path: Path = SPEC_70B) -> Path:
+    """The example at `path`, edited by `change`, as a file the CLI reads."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    written = folder / path.name
+    written.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return written
+
+
+@pytest.mark.parametrize("driver", ["argo", "flagger"])
+def test_the_output_says_which_layouts_and_which_gates_rendered_or_left_out(
+    driver: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert render(SPEC_70B, write_plan(tmp_path), out, driver, "--candidate", "tensorrtllm") == 0
+    summary = (
+        "vLLM on Triton (vllm backend, vllm:* metrics) (incumbent) -> the legacy TensorRT-LLM "
+        "engine ensemble (candidate); rendered: ttft-p95-ratio, error-rate-delta, ttft-p99-slo; "
+        "left out: itl_p95_ratio_max, tpot_p95_ratio_max, length_mismatch_delta_max, "
+        "slo.itl_p99_ms (the notes say why)"
+    )
+    err = capsys.readouterr().err
+    assert f"crossfade render canary: gates: {summary}\n" in err
+    analysis = "analysistemplate.yaml" if driver == "argo" else "metrictemplate.yaml"
+    header = " ".join((out / analysis).read_text().split("---", 1)[0].replace("#", "").split())
+    assert f"Gates: {summary}" in header
+    assert "the ensemble's nv_trt_llm_* metrics are gauges of state" in header
+    # Errors on vLLM's side are counted only when a request fails to start: said, not hidden.
+    assert "error-rate-delta on vLLM on Triton (vllm backend): Triton's python backend" in err
+    assert lint(out) == []
+
+
+@pytest.mark.parametrize("driver", ["argo", "flagger"])
+def test_a_model_that_does_not_stream_has_no_ttft_gate(
+    driver: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not decoupled, the model answers once: Triton's first-response histogram is then the
+    whole answer's time, and a TTFT gate on it would compare that with vLLM's real TTFT."""
+    spec = write_spec(tmp_path, lambda data: data["tensorrtllm"].update(decoupled=False))
+    out = tmp_path / "out"
+    assert render(spec, write_plan(tmp_path), out, driver, "--candidate", "tensorrtllm") == 0
+    err = capsys.readouterr().err
+    assert set(gate_queries(out, driver)) == {"error-rate-delta"}
+    assert "left out: ttft_p95_ratio_max, itl_p95_ratio_max, " in err
+    assert "gate ttft_p95_ratio_max left out: tensorrtllm: tensorrtllm.decoupled is false" in err
+    assert "gate slo.ttft_p99_ms left out: tensorrtllm: tensorrtllm.decoupled is false" in err
+    assert lint(out) == []
+    # On vLLM's side as the candidate, only vLLM's own histogram backs the absolute SLO.
+    assert render(spec, write_plan(tmp_path), tmp_path / "v", driver, "--candidate", "vllm") == 0
+    assert set(gate_queries(tmp_path / "v", driver)) == {
+        "error-rate-delta",
+        "ttft-p99-slo",
+        "itl-p99-slo",
+    }
+
+
+def test_without_vllms_own_metrics_only_tritons_back_the_gates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write_spec(tmp_path, lambda data: data["vllm"].update(report_custom_metrics=False))
+    out = tmp_path / "out"
+    assert render(spec, write_plan(tmp_path), out, "argo", "--candidate", "vllm") == 0
+    err = capsys.readouterr().err
+    assert set(gate_queries(out, "argo")) == {"error-rate-delta"}
+    assert "vLLM on Triton (vllm backend, nv_inference_* only) (candidate)" in err
+    assert "gate ttft_p95_ratio_max left out: vllm: vllm:* metrics need REPORT_CUSTOM" in err
+    assert lint(out) == []

@@ -219,7 +219,8 @@ def test_a_canary_needs_one_request_for_both_backends() -> None:
     assert "send all traffic to one backend" not in str(caught.value)
     with pytest.raises(UsageError, match="the LLM API model") as caught:
         build_setup(layout_spec("llmapi"), plan)
-    assert "No fix yet: crossfade's router" in str(caught.value)
+    assert "Fix: put crossfade's router in front (crossfade route)" in str(caught.value)
+    assert "run the canary through it (crossfade route CONFIG --plan PLAN)" in str(caught.value)
     assert build_setup(layout_spec("engine"), plan).candidate == "tensorrtllm"
 
 
@@ -229,8 +230,39 @@ def test_a_canary_needs_one_request_for_both_backends() -> None:
 )
 def test_canary_queries_count_each_layouts_entry_model(layout: Layout, matcher: str) -> None:
     ctx = Context.of(layout_spec(layout))
-    gates, _ = plan_gates(ctx, parse_plan(PLAN), "tensorrtllm", "vllm", "llm/canary")
+    gates = plan_gates(ctx, parse_plan(PLAN), "tensorrtllm", "vllm", "llm/canary").gates
     errors = next(gate for gate in gates if gate.name == "error-rate-delta")
     trt_side = [line for line in errors.query.splitlines() if 'backend="tensorrtllm"' in line]
     assert trt_side
     assert all(matcher in line for line in trt_side)
+
+
+@pytest.mark.parametrize("decoupled", [True, False])
+def test_canary_gates_on_the_llm_api_model_read_tritons_own_metrics_only(decoupled: bool) -> None:
+    """The LLM API model exports no nv_trt_llm_* and no per-token histogram: TTFT is Triton's
+    first-response histogram (only while the model streams), errors Triton's counters; the ITL
+    gate is left out, and the notes say what the error gate does not see."""
+    spec = layout_spec("llmapi", lambda data: data["tensorrtllm"].update(decoupled=decoupled))
+    plan = PLAN.replace("error_rate_delta_max", "itl_p95_ratio_max: 1.2, error_rate_delta_max")
+    planned = plan_gates(Context.of(spec), parse_plan(plan), "tensorrtllm", "vllm", "llm/canary")
+    names = [gate.name for gate in planned.gates]
+    assert names == (["ttft-p95-ratio", "error-rate-delta"] if decoupled else ["error-rate-delta"])
+    queries = "\n".join(gate.query for gate in planned.gates)
+    assert "nv_trt_llm" not in queries
+    if decoupled:
+        ttft = 'nv_inference_first_response_histogram_ms_bucket{namespace="llm", job="llm/canary"'
+        assert f'{ttft}, backend="tensorrtllm", model="tensorrt_llm"}}' in queries
+    else:
+        assert planned.left_out["ttft_p95_ratio_max"].startswith(
+            "tensorrtllm: tensorrtllm.decoupled is false, so the model answers once"
+        )
+    assert (
+        "the LLM API model exports Triton's nv_inference_* only"
+        in planned.left_out["itl_p95_ratio_max"]
+    )
+    summary = planned.summary("vllm", "tensorrtllm")
+    assert "-> TensorRT-LLM's LLM API model in Triton (candidate); rendered: " in summary
+    assert any(
+        note.startswith("error-rate-delta on TensorRT-LLM's LLM API model in Triton: Triton's")
+        for note in planned.notes
+    )

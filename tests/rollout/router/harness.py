@@ -100,7 +100,9 @@ def completion(max_tokens: int = 4, stream: bool = True, **extra: Any) -> dict[s
 
 @dataclass
 class ScriptedTriton:
-    """An in-process Triton generate_stream server speaking the vLLM or TensorRT-LLM dialect.
+    """An in-process Triton generate_stream server speaking the vLLM or TensorRT-LLM ensemble
+    dialect, or the LLM API model's ("llmapi": the text so far in every event, and the perf
+    timestamps `perf_times` gives for each position when asked).
 
     `mode`: "ok", "inband_error" (200 then an error event), "status:N" (an HTTP error),
     "break:K" (K events, then the connection is cut), "hang:K" (K events, then silence with
@@ -126,7 +128,12 @@ class ScriptedTriton:
         if self.mode == "inband_error":
             await response.write(b'data: {"error": "scripted in-band error"}\n\n')
             return response
-        limit = int(body.get("max_tokens") or body.get("parameters", {}).get("max_tokens"))
+        limit = int(
+            body.get("max_tokens")
+            or body.get("parameters", {}).get("max_tokens")
+            or body["sampling_param_max_tokens"]
+        )
+        so_far = ""
         cut = int(self.mode.split(":")[1]) if self.mode.startswith(("break:", "hang:")) else None
         for position in range(limit):
             if cut is not None and position == cut and self.mode.startswith("hang:"):
@@ -138,6 +145,11 @@ class ScriptedTriton:
             event: dict[str, Any] = {"text_output": f" t{position}", "num_output_tokens": 1}
             if position == 0:
                 event["num_input_tokens"] = 3
+            if self.dialect == "llmapi":  # no counts, the text so far
+                so_far += f" t{position}"
+                event = {"model_name": "tensorrt_llm", "model_version": "1", "text_output": so_far}
+                if body.get("sampling_param_return_perf_metrics"):
+                    event |= perf_times(position)
             if self.dialect == "vllm":
                 event["finish_reason"] = "length" if position == limit - 1 else "None"
             await response.write(f"data: {json.dumps(event)}\n\n".encode())
@@ -148,8 +160,19 @@ class ScriptedTriton:
         return web.json_response({}, status=200 if self.ready else 503)
 
     def target(self, model: str = "m") -> str:
-        scheme = "triton-vllm" if self.dialect == "vllm" else "triton-trtllm"
-        return f"{scheme}://127.0.0.1:{self.port}/{model}"
+        scheme = {"vllm": "triton-vllm", "llmapi": "triton-llmapi"}.get(self.dialect)
+        return f"{scheme or 'triton-trtllm'}://127.0.0.1:{self.port}/{model}"
+
+
+def perf_times(position: int) -> dict[str, str]:
+    """A scripted LLM API model's timestamps at a position, as upstream sends them (digits)."""
+    last = 3_000_000 + position * 100_000
+    return {
+        "arrival_time_ns": "1000000",
+        "first_scheduled_time_ns": "2000000",
+        "first_token_time_ns": "3000000",
+        "last_token_time_ns": str(last),
+    }
 
 
 @asynccontextmanager
@@ -185,13 +208,15 @@ async def read_request(reader: asyncio.StreamReader) -> bytes:
 class BareTriton:
     """A Triton (vLLM dialect) server on asyncio streams that answers every POST with `events`
     events of `text`, the last one final, `every_s` apart; `events=None`: endlessly, until the
-    reader leaves, whatever max_tokens said. GETs (the router's readiness probes) get 200."""
+    reader leaves, whatever max_tokens said; `fail_after=K`: K events and an error event, all in
+    one write. GETs (the router's readiness probes) get 200."""
 
     events: int | None = 2
     every_s: float = 0.0
     text: str = " x"
     port: int = 0
     streams: int = 0
+    fail_after: int | None = None
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -212,6 +237,12 @@ class BareTriton:
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n"
         )
+        if self.fail_after is not None:
+            event = b'data: {"text_output": %s, "finish_reason": "None"}\n\n'
+            data = event % json.dumps(self.text).encode() * self.fail_after
+            data += b'data: {"error": "scripted in-band error"}\n\n'
+            writer.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(data), data))
+            return
         sent = 0
         while self.events is None or sent < self.events:  # endless: until drain raises
             sent += 1
@@ -228,8 +259,8 @@ class BareTriton:
 
 
 @asynccontextmanager
-async def bare_triton(events: int | None = 2) -> AsyncIterator[BareTriton]:
-    upstream = BareTriton(events)
+async def bare_triton(events: int | None = 2, **settings: Any) -> AsyncIterator[BareTriton]:
+    upstream = BareTriton(events, **settings)
     server = await asyncio.start_server(upstream.serve, "127.0.0.1", 0)
     upstream.port = server.sockets[0].getsockname()[1]
     try:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from crossfade.bench.dialects.base import ServerTimes
 from crossfade.bench.targets import parse_target
 from crossfade.rollout.router.front import (
     CanonicalRequest,
@@ -20,6 +21,7 @@ from crossfade.rollout.router.front import (
     parse_triton,
     read_json,
 )
+from crossfade.rollout.router.front_llmapi import parse_llmapi
 from crossfade.rollout.router.replies import reply_for
 from crossfade.rollout.router.upstream import Upstream
 from tests.support.fuzz import fuzz
@@ -30,6 +32,7 @@ TARGETS = (
     "triton-trtllm://127.0.0.1:1/ensemble",
     "openai://127.0.0.1:1/v1?model=m",
     "openai-chat://127.0.0.1:1/v1?model=m",
+    "triton-llmapi://127.0.0.1:1/tensorrt_llm",
 )
 UPSTREAMS = [Upstream(parse_target(url)) for url in TARGETS]
 
@@ -40,6 +43,8 @@ def front(raw: bytes, api: str, stream: bool) -> CanonicalRequest | FrontError:
         body = read_json(raw)
         if api == "triton":  # /generate_stream (stream) or /generate
             return parse_triton(body, "m", stream=stream)
+        if api == "llmapi":  # a model name the config maps to the LLM API model
+            return parse_llmapi(body, "tensorrt_llm", stream=stream)
         return parse_openai(body, "chat" if api == "chat" else "completions")
     except FrontError as exc:
         return exc
@@ -48,11 +53,15 @@ def front(raw: bytes, api: str, stream: bool) -> CanonicalRequest | FrontError:
 def check_translations(request: CanonicalRequest) -> None:
     """Each backend's payload is strict JSON; the client's answer shapes encode."""
     for upstream in UPSTREAMS:
+        if upstream.refusal(request) is not None:  # the router answers 400 (may_refuse)
+            assert not upstream.may_refuse().isdisjoint(request.sampling)
+            continue
         payload = json.loads(upstream.payload(request), parse_constant=_no_constant)
         assert isinstance(payload, dict)
-    reply = reply_for(request)
-    json.dumps(reply.whole("text", 1, 3), allow_nan=False)
-    for piece in (reply.event("t", 1, 1, 3), reply.finish(1, 3), reply.error_event("e", 502)):
+    reply, times = reply_for(request), ServerTimes(1, 2, 3, 4)
+    json.dumps(reply.whole("text", 1, 3, times), allow_nan=False)
+    pieces = (reply.event("t", 1, 1, 3, times), reply.finish(1, 3, times))
+    for piece in (*pieces, reply.error_event("e", 502)):
         for line in piece.split(b"\n"):
             if line.startswith(b"data: {"):
                 json.loads(line[6:], parse_constant=_no_constant)

@@ -1,6 +1,7 @@
 """The router against an upstream that ignores `max_tokens` and one that never finishes, on real
 sockets: the stream ends in-band past the output limit, a whole answer gets a clear error, the
-whole answer's time is bounded by timeouts.total_s, and each counts against the backend."""
+whole answer's time is bounded by timeouts.total_s, and each counts against the backend; a
+client that stops reading is cut off before its unread answer grows without bound."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 import aiohttp
 import pytest
 
+from crossfade.rollout.router import http_server
 from crossfade.rollout.router.upstream import output_limit
 from tests.rollout.router.harness import (
     BareTriton,
@@ -75,5 +77,33 @@ def test_a_whole_answer_that_takes_too_long_ends_at_total_s() -> None:
                 assert "timeouts.total_s" in events[-1]["error"]["message"]
                 assert "[DONE]" not in events
         assert up.streams == 2  # no fallback once the answer's time is spent
+
+    asyncio.run(go())
+
+
+def test_a_client_that_stops_reading_is_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer that repeats its text so far in every event (the LLM API model's shape) grows
+    with the square of its length: a client that stops reading must not make the router keep
+    it all. (Plain 4 KB events here: without the bound, the test leaves tens of MB unread.)"""
+    monkeypatch.setattr(http_server, "MAX_UNREAD", 1024 * 1024)
+
+    async def go() -> None:
+        async with bare_triton(None, every_s=0.0005, text="x" * 4096) as up:
+            config = {"backends": [{"name": "endless", "target": up.target()}]}
+            async with running_router(config) as router:
+                _, writer = await asyncio.open_connection("127.0.0.1", router.data_port)
+                body = b'{"text_input": "hi", "max_tokens": 2000000000}'
+                writer.write(
+                    b"POST /v2/models/m/generate_stream HTTP/1.1\r\nHost: r\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                    % (len(body), body)
+                )  # and never read
+                for _ in range(GUARD_S * 20):
+                    if router.observations.last_seq:
+                        break
+                    await asyncio.sleep(0.05)
+                _, observed = router.observations.after(0)
+                writer.close()
+        assert [(o.backend, o.error_kind) for o in observed] == [("endless", "cancelled")]
 
     asyncio.run(go())

@@ -34,9 +34,10 @@ FIX = (
     "which sends each backend its own dialect, or send all traffic to one backend"
 )
 LLMAPI_FIX = (
-    "send all traffic to one backend: no model name makes one request work on both "
-    "TensorRT-LLM's LLM API model and vLLM, and crossfade's router does not speak the LLM API "
-    "model's inputs yet"
+    "send all traffic to one backend, or put crossfade's router in front (crossfade route), "
+    "which sends each backend its own dialect (the LLM API model as a triton-llmapi:// "
+    "backend): no model name makes one request work on both TensorRT-LLM's LLM API model and "
+    "vLLM"
 )
 
 

@@ -67,21 +67,23 @@ def build_setup(
     monitored = ctx.k8s.monitoring is not None
     # The Prometheus Operator names a PodMonitor's job <namespace>/<name>.
     job = f"{ctx.namespace}/{monitor_name(ctx)}" if monitored else None
-    gates, notes = plan_gates(ctx, plan, chosen, incumbent, job)
-    setup = CanarySetup(ctx, plan, chosen, incumbent, router, prometheus, gates, notes)
-    return dataclasses.replace(setup, notes=notes + _notes(setup))
+    planned = plan_gates(ctx, plan, chosen, incumbent, job)
+    setup = CanarySetup(
+        ctx,
+        plan,
+        chosen,
+        incumbent,
+        router,
+        prometheus,
+        planned.gates,
+        planned.notes,
+        planned.summary(incumbent, chosen),
+    )
+    return dataclasses.replace(setup, notes=planned.notes + _notes(setup))
 
 
 def _notes(setup: CanarySetup) -> list[str]:
     ctx, notes = setup.ctx, []
-    if any(gate.name == "ttft-p95-ratio" for gate in setup.gates):
-        notes.append(
-            "the TTFT ratio sets vLLM's engine-side vllm:time_to_first_token_seconds against "
-            "Triton's nv_inference_first_response_histogram_ms for the TensorRT-LLM entry model "
-            "(its pods get --metrics-config=histogram_latencies=true); the p95 is interpolated "
-            "in each histogram's buckets, which Triton keeps coarse unless config.pbtxt sets "
-            "model_metrics buckets"
-        )
     settings = ctx.k8s.monitoring
     if settings is None:
         notes.append(
@@ -146,6 +148,7 @@ def render_canary(
         f"Canary: {setup.incumbent} (incumbent) -> {setup.candidate} (candidate), "
         f"steps {', '.join(str(step) for step in setup.plan.steps)}.",
     ]
+    summary = _note_lines([setup.summary], "Gates: ")
     workload = WORKLOAD_KIND[driver]
     files = {kind: f"{kind.lower()}.yaml" for kind in by_kind}
     tree = RenderedTree()
@@ -154,7 +157,7 @@ def render_canary(
         if kind == workload:
             extra = _start_lines(setup, driver, files)
         if kind in (workload, ANALYSIS_KIND[driver], "Canary"):
-            extra += _note_lines(notes)
+            extra += summary + _note_lines(notes)
         tree.add(files[kind], dump_documents(manifests, [*header, *extra]))
     first = (
         rollout(setup, setup.incumbent) if driver == "argo" else deployment(setup, setup.incumbent)
@@ -189,8 +192,8 @@ def _start_lines(setup: CanarySetup, driver: Driver, files: dict[str, str]) -> l
     ]
 
 
-def _note_lines(notes: list[str]) -> list[str]:
+def _note_lines(notes: list[str], lead: str = "Note: ") -> list[str]:
     lines: list[str] = []
     for note in notes:
-        lines += textwrap.wrap(f"Note: {note}", width=96, subsequent_indent="  ")
+        lines += textwrap.wrap(f"{lead}{note}", width=96, subsequent_indent="  ")
     return lines

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from crossfade.errors import UsageError
+from crossfade.render.k8s.canary_exports import side_of
 from crossfade.render.k8s.common import (
     NAME_LABEL,
     TP_PP_ANNOTATION,
@@ -23,10 +24,15 @@ from crossfade.render.k8s.common import (
     metadata,
     seconds,
 )
-from crossfade.render.k8s.promql import Gate, Samples, Side, backend_side, relative_gates, slo_gates
-from crossfade.render.k8s.traffic import TRTLLM_ENTRY_MODELS
+from crossfade.render.k8s.promql import (
+    TRITON_FIRST_RESPONSE,
+    Gate,
+    Samples,
+    Side,
+    relative_gates,
+    slo_gates,
+)
 from crossfade.render.k8s.workloads import serving_objects
-from crossfade.spec.tensorrtllm import TensorRTLLMApi
 
 if TYPE_CHECKING:
     # A type only: render reads the plan model and never runs the canary controller.
@@ -52,6 +58,27 @@ class ServingPods:
 
 
 @dataclass(frozen=True)
+class PlannedGates:
+    """The plan's gates as queries; the plan's gates no metric backs (its key -> why); and
+    what the notes say about the rest."""
+
+    gates: list[Gate]
+    left_out: dict[str, str]
+    notes: list[str]
+    sides: dict[Backend, Side]
+
+    def summary(self, incumbent: Backend, candidate: Backend) -> str:
+        """One line: the two layouts, the gates rendered and the ones left out."""
+        rendered = ", ".join(gate.name for gate in self.gates)
+        out = ", ".join(self.left_out) or "none"
+        return (
+            f"{self.sides[incumbent].layout} (incumbent) -> {self.sides[candidate].layout} "
+            f"(candidate); rendered: {rendered}; left out: {out}"
+            + (" (the notes say why)" if self.left_out else "")
+        )
+
+
+@dataclass(frozen=True)
 class CanarySetup:
     ctx: Context
     plan: CanaryPlan
@@ -61,6 +88,7 @@ class CanarySetup:
     prometheus: str
     gates: list[Gate]
     notes: list[str]
+    summary: str = ""
 
     @property
     def window(self) -> str:
@@ -138,8 +166,9 @@ def _backend_named(name: str, role: str) -> Backend:
 
 def plan_gates(
     ctx: Context, plan: CanaryPlan, candidate: Backend, incumbent: Backend, job: str | None
-) -> tuple[list[Gate], list[str]]:
-    """The plan's gates as queries, with a note for each one no metric can express."""
+) -> PlannedGates:
+    """The plan's gates as queries on what each side's layout exports, with a note for each
+    one no metric can express and for what a rendered gate does not see."""
     sides = {backend: _side(ctx, backend, job) for backend in (candidate, incumbent)}
     window = window_of(plan)
     gates = plan.gates
@@ -147,29 +176,50 @@ def plan_gates(
     limits = {"ttft": gates.ttft_p95_ratio_max, "error": gates.error_rate_delta_max}
     if gates.itl_p95_ratio_max is not None:
         limits["itl"] = gates.itl_p95_ratio_max
-    found, notes = relative_gates(limits, sides[candidate], sides[incumbent], window, samples)
+    found, left_out = relative_gates(limits, sides[candidate], sides[incumbent], window, samples)
     if gates.tpot_p95_ratio_max is not None:
-        notes.append(
-            "gate tpot_p95_ratio_max left out: TPOT is one value per request and neither "
-            "backend exports it (vllm:time_per_output_token_seconds, the ITL gate's series, "
-            "is observed per token)"
+        left_out["tpot_p95_ratio_max"] = (
+            "TPOT is one value per request and neither backend exports it "
+            "(vllm:time_per_output_token_seconds, the ITL gate's series, is observed per token)"
         )
     if gates.length_mismatch_delta_max is not None:
-        notes.append(
-            "gate length_mismatch_delta_max left out: no exported metric holds the output "
-            "length a request asked for (only crossfade's router sees both)"
-        )
-    if gates.rollback_when_ejected:
-        notes.append(
-            "rollback_when_ejected has no counterpart: no router ejects the candidate here; "
-            "failing candidate requests trip error-rate-delta instead"
+        left_out["length_mismatch_delta_max"] = (
+            "no exported metric holds the output length a request asked for (only crossfade's "
+            "router sees both)"
         )
     if gates.slo is not None:
         absolute, more = slo_gates(
             gates.slo.ttft_p99_ms, gates.slo.itl_p99_ms, sides[candidate], window, samples
         )
-        found, notes = found + absolute, notes + more
-    return found, notes
+        found, left_out = found + absolute, left_out | more
+    notes = [f"gate {key} left out: {why}" for key, why in left_out.items()]
+    if gates.rollback_when_ejected:
+        notes.append(
+            "rollback_when_ejected has no counterpart: no router ejects the candidate here; "
+            "failing candidate requests trip error-rate-delta instead"
+        )
+    notes += _ttft_notes(found, sides[candidate], sides[incumbent])
+    notes += [caveat for side in (candidate, incumbent) for caveat in sides[side].caveats]
+    return PlannedGates(found, left_out, notes, sides)
+
+
+def _ttft_notes(gates: list[Gate], candidate: Side, incumbent: Side) -> list[str]:
+    if not any(gate.name == "ttft-p95-ratio" for gate in gates):
+        return []
+    assert candidate.ttft is not None
+    assert incumbent.ttft is not None
+    note = (
+        f"the TTFT ratio sets the candidate's {candidate.ttft.family} ({candidate.layout}) "
+        f"against the incumbent's {incumbent.ttft.family} ({incumbent.layout})"
+    )
+    if TRITON_FIRST_RESPONSE in (candidate.ttft, incumbent.ttft):
+        note += (
+            f"; {TRITON_FIRST_RESPONSE.family} is Triton's time to the first response of the "
+            "entry model (its pods get --metrics-config=histogram_latencies=true), and its p95 "
+            "is interpolated in buckets Triton keeps coarse unless config.pbtxt sets "
+            "model_metrics buckets"
+        )
+    return [note]
 
 
 def _side(ctx: Context, backend: Backend, job: str | None) -> Side:
@@ -177,18 +227,7 @@ def _side(ctx: Context, backend: Backend, job: str | None) -> Side:
     if job is not None:
         labels["job"] = job
     labels["backend"] = backend
-    vllm, trt = ctx.spec.vllm, ctx.spec.tensorrtllm
-    assert vllm is not None  # resolve_backends has checked both sections are there
-    exports = vllm.report_custom_metrics and vllm.triton_backend == "vllm"
-    if backend == "vllm":
-        models: tuple[str, ...] = (vllm.triton_model_name,)
-    elif isinstance(trt, TensorRTLLMApi):
-        models = (trt.triton_model_name,)  # one model, no ensemble around it
-    else:
-        # The legacy entry models; the BLS calls the composing models itself, so a request is
-        # counted by one of them only.
-        models = TRTLLM_ENTRY_MODELS
-    return backend_side(backend, labels, models, exports)
+    return side_of(ctx, backend, labels)
 
 
 def serving_pods(ctx: Context, backend: Backend) -> ServingPods:

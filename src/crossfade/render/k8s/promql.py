@@ -5,13 +5,14 @@ Every metric name here is one Triton or its backends export: each is looked up i
 
 - TTFT: `vllm:time_to_first_token_seconds` on the vLLM side (only with REPORT_CUSTOM_METRICS);
   Triton core's `nv_inference_first_response_histogram_ms` on the TensorRT-LLM side, which has
-  no TTFT histogram of its own. Both are turned into milliseconds.
+  no TTFT histogram of its own (and is TTFT only when the model streams). Both are turned into
+  milliseconds.
 - ITL: `vllm:time_per_output_token_seconds` (the name Triton's vLLM backend exports; vLLM's own
   server calls it `vllm:inter_token_latency_seconds`). TensorRT-LLM on Triton exports no
   per-token latency at all, so the relative ITL gate has no honest counterpart and is left out.
 - Errors: `nv_inference_request_failure / (success + failure)`, Triton core, for both backends.
-- `nv_trt_llm_*` gauges (queue, KV cache, memory) carry no latency or error signal, so no gate
-  of the plan reads them.
+
+Which side has which series, layout by layout, is `canary_exports.py`.
 
 A query returns nothing until each side has enough samples in the window (the plan's
 `min_samples`), so the driver sees "no data" rather than a verdict from a handful of requests.
@@ -52,47 +53,28 @@ FAILURE = family("nv_inference_request_failure").name
 
 @dataclass(frozen=True)
 class Side:
-    """One backend as Prometheus sees it: its series' label matchers and its histograms."""
+    """One backend as Prometheus sees it: its layout (as notes name it), its series' label
+    matchers, its histograms, the signals it cannot supply and why, and what the notes must
+    say about a gate it backs (`canary_exports.side_of`)."""
 
     backend: Backend
+    layout: str
     matchers: str
     ttft: Histogram | None
     itl: Histogram | None
     missing: dict[str, str]  # signal -> why this backend cannot supply it
+    caveats: tuple[str, ...] = ()
 
 
-def backend_side(
-    backend: Backend,
-    labels: dict[str, str],
-    models: tuple[str, ...],
-    vllm_metrics: bool,
-) -> Side:
-    """The series of `backend`'s pods, selected by `labels` (namespace, job, backend) and by
-    `models`, the Triton models a request is counted by on that side (one of them only)."""
-    if backend == "vllm":
-        matchers = _matchers(labels, _model(models))
-        if vllm_metrics:
-            return Side(backend, matchers, VLLM_TTFT, VLLM_ITL, {})
-        why = (
-            "vllm:* metrics need REPORT_CUSTOM_METRICS (vllm.report_custom_metrics: true, "
-            "Triton's vLLM backend)"
-        )
-        return Side(backend, matchers, None, None, {"ttft": why, "itl": why})
-    matchers = _matchers(labels, _model(models))
-    # Per-token times exist only as response tensors (return_perf_metrics; TRTLLM_OUTPUTS in
-    # triton_metrics.py); nothing per token reaches Prometheus.
-    no_itl = "TensorRT-LLM on Triton exports no inter-token latency to Prometheus"
-    return Side(backend, matchers, TRITON_FIRST_RESPONSE, None, {"itl": no_itl})
-
-
-def _model(models: tuple[str, ...]) -> str:
+def model_matcher(models: tuple[str, ...]) -> str:
+    """The `model` label matching any of `models`."""
     # Model names are [A-Za-z0-9_.-]: a '.' would match any character in a regex.
     if len(models) == 1:
         return f'model="{models[0]}"'
     return f'model=~"{"|".join(name.replace(".", "[.]") for name in models)}"'
 
 
-def _matchers(labels: dict[str, str], model: str) -> str:
+def series_matchers(labels: dict[str, str], model: str) -> str:
     return ", ".join([*(f'{key}="{value}"' for key, value in labels.items()), model])
 
 
@@ -121,11 +103,12 @@ def relative_gates(
     incumbent: Side,
     window: str,
     samples: Samples,
-) -> tuple[list[Gate], list[str]]:
+) -> tuple[list[Gate], dict[str, str]]:
     """The p95 ratios (`limits` by signal: ttft, and itl when the plan has it) where both
-    sides export the signal, and the error-rate delta (limit under "error")."""
+    sides export the signal, and the error-rate delta (limit under "error"); and the plan's
+    gates left out (its key -> why)."""
     gates: list[Gate] = []
-    notes: list[str] = []
+    left_out: dict[str, str] = {}
     for signal in [s for s in ("ttft", "itl") if s in limits]:
         mine, theirs = _histogram(candidate, signal), _histogram(incumbent, signal)
         if mine is None or theirs is None:
@@ -134,7 +117,7 @@ def relative_gates(
                 for side in (candidate, incumbent)
                 if signal in side.missing
             )
-            notes.append(f"gate {signal}_p95_ratio_max left out: {why}")
+            left_out[f"{signal}_p95_ratio_max"] = why
             continue
         ratio = (
             f"{_ms(PASS_QUANTILE, mine, candidate.matchers, window)}\n/\n"
@@ -152,7 +135,7 @@ def relative_gates(
     query = _guarded(delta, limits["error"], counts, samples)
     title = "error rate, candidate - incumbent"
     gates.append(Gate("error-rate-delta", title, query, limits["error"], True))
-    return gates, notes
+    return gates, left_out
 
 
 def slo_gates(
@@ -161,23 +144,22 @@ def slo_gates(
     candidate: Side,
     window: str,
     samples: Samples,
-) -> tuple[list[Gate], list[str]]:
-    """Absolute p99 limits on the candidate alone, in milliseconds."""
+) -> tuple[list[Gate], dict[str, str]]:
+    """Absolute p99 limits on the candidate alone, in milliseconds; and those left out."""
     gates: list[Gate] = []
-    notes: list[str] = []
+    left_out: dict[str, str] = {}
     for signal, limit in (("ttft", ttft_p99_ms), ("itl", itl_p99_ms)):
         histogram = _histogram(candidate, signal)
         if limit is None:
             continue
         if histogram is None:
-            why = candidate.missing[signal]
-            notes.append(f"gate slo.{signal}_p99_ms left out: {candidate.backend}: {why}")
+            left_out[f"slo.{signal}_p99_ms"] = f"{candidate.backend}: {candidate.missing[signal]}"
             continue
         value = _ms(SLO_QUANTILE, histogram, candidate.matchers, window)
         query = _guarded(value, limit, [_count(histogram, candidate.matchers, window)], samples)
         title = f"{signal.upper()} p99 of the candidate, ms"
         gates.append(Gate(f"{signal}-p99-slo", title, query, limit, False))
-    return gates, notes
+    return gates, left_out
 
 
 def _histogram(side: Side, signal: str) -> Histogram | None:

@@ -210,9 +210,12 @@ def shared_request_problem(ctx: Context, one_backend: str | None) -> str | None:
     alone = f"send all traffic to one backend ({one_backend})" if one_backend else None
     if isinstance(trt, TensorRTLLMApi):
         router = (
-            "crossfade's router, which translates each request for each backend, does not "
-            "speak the LLM API model's inputs yet (there is no triton-llmapi:// target)"
+            "put crossfade's router in front (crossfade route), which translates each request "
+            "for each backend (this model as a triton-llmapi:// backend) and answers each "
+            "client in its own shape"
         )
+        if alone is None:  # a canary: the router runs it too
+            router += ", and run the canary through it (crossfade route CONFIG --plan PLAN)"
         return (
             f"no request works on both: the TensorRT-LLM pods run the LLM API model "
             f"('{trt.triton_model_name}'), which reads the inputs streaming and "
@@ -220,7 +223,7 @@ def shared_request_problem(ctx: Context, one_backend: str | None) -> str | None:
             "reads stream and hands every other field of a request to vLLM's SamplingParams, "
             "which refuses sampling_param_* names; so a request written for one side fails on "
             "the other, or loses its length and streaming there, whatever the models are "
-            f"named. {f'Fix: {alone}; ' if alone else 'No fix yet: '}{router}"
+            f"named. Fix: {f'{alone}; or ' if alone else ''}{router}"
         )
     name = vllm.triton_model_name
     if name in TRTLLM_ENTRY_MODELS:

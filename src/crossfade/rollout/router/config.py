@@ -42,9 +42,9 @@ class BackendConfig(StrictModel):
         except UsageError as exc:  # located by pydantic when raised as a ValueError
             raise ValueError(str(exc)) from None
         if spec.transport == "triton-grpc":
+            http = spec.scheme.replace("triton-grpc-", "triton-", 1)
             raise ValueError(
-                "the router forwards over HTTP; name the Triton HTTP port with "
-                "triton-vllm:// or triton-trtllm://"
+                f"the router forwards over HTTP; name the Triton HTTP port with {http}://"
             )
         return url
 
@@ -96,6 +96,14 @@ class Timeouts(StrictModel):
     )
 
 
+# Which request and answer shape clients of a Triton model name speak at /v2/models/NAME/...:
+# `generate`, the fields of the vLLM backend and the TensorRT-LLM ensemble (text_output: each
+# step's new text), or `llmapi`, TensorRT-LLM's LLM API model (text_input, streaming,
+# sampling_param_*; text_output: the text so far). Upstream names that model `tensorrt_llm`.
+TritonFront = Literal["generate", "llmapi"]
+DEFAULT_TRITON_FRONTS: dict[str, TritonFront] = {"tensorrt_llm": "llmapi"}
+
+
 class RouterConfig(StrictModel):
     version: Literal[1]
     listen: Listener = Listener()
@@ -105,6 +113,15 @@ class RouterConfig(StrictModel):
     health: Health = Health()
     shadow: Shadow | None = None
     timeouts: Timeouts = Timeouts()
+    triton_fronts: dict[str, TritonFront] = Field(
+        default_factory=dict,
+        description="a Triton model name -> the shape its clients speak, over the defaults "
+        "(tensorrt_llm: llmapi; any other name: generate)",
+    )
+
+    def triton_front(self, model: str) -> TritonFront:
+        """The shape clients of Triton model `model` speak."""
+        return self.triton_fronts.get(model, DEFAULT_TRITON_FRONTS.get(model, "generate"))
 
     @model_validator(mode="after")
     def _names(self) -> RouterConfig:
@@ -115,6 +132,9 @@ class RouterConfig(StrictModel):
         if self.shadow and self.shadow.backend and self.shadow.backend not in names:
             hint = did_you_mean(self.shadow.backend, names) or f"one of {names}"
             raise ValueError(f"shadow.backend {self.shadow.backend!r} is not a backend ({hint})")
+        for model in self.triton_fronts:
+            if not model or "/" in model:
+                raise ValueError(f"triton_fronts: {model!r} is not a Triton model name")
         same = (self.listen.host, self.listen.port) == (self.admin.host, self.admin.port)
         if same and self.admin.port != 0:
             raise ValueError("admin must listen on another port than listen (it is bound apart)")

@@ -1,12 +1,14 @@
 """The router's client-facing APIs parsed into one canonical request.
 
-Three shapes come in: OpenAI `/v1/completions` and `/v1/chat/completions`, and Triton's
+Four shapes come in: OpenAI `/v1/completions` and `/v1/chat/completions`, and Triton's
 `/v2/models/M/generate[_stream]` as clients of either Triton backend write it: sampling at the top
 (the TensorRT-LLM ensemble's inputs), in `parameters`, or as the `sampling_parameters` JSON string
-(the vLLM backend). What comes out is a `CanonicalRequest`: a prompt (and the chat messages),
-`max_tokens`, whether the length is exact, sampling by vLLM's names (`PORTABLE_SAMPLING`), and how
-the client wants its answer. A field the router cannot carry to every backend is refused (400)
-rather than dropped: the answer must not depend on which backend took the request.
+(the vLLM backend); or, for a model name the router config maps to `llmapi`, as clients of
+TensorRT-LLM's LLM API model write it (`front_llmapi.py`). What comes out is a
+`CanonicalRequest`: a prompt (and the chat messages), `max_tokens`, whether the length is exact,
+sampling by vLLM's names (`PORTABLE_SAMPLING`), and how the client wants its answer. A field the
+router cannot carry to every backend is refused (400) rather than dropped: the answer must not
+depend on which backend took the request.
 
 Exact length: `ignore_eos` (vLLM's way, usually with `min_tokens == max_tokens`) or `end_id: -1`
 (the ensemble's), with no stop string, becomes `exact_length`, which each backend's dialect
@@ -30,7 +32,7 @@ from typing import Any, Literal
 
 from crossfade.bench.dialects.base import PORTABLE_SAMPLING, GenerationRequest, chat_prompt
 
-Api = Literal["completions", "chat", "triton"]
+Api = Literal["completions", "chat", "triton", "llmapi"]
 DEFAULT_MAX_TOKENS = 16  # OpenAI's and vLLM's default
 
 # Fields accepted only at their no-op values: anything else changes the answer in a way the
@@ -42,6 +44,7 @@ _OPENAI_NOOPS: dict[str, tuple[Any, ...]] = {
     "best_of": (None, 1),
 }
 _OPENAI_IGNORED = frozenset({"model", "user", "stream", "stream_options", "max_tokens"})
+LLMAPI_PREFIX = "sampling_param_"  # the LLM API model's sampling inputs
 _TRITON_RENAMES = {"min_length": "min_tokens", "random_seed": "seed", "stop_words": "stop"}
 _TRITON_NOOPS: dict[str, tuple[Any, ...]] = {
     "exclude_input_in_output": (True,),
@@ -66,8 +69,8 @@ _INT32_FIELDS = frozenset({"top_k", "min_tokens"})
 MAX_JSON_ITEMS = 100_000  # values in one body: a chat of thousands of messages fits
 MAX_JSON_DEPTH = 32  # a chat message's text part is 5 levels down
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_shown = reprlib.Repr()
-_shown.maxstring = _shown.maxother = 60
+shown = reprlib.Repr()
+shown.maxstring = shown.maxother = 60
 
 
 class FrontError(Exception):
@@ -85,6 +88,8 @@ class ReplyOptions:
     include_usage: bool = False  # OpenAI: a usage chunk before [DONE]
     continuous_usage: bool = False  # OpenAI: usage in every chunk
     flags: frozenset[str] = frozenset()  # Triton: the return_* flags that were true
+    # Triton's LLM API model: a response per step (`streaming: true`), else one with the text
+    incremental: bool = True
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,10 @@ class CanonicalRequest:
     sampling: Mapping[str, Any] = field(default_factory=dict)
     messages: tuple[Mapping[str, str], ...] | None = None
     reply: ReplyOptions = ReplyOptions()
+
+    def finish_reason(self, total: int) -> str:
+        """Why an answer of `total` output tokens ended: "length" at the cap, else "stop"."""
+        return "length" if total >= self.max_tokens else "stop"
 
     def generation(self) -> GenerationRequest:
         """What every backend's dialect takes; upstream is always streamed (TTFT, ITL measured),
@@ -157,18 +166,18 @@ def _cut(text: str, most: int = 200) -> str:
 
 def parse_openai(body: Any, api: Api) -> CanonicalRequest:
     """A `/v1/completions` (api "completions") or `/v1/chat/completions` ("chat") body."""
-    data = _object(body)
+    data = json_object(body)
     if api == "chat":
         messages = _messages(data.get("messages"))
         prompt = chat_prompt(messages)
         known = {"messages", "max_completion_tokens"}
     else:
-        messages, prompt, known = None, _one_text(data.get("prompt"), "prompt"), {"prompt"}
-    _check_noops(data, _OPENAI_NOOPS)
+        messages, prompt, known = None, one_text(data.get("prompt"), "prompt"), {"prompt"}
+    check_noops(data, _OPENAI_NOOPS)
     unknown = set(data) - known - _OPENAI_IGNORED - set(_OPENAI_NOOPS) - PORTABLE_SAMPLING
     _refuse_unknown(unknown)
     limit = data.get("max_completion_tokens", data.get("max_tokens", DEFAULT_MAX_TOKENS))
-    stream = _bool(data.get("stream", False), "stream")
+    stream = as_bool(data.get("stream", False), "stream")
     options = data.get("stream_options") or {}
     if not isinstance(options, dict):
         raise FrontError("stream_options must be an object")
@@ -180,12 +189,12 @@ def parse_openai(body: Any, api: Api) -> CanonicalRequest:
     model = data.get("model") or ""
     if not isinstance(model, str):
         raise FrontError("model must be a string")
-    return _canonical(api, model, prompt, limit, stream, sampling, messages, reply)
+    return canonical(api, model, prompt, limit, stream, sampling, messages, reply)
 
 
 def parse_triton(body: Any, model: str, *, stream: bool) -> CanonicalRequest:
     """A Triton generate body for `model` (`/generate_stream`: stream, `/generate`: one JSON)."""
-    data = {key: _scalar(key, value) for key, value in _object(body).items()}
+    data = {key: _scalar(key, value) for key, value in json_object(body).items()}
     fields = dict(data)
     parameters = data.get("parameters") or {}
     if not isinstance(parameters, dict):
@@ -207,18 +216,24 @@ def parse_triton(body: Any, model: str, *, stream: bool) -> CanonicalRequest:
         raise FrontError("end_id other than -1 has no equivalent on vLLM; leave it out")
     if end_id == -1:
         fields["ignore_eos"] = True
-    _check_noops(fields, _TRITON_NOOPS)
+    check_noops(fields, _TRITON_NOOPS)
     unknown = set(fields) - _TRITON_IGNORED - set(_TRITON_NOOPS) - PORTABLE_SAMPLING
+    if any(name.startswith(LLMAPI_PREFIX) for name in unknown):
+        raise FrontError(
+            f"{LLMAPI_PREFIX}* fields are inputs of TensorRT-LLM's LLM API model; the router "
+            f"reads them for a model name its config maps to it (triton_fronts: "
+            f"{{{shown.repr(model)}: llmapi}}), and this one is not"
+        )
     _refuse_unknown(unknown)
-    prompt = _one_text(data.get("text_input"), "text_input")
+    prompt = one_text(data.get("text_input"), "text_input")
     sampling = {k: v for k, v in fields.items() if k in PORTABLE_SAMPLING}
     flags = frozenset(f for f in _TRITON_FLAGS if fields.get(f) is True)
     limit = fields.get("max_tokens", DEFAULT_MAX_TOKENS)
     reply = ReplyOptions(flags=flags)
-    return _canonical("triton", model, prompt, limit, stream, sampling, None, reply)
+    return canonical("triton", model, prompt, limit, stream, sampling, None, reply)
 
 
-def _canonical(
+def canonical(
     api: Api,
     model: str,
     prompt: str,
@@ -227,14 +242,19 @@ def _canonical(
     sampling: dict[str, Any],
     messages: tuple[Mapping[str, str], ...] | None,
     reply: ReplyOptions,
+    *,
+    prefix: str = "",
 ) -> CanonicalRequest:
+    """The request, its values checked; `prefix`: what the client's field names add to the
+    portable ones (`sampling_param_` for the LLM API model), for the error messages."""
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= INT32_MAX:
         raise FrontError(
-            f"max_tokens must be a whole number from 1 to {INT32_MAX}, got {_shown.repr(limit)}"
+            f"{prefix}max_tokens must be a whole number from 1 to {INT32_MAX}, got "
+            f"{shown.repr(limit)}"
         )
     sampling = {k: v for k, v in sampling.items() if v is not None}  # null: the default
     for name, value in sampling.items():
-        _check_type(name, value)
+        _check_type(name, value, prefix)
     # ignore_eos with no stop string runs to the cap: the exact length, whatever min_tokens is
     exact = sampling.get("ignore_eos") is True and "stop" not in sampling
     if exact:  # the dialects write each backend's own exact-length form
@@ -242,7 +262,7 @@ def _canonical(
     return CanonicalRequest(api, model, prompt, limit, exact, stream, sampling, messages, reply)
 
 
-def _check_type(name: str, value: Any) -> None:
+def _check_type(name: str, value: Any, prefix: str) -> None:
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if name in _NUMBERS:
         ok, what = number and math.isfinite(value), "a number (finite)"
@@ -256,10 +276,10 @@ def _check_type(name: str, value: Any) -> None:
         strings = isinstance(value, list) and all(isinstance(s, str) for s in value)
         ok, what = isinstance(value, str) or strings, "a string or a list of strings"
     if not ok:
-        raise FrontError(f"{name} must be {what}, got {_shown.repr(value)}")
+        raise FrontError(f"{prefix}{name} must be {what}, got {shown.repr(value)}")
 
 
-def _object(body: Any) -> dict[str, Any]:
+def json_object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise FrontError("the request body must be a JSON object")
     return body
@@ -273,14 +293,14 @@ def _scalar(name: str, value: Any) -> Any:
     return value[0]
 
 
-def _one_text(value: Any, name: str) -> str:
+def one_text(value: Any, name: str) -> str:
     value = _scalar(name, value)
     if not isinstance(value, str):
         raise FrontError(f"{name} must be one string (the router sends one prompt per request)")
     return value
 
 
-def _bool(value: Any, name: str) -> bool:
+def as_bool(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise FrontError(f"{name} must be true or false")
     return value
@@ -307,16 +327,16 @@ def _messages(value: Any) -> tuple[Mapping[str, str], ...]:
     return tuple(messages)
 
 
-def _check_noops(data: Mapping[str, Any], noops: Mapping[str, tuple[Any, ...]]) -> None:
+def check_noops(data: Mapping[str, Any], noops: Mapping[str, tuple[Any, ...]]) -> None:
     for name, allowed in noops.items():
         if name in data and data[name] not in allowed:
-            raise FrontError(f"{name}={_shown.repr(data[name])} is not supported by the router")
+            raise FrontError(f"{name}={shown.repr(data[name])} is not supported by the router")
 
 
 def _refuse_unknown(unknown: set[str]) -> None:
     if unknown:
         accepted = ", ".join(sorted(PORTABLE_SAMPLING))
         raise FrontError(
-            f"field {_shown.repr(min(unknown))} is not translated to every backend; the "
+            f"field {shown.repr(min(unknown))} is not translated to every backend; the "
             f"sampling fields the router carries: {accepted}"
         )

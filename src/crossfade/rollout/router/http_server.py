@@ -24,8 +24,10 @@ the connection, which frees whatever was read of it. The head is counted per rea
 httptools gathers a header's pieces itself and shows it only once it is whole.
 
 Writes are not awaited: a streamed answer is at most `max_tokens` events (and the relay ends one
-that runs past them), so what a slow reader leaves in the socket's buffer is bounded by the
-answer itself.
+that runs past them). What a slow reader leaves unread is bounded too, by MAX_UNREAD: an answer
+whose every event repeats the text so far (the LLM API model's shape) grows with the square of
+its length, and a client that stops reading it would otherwise hold that much of the router's
+memory. Past the bound the connection is cut, and the answer's backend request ends with it.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ MAX_HEADER = 16 * 1024  # one header: name and value
 MAX_HEAD = 64 * 1024  # the request line and every header
 MAX_BODY = 16 * 1024 * 1024  # a prompt of millions of characters; parsed, it takes a few times this
 MAX_PIPELINED = 8
+MAX_UNREAD = 32 * 1024 * 1024  # bytes written to one client and not yet taken by its socket
 IDLE_TIMEOUT_S = 75.0  # a connection with no request under way (or one never completed) closes
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 JSON = b"application/json; charset=utf-8"
@@ -114,8 +117,13 @@ class Responder:
         self._head = self._head_bytes(status, content_type, extra)
 
     def write(self, data: bytes) -> None:
+        """Part of a stream; the client must keep reading (MAX_UNREAD)."""
         if data:
             self._write(b"%x\r\n%s\r\n" % (len(data), data))
+            transport = self._connection.transport
+            if transport is not None and transport.get_write_buffer_size() > MAX_UNREAD:
+                _LOG.warning("a client left over %d bytes unread: connection cut", MAX_UNREAD)
+                transport.abort()  # frees them; connection_lost stops the answer
 
     def end(self, data: bytes = b"") -> None:
         """The last of a stream (with `data` in the same write) and its terminating chunk."""

@@ -1,12 +1,13 @@
 """Answers in the client's API, whatever backend produced them: the neutral pieces a backend's
 stream was parsed into (`ParsedEvent`s of `bench.dialects`, counted by `bench.tally`) re-encoded as
-OpenAI chunks or Triton generate events, whole bodies, and errors.
+OpenAI chunks, Triton generate events or the LLM API model's responses (`LlmApiReply`), whole
+bodies, and errors.
 
 The end of a stream is written by the router, not copied from the backend (a TensorRT-LLM stream
 has no final event, a vLLM one has): OpenAI gets a chunk with the finish reason, the usage chunk
 when asked, and `data: [DONE]`; a Triton client that asked `return_finish_reason` gets an empty
 event with it (the vLLM backend's end marker), others the end of the body. The finish reason is
-"length" when the output reached `max_tokens`, else "stop".
+"length" when the output reached `max_tokens`, else "stop" (`CanonicalRequest.finish_reason`).
 
 A failure after the stream started ends it with an in-band error in the client's dialect
 (OpenAI: `data: {"error": {...}}` and no [DONE]; Triton: `data: {"error": "..."}`), so the client
@@ -15,60 +16,49 @@ sees a failed request, never a stream that merely stopped.
 
 from __future__ import annotations
 
-import json
-import json.encoder
 import secrets
 import time
 from typing import Any, Protocol
 
 from crossfade.rollout.router.front import Api, CanonicalRequest
-
-
-def sse(payload: Any) -> bytes:
-    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
-
-
-def _open_object(head: dict[str, Any]) -> bytes:
-    """`data: ` and the JSON of `head` without its closing brace: the fixed start of every
-    event of one answer, encoded once. Per token only the text is encoded, and the bytes are
-    the same as `sse()` of the whole event (tests/rollout/router/test_replies.py)."""
-    return b"data: " + json.dumps(head, separators=(",", ":")).encode()[:-1]
-
-
-_text = json.encoder.encode_basestring_ascii  # what json.dumps does to a str, in C
-
-
-DONE = b"data: [DONE]\n\n"
+from crossfade.rollout.router.reply_llmapi import LlmApiReply
+from crossfade.rollout.router.sse_out import DONE, Times, open_object, sse, text_json
 
 
 class Reply(Protocol):
-    """One client's answer shape."""
+    """One client's answer shape. `times`: the backend's own clock, when it reports it (the
+    LLM API model does); only the LLM API shape has a place for it."""
 
-    def event(self, text: str, tokens: int, total: int, input_tokens: int | None) -> bytes: ...
+    def event(
+        self, text: str, tokens: int, total: int, input_tokens: int | None, times: Times
+    ) -> bytes:
+        """One step's output (b"": nothing to send for it)."""
 
-    def finish(self, total: int, input_tokens: int | None) -> bytes: ...
+    def finish(self, total: int, input_tokens: int | None, times: Times) -> bytes: ...
 
     def error_event(self, message: str, status: int) -> bytes: ...
 
-    def whole(self, text: str, total: int, input_tokens: int | None) -> dict[str, Any]: ...
+    def whole(
+        self, text: str, total: int, input_tokens: int | None, times: Times
+    ) -> dict[str, Any]: ...
 
     def error_body(self, message: str, status: int) -> dict[str, Any]: ...
 
 
 def reply_for(request: CanonicalRequest) -> Reply:
-    return TritonReply(request) if request.api == "triton" else OpenAIReply(request)
+    if request.api == "triton":
+        return TritonReply(request)
+    if request.api == "llmapi":
+        return LlmApiReply(request)
+    return OpenAIReply(request)
 
 
 def error_body(api: Api, message: str, status: int) -> dict[str, Any]:
     """An error answer in the client's API (also for requests that could not be parsed)."""
-    if api == "triton":
+    if api in ("triton", "llmapi"):
         return {"error": message}
     kind = "invalid_request_error" if 400 <= status < 500 and status != 429 else "router_error"
     return {"error": {"message": message, "type": kind, "param": None, "code": status}}
-
-
-def finish_reason(request: CanonicalRequest, total: int) -> str:
-    return "length" if total >= request.max_tokens else "stop"
 
 
 class OpenAIReply:
@@ -83,7 +73,7 @@ class OpenAIReply:
             "model": request.model,
         }
         self._first = True
-        start = _open_object(self.head)
+        start = open_object(self.head)
         if self.chat:
             self._before_text = start + b',"choices":[{"index":0,"delta":{"content":'
             self._after_text = b'},"logprobs":null,"finish_reason":null}]'
@@ -114,11 +104,13 @@ class OpenAIReply:
             chunk["usage"] = self._usage(total, inputs)
         return sse(chunk)
 
-    def event(self, text: str, tokens: int, total: int, input_tokens: int | None) -> bytes:
+    def event(
+        self, text: str, tokens: int, total: int, input_tokens: int | None, times: Times = None
+    ) -> bytes:
         if (self.chat and self._first) or not (text or not self.chat):
             return self._chunk(text, None, total, input_tokens)
         # The common case, from the fixed start: only the text and the counts are encoded.
-        out = self._before_text + _text(text).encode() + self._after_text
+        out = self._before_text + text_json(text).encode() + self._after_text
         if not self.request.reply.continuous_usage:
             return out + b"}\n\n"
         prompt = b"null" if input_tokens is None else b"%d" % input_tokens
@@ -130,8 +122,8 @@ class OpenAIReply:
         )
         return out + b',"usage":{' + usage + b"}}\n\n"
 
-    def finish(self, total: int, input_tokens: int | None) -> bytes:
-        reason = finish_reason(self.request, total)
+    def finish(self, total: int, input_tokens: int | None, times: Times = None) -> bytes:
+        reason = self.request.finish_reason(total)
         out = self._chunk("", reason, total, input_tokens)
         if self.request.reply.include_usage:
             out += sse({**self.head, "choices": [], "usage": self._usage(total, input_tokens)})
@@ -140,8 +132,10 @@ class OpenAIReply:
     def error_event(self, message: str, status: int) -> bytes:
         return sse(self.error_body(message, status))
 
-    def whole(self, text: str, total: int, input_tokens: int | None) -> dict[str, Any]:
-        reason = finish_reason(self.request, total)
+    def whole(
+        self, text: str, total: int, input_tokens: int | None, times: Times = None
+    ) -> dict[str, Any]:
+        reason = self.request.finish_reason(total)
         if self.chat:
             message = {"role": "assistant", "content": text}
             choice: dict[str, Any] = {"index": 0, "message": message, "finish_reason": reason}
@@ -159,7 +153,7 @@ class TritonReply:
         self.request = request
         self.flags = request.reply.flags
         self.head = {"model_name": request.model, "model_version": "1"}
-        self._before_text = _open_object(self.head) + b',"text_output":'
+        self._before_text = open_object(self.head) + b',"text_output":'
         self._output_count = "return_num_output_tokens" in self.flags
         self._input_count = "return_num_input_tokens" in self.flags
 
@@ -171,28 +165,32 @@ class TritonReply:
             counts["num_input_tokens"] = input_tokens
         return counts
 
-    def event(self, text: str, tokens: int, total: int, input_tokens: int | None) -> bytes:
-        out = self._before_text + _text(text).encode()
+    def event(
+        self, text: str, tokens: int, total: int, input_tokens: int | None, times: Times = None
+    ) -> bytes:
+        out = self._before_text + text_json(text).encode()
         if self._output_count:
             out += b',"num_output_tokens":%d' % tokens
         if self._input_count and input_tokens is not None:
             out += b',"num_input_tokens":%d' % input_tokens
         return out + b"}\n\n"
 
-    def finish(self, total: int, input_tokens: int | None) -> bytes:
+    def finish(self, total: int, input_tokens: int | None, times: Times = None) -> bytes:
         if "return_finish_reason" not in self.flags:
             return b""  # the end of the body is the end marker, as for a TensorRT-LLM stream
-        reason = finish_reason(self.request, total)
+        reason = self.request.finish_reason(total)
         counts = self._counts(0, input_tokens)
         return sse({**self.head, "text_output": "", "finish_reason": reason, **counts})
 
     def error_event(self, message: str, status: int) -> bytes:
         return sse(self.error_body(message, status))
 
-    def whole(self, text: str, total: int, input_tokens: int | None) -> dict[str, Any]:
+    def whole(
+        self, text: str, total: int, input_tokens: int | None, times: Times = None
+    ) -> dict[str, Any]:
         body = {**self.head, "text_output": text, **self._counts(total, input_tokens)}
         if "return_finish_reason" in self.flags:
-            body["finish_reason"] = finish_reason(self.request, total)
+            body["finish_reason"] = self.request.finish_reason(total)
         return body
 
     def error_body(self, message: str, status: int) -> dict[str, Any]:

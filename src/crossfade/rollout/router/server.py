@@ -17,6 +17,7 @@ import re
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from time import perf_counter_ns
 from typing import Any
 
@@ -34,6 +35,7 @@ from crossfade.rollout.router.front import (
     parse_triton,
     read_json,
 )
+from crossfade.rollout.router.front_llmapi import parse_llmapi
 from crossfade.rollout.router.health import counts_against, may_fall_back
 from crossfade.rollout.router.http_server import (
     HttpRequest,
@@ -73,6 +75,9 @@ class Router:
             self.metrics.watch_backend(backend)
         self.observations = ObservationRing()
         self.shadows = ShadowBook(limit=shadow_limit)
+        # Sampling fields some backend's API has no input for: a request that asks for one is
+        # checked against every backend (`_refusal`), so its answer never depends on the draw.
+        self.may_refuse: frozenset[str] = frozenset()
         self.data_port = self.admin_port = 0
         self._runners: list[web.AppRunner] = []
         self._servers: list[asyncio.Server] = []
@@ -89,6 +94,7 @@ class Router:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
         try:
             await asyncio.gather(*(u.start(self._session) for u in self.upstreams.values()))
+            self.may_refuse = frozenset().union(*(u.may_refuse() for u in self.upstreams.values()))
             listen, admin = self.config.listen, self.config.admin
             self.data_port = await self._serve_data(listen.host, listen.port)
             self.admin_port = await self._serve(admin_app(self), admin.host, admin.port)
@@ -163,9 +169,11 @@ class Router:
             if api is None:
                 assert triton is not None
                 model, stream = triton[1], triton[2] == "generate_stream"
-                return self._handle(
-                    http, responder, "triton", lambda body: parse_triton(body, model, stream=stream)
-                )
+                if self.config.triton_front(model) == "llmapi":
+                    parse = partial(parse_llmapi, model=model, stream=stream)
+                    return self._handle(http, responder, "llmapi", parse)
+                parse = partial(parse_triton, model=model, stream=stream)
+                return self._handle(http, responder, "triton", parse)
             return self._handle(http, responder, api, lambda body: parse_openai(body, api))
         if routed or (http.method != "GET" and (triton is not None or path in _GETS)):
             responder.send_json(405, {"error": f"{path} takes {'POST' if routed else 'GET'}"})
@@ -190,11 +198,21 @@ class Router:
         try:
             body = read_json(http.body)
             request = parse(body)
+            if self.may_refuse and not self.may_refuse.isdisjoint(request.sampling):
+                self._refuse_uncarried(request)
             sticky_key = self._sticky_key(http, body)
         except FrontError as exc:
             responder.send_json(exc.status, error_body(api, str(exc), exc.status))
             return None
         return self._route(responder, request, sticky_key)
+
+    def _refuse_uncarried(self, request: CanonicalRequest) -> None:
+        """A 400 when some backend cannot carry `request`, whichever backend the draw picks:
+        the answer must not depend on it (as for the fields the front refuses)."""
+        for name, upstream in self.upstreams.items():
+            why = upstream.refusal(request)
+            if why is not None:
+                raise FrontError(f"not translated to every backend: backend {name}: {why}")
 
     def _sticky_key(self, http: HttpRequest, body: Any) -> str | None:
         sticky = self.config.sticky

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from crossfade.bench.dialects.base import ServerTimes
 from crossfade.bench.protocol import RequestRecord
 from crossfade.rollout.router.front import CanonicalRequest
 from crossfade.rollout.router.http_server import Responder
@@ -26,6 +27,7 @@ class Collector:
         self.parts: list[str] = []
         self.total = 0  # output tokens taken, as the tally counted them
         self.input_tokens: int | None = None
+        self.server_times: ServerTimes | None = None  # the backend's own clock, if it told
 
     @property
     def committed(self) -> bool:
@@ -45,10 +47,11 @@ class Collector:
 
     def reset(self) -> None:
         """Forget a failed attempt's partial output before the next backend's."""
-        self.parts, self.total, self.input_tokens = [], 0, None
+        self.parts, self.total, self.input_tokens, self.server_times = [], 0, None, None
 
     def take(self, text: str, tokens: int, record: RequestRecord) -> None:
         self.input_tokens = record.server_input_tokens
+        self.server_times = record.server_times
         self.parts.append(text)
         self.total += tokens
 
@@ -71,6 +74,8 @@ class ClientSink(Collector):
         return self.responder.started
 
     def reset(self) -> None:
+        if self.parts:  # a failed attempt's output went into the reply's own state too
+            self.reply = reply_for(self.request)
         super().reset()
         self._unsent = []
 
@@ -84,7 +89,9 @@ class ClientSink(Collector):
     def take(self, text: str, tokens: int, record: RequestRecord) -> None:
         super().take(text, tokens, record)
         if self.request.stream:
-            self._unsent.append(self.reply.event(text, tokens, self.total, self.input_tokens))
+            out = self.reply.event(text, tokens, self.total, self.input_tokens, self.server_times)
+            if out:  # a shape that answers once, at the end, has nothing to send per step
+                self._unsent.append(out)
 
     def flush(self) -> None:
         if not self._unsent:
@@ -98,13 +105,15 @@ class ClientSink(Collector):
     def succeed(self) -> None:
         """End a good answer: the stream's closing events, or the whole body."""
         if not self.request.stream:
-            body = self.reply.whole(self.text, self.total, self.input_tokens)
+            body = self.reply.whole(self.text, self.total, self.input_tokens, self.server_times)
             self.responder.send_json(200, body)
             return
         unsent = b"".join(self._unsent)  # the last read's events, with the end in one write
         if not self.responder.started:
             self.responder.start_stream()
-        self.responder.end(unsent + self.reply.finish(self.total, self.input_tokens))
+        self.responder.end(
+            unsent + self.reply.finish(self.total, self.input_tokens, self.server_times)
+        )
 
     def fail_midstream(self, message: str) -> None:
         """End a started stream with an in-band error: the client must see a failure."""

@@ -23,7 +23,12 @@ import aiohttp
 from crossfade.bench.clients.exchange import EventCallback, post_and_record
 from crossfade.bench.clients.http1 import Http1Pool
 from crossfade.bench.clients.triton_http import read_input_names
-from crossfade.bench.dialects.base import Dialect, ParsedEvent, UnsupportedSampling
+from crossfade.bench.dialects.base import (
+    Dialect,
+    GenerationRequest,
+    ParsedEvent,
+    UnsupportedSampling,
+)
 from crossfade.bench.protocol import ErrorKind, RequestRecord
 from crossfade.bench.targets import TargetSpec
 from crossfade.rollout.router.config import Timeouts
@@ -35,6 +40,20 @@ PROBE_TIMEOUT_S = 5.0
 # little from what it enforced. Text is bounded too, since an event may carry text and no count.
 OUTPUT_MARGIN_SHARE, OUTPUT_MARGIN_TOKENS = 0.1, 16
 MAX_CHARS_PER_TOKEN = 256
+# A value of each portable sampling field that asks something of a backend (not its default):
+# what a dialect that has no input for the field refuses (`Upstream.may_refuse`).
+SAMPLING_PROBES: dict[str, object] = {  # every PORTABLE_SAMPLING field (test_upstream.py)
+    "temperature": 0.5,
+    "top_p": 0.5,
+    "top_k": 2,
+    "seed": 1,
+    "presence_penalty": 0.5,
+    "frequency_penalty": 0.5,
+    "repetition_penalty": 1.5,
+    "min_tokens": 2,
+    "ignore_eos": True,
+    "stop": ["\n"],
+}
 
 
 def output_limit(max_tokens: int) -> int:
@@ -74,6 +93,26 @@ class Upstream:
 
     def payload(self, request: CanonicalRequest) -> bytes:
         return json.dumps(self.dialect.payload(request.generation())).encode()
+
+    def may_refuse(self) -> frozenset[str]:
+        """The portable sampling fields this backend's API may have no input for: those its
+        dialect refuses at a value that asks something of it (as fitted by `start`)."""
+        refused = set()
+        for name, value in SAMPLING_PROBES.items():
+            try:
+                self.dialect.payload(GenerationRequest("", 1, False, sampling={name: value}))
+            except UnsupportedSampling:
+                refused.add(name)
+        return frozenset(refused)
+
+    def refusal(self, request: CanonicalRequest) -> str | None:
+        """Why this backend cannot carry `request` (a sampling field its API has no input
+        for), or None."""
+        try:
+            self.dialect.payload(request.generation())
+        except UnsupportedSampling as exc:
+            return str(exc)
+        return None
 
     async def send(
         self,
