@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from crossfade.project.model import Backend, BackendProjection, PointFigures, ProjectedPoint
+from crossfade.project.model import (
+    Backend,
+    BackendProjection,
+    PointFigures,
+    Precision,
+    ProjectedPoint,
+)
 
 # concurrency -> output tokens/s per GPU (None: not projected there)
 Series = Mapping[int, float | None]
@@ -13,6 +19,8 @@ Series = Mapping[int, float | None]
 def backend(name: Backend, throughput: Series, gpus: int = 1) -> BackendProjection:
     """`name` with the given throughput per GPU at each concurrency; TTFT and TPOT follow from
     it (the faster backend answers sooner), so every metric leads the same way."""
+    points = [point(level, value, gpus) for level, value in throughput.items()]
+    projected = any(p.figures is not None for p in points)
     return BackendProjection(
         backend=name,
         database_backend="trtllm" if name == "tensorrtllm" else "vllm",
@@ -20,8 +28,10 @@ def backend(name: Backend, throughput: Series, gpus: int = 1) -> BackendProjecti
         tensor_parallel=gpus,
         pipeline_parallel=1,
         parallelism_from="test",
-        precision=None,
-        points=[point(level, value, gpus) for level, value in throughput.items()],
+        precision=Precision(gemm="fp8", kv_cache="fp8", attention="bfloat16")
+        if projected
+        else None,
+        points=points,
     )
 
 
