@@ -85,12 +85,15 @@ def _refuse_system(request: WorkerRequest) -> WorkerRefusal:
 
 
 def _database_version(system: str, backend: DatabaseBackend) -> str | None:
-    """The release the library projects by default: its newest maintained database (None: no
-    database for this system and backend)."""
-    from aiconfigurator_core.sdk.perf_database import get_latest_database_version
+    """The release the library projects by default: its "current" database for this system and
+    backend, as it resolves that alias (its default, "latest", is the same under its version
+    slots, found by walking every system's folders); None: no database."""
+    from aiconfigurator_core.sdk.perf_database import resolve_query_version
 
-    version = get_latest_database_version(system=system, backend=backend)
-    return None if version is None else str(version)
+    try:
+        return str(resolve_query_version(system, backend, "current"))
+    except ValueError:  # "no queryable versions defined for ..."
+        return None
 
 
 def _refuse_quantization(
