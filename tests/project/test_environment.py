@@ -3,6 +3,7 @@ worker's reply cannot be read (no projection environment needed: these never rea
 
 from __future__ import annotations
 
+import ast
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from crossfade.project.contract import WorkerRequest
 from crossfade.project.environment import PYTHON_VARIABLE, projection_python, run_worker
 from crossfade.project.model import ProjectionError
+from tests.conftest import ROOT
 
 REQUEST = WorkerRequest(
     model_dir="/nowhere",
@@ -52,3 +54,23 @@ def test_a_reply_of_another_shape_asks_for_the_same_crossfade(tmp_path: Path) ->
     with pytest.raises(ProjectionError, match=r"reply is not what this crossfade reads .*"
                        r"run `scripts/setup --projection`"):  # fmt: skip
         run_worker(REQUEST, fake)
+
+
+def test_only_the_worker_imports_the_library_and_nothing_imports_the_worker() -> None:
+    """AIConfigurator and its numpy 2 live in the projection environment: on crossfade's
+    import path they would fail (or break the lab's numpy 1)."""
+    source = ROOT / "src" / "crossfade"
+    importers, worker_users = set(), set()
+    for file in sorted(source.rglob("*.py")):
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            relative = file.relative_to(source).as_posix()
+            if any(
+                name.split(".")[0] in ("aiconfigurator", "aiconfigurator_core") for name in names
+            ):
+                importers.add(relative)
+            if any(name == "crossfade.project.worker" for name in names):
+                worker_users.add(relative)
+    assert importers == {"project/worker.py"}
+    assert worker_users == set()
