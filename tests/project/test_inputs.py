@@ -44,10 +44,10 @@ def test_the_70b_example_is_fp8_on_four_h100s_for_both_backends() -> None:
     )
     assert projected.gemm_quant == "fp8"
     assert inputs.concurrency == [1, 8, 32]
-    assert [(b.backend, b.tensor_parallel, b.pipeline_parallel, b.parallelism_from) for b in
-            projected.backends] == [
-        ("tensorrtllm", 4, 1, "tensorrtllm.llm_args"),
-        ("vllm", 4, 1, "vllm.engine_args"),
+    assert [(b.backend, b.tensor_parallel, b.pipeline_parallel, b.parallelism_from, b.batch_limit)
+            for b in projected.backends] == [
+        ("tensorrtllm", 4, 1, "tensorrtllm.llm_args", 128),
+        ("vllm", 4, 1, "vllm.engine_args", 128),
     ]  # fmt: skip
 
 
@@ -90,6 +90,7 @@ def test_a_backend_the_spec_does_not_serve_takes_the_others_parallelism() -> Non
     vllm = projected.backends[1]
     assert (vllm.backend, vllm.tensor_parallel) == ("vllm", 4)
     assert vllm.parallelism_from == "tensorrtllm.llm_args (the spec gives none for vllm)"
+    assert vllm.batch_limit is None  # a limit is only ever a backend's own
 
 
 def test_a_spec_without_gpu_asks_for_the_flag() -> None:

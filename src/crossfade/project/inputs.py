@@ -55,6 +55,7 @@ class BackendSetup:
     tensor_parallel: int
     pipeline_parallel: int
     parallelism_from: str
+    batch_limit: int | None = None  # requests the spec lets it run at once (its own section)
 
 
 @dataclass(frozen=True)
@@ -119,12 +120,16 @@ def _check_workload(workload: Workload) -> None:
 def backend_setups(spec: Spec) -> list[BackendSetup]:
     """Both backends, each with the parallelism of its own section of the spec; a backend the
     spec does not serve (or TensorRT-LLM's engine layout, whose tp is in the engine) takes the
-    other's, so the two are projected on the same GPUs."""
+    other's, so the two are projected on the same GPUs. The batch limit (TensorRT-LLM's
+    `max_batch_size`, vLLM's `max_num_seqs`) only from a backend's own section."""
     own: dict[Backend, tuple[Mapping[str, Any], str]] = {}
+    limits: dict[Backend, Any] = {}
     if isinstance(spec.tensorrtllm, TensorRTLLMApi):
         own["tensorrtllm"] = (spec.tensorrtllm.llm_args, "tensorrtllm.llm_args")
+        limits["tensorrtllm"] = spec.tensorrtllm.llm_args.get("max_batch_size")
     if spec.vllm is not None:
         own["vllm"] = (spec.vllm.engine_args, "vllm.engine_args")
+        limits["vllm"] = spec.vllm.engine_args.get("max_num_seqs")
     setups = []
     pairs: tuple[tuple[Backend, Backend], ...] = (("tensorrtllm", "vllm"), ("vllm", "tensorrtllm"))
     for backend, other in pairs:
@@ -137,6 +142,7 @@ def backend_setups(spec: Spec) -> list[BackendSetup]:
                 tensor_parallel=int(args.get("tensor_parallel_size", 1)),
                 pipeline_parallel=int(args.get("pipeline_parallel_size", 1)),
                 parallelism_from=where,
+                batch_limit=limits[backend] if isinstance(limits.get(backend), int) else None,
             )
         )
     return setups

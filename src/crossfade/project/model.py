@@ -78,6 +78,7 @@ class BackendProjection(_Frozen):
     tensor_parallel: int
     pipeline_parallel: int
     parallelism_from: str  # the spec section it was read from
+    batch_limit: int | None = None  # the spec's cap on requests run at once, when it sets one
     precision: Precision | None  # None when no point could be projected
     points: list[ProjectedPoint]
 

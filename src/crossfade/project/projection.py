@@ -21,6 +21,7 @@ from crossfade.project.model import (
     BACKEND_LABELS,
     Backend,
     BackendProjection,
+    ProjectedPoint,
     Projection,
     ProjectionError,
 )
@@ -78,9 +79,24 @@ def _backend(setup: BackendSetup, reply: WorkerBackendReply) -> BackendProjectio
         tensor_parallel=setup.tensor_parallel,
         pipeline_parallel=setup.pipeline_parallel,
         parallelism_from=setup.parallelism_from,
+        batch_limit=setup.batch_limit,
         precision=reply.precision,
-        points=reply.points,
+        points=[with_batch_caveat(point, setup) for point in reply.points],
     )
+
+
+def with_batch_caveat(point: ProjectedPoint, setup: BackendSetup) -> ProjectedPoint:
+    """The library runs every request in flight at once; a server capped below that queues the
+    rest, which the projection does not model: say so on the point."""
+    limit = setup.batch_limit
+    if limit is None or point.concurrency <= limit:
+        return point
+    caveat = (
+        f"the spec caps {BACKEND_LABELS[setup.backend]} at {limit} requests at once: a server "
+        f"would queue the rest; projected as if all {point.concurrency} ran"
+    )
+    warning = f"{point.warning}; {caveat}" if point.warning else caveat
+    return point.model_copy(update={"warning": warning})
 
 
 def _refuse_all_failed(backends: list[BackendProjection]) -> None:
