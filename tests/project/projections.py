@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from crossfade.project.crossover import crossovers
 from crossfade.project.model import (
     Backend,
     BackendProjection,
+    HfConfigSource,
+    Library,
     PointFigures,
     Precision,
     ProjectedPoint,
+    Projection,
+    ProjectionInputs,
 )
+from crossfade.spec.models import Quantization
 
 # concurrency -> output tokens/s per GPU (None: not projected there)
 Series = Mapping[int, float | None]
@@ -48,3 +54,40 @@ def point(concurrency: int, per_gpu: float | None, gpus: int = 1) -> ProjectedPo
         memory_gb=1.0,
     )
     return ProjectedPoint(concurrency=concurrency, figures=figures)
+
+
+def projection(
+    tensorrtllm: Series,
+    vllm: Series,
+    *,
+    gpus: int = 1,
+    input_len: int = 1024,
+    output_len: int = 256,
+    quantization: Quantization = "fp8",
+) -> Projection:
+    """A whole projection of both backends, its crossovers computed as `crossfade project`
+    computes them."""
+    trt_side, vllm_side = backend("tensorrtllm", tensorrtllm, gpus), backend("vllm", vllm, gpus)
+    inputs = ProjectionInputs(
+        spec="crossfade.yaml",
+        model="llama",
+        hf_config=HfConfigSource(
+            path="config.json", shipped=False, sha256="0" * 64, architecture="LlamaForCausalLM"
+        ),
+        gpu="H100",
+        system="h100_sxm",
+        quantization=quantization,
+        quantization_from="--quantization",
+        kv_cache_dtype="fp8",
+        kv_cache_dtype_from="--kv-cache-dtype",
+        input_len=input_len,
+        output_len=output_len,
+        concurrency=sorted({*tensorrtllm, *vllm}),
+    )
+    library = Library(version="0.12.0", core_version="0.12.0", database_mode="SILICON")
+    return Projection(
+        inputs=inputs,
+        library=library,
+        backends=[trt_side, vllm_side],
+        crossovers=crossovers(trt_side, vllm_side),
+    )

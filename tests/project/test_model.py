@@ -8,44 +8,20 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from crossfade.project.crossover import crossovers
 from crossfade.project.model import (
     PROJECTION_FILE,
-    HfConfigSource,
-    Library,
     ProjectedPoint,
     Projection,
     ProjectionError,
-    ProjectionInputs,
     load_projection,
     save_projection,
 )
 from tests.project.projections import backend
+from tests.project.projections import projection as make_projection
 
 
 def projection() -> Projection:
-    trt = backend("tensorrtllm", {1: 100, 8: 150, 32: None}, gpus=4)
-    vllm = backend("vllm", {1: 110, 8: 140, 32: 160}, gpus=4)
-    inputs = ProjectionInputs(
-        spec="crossfade.yaml",
-        model="llama",
-        hf_config=HfConfigSource(
-            path="config.json", shipped=False, sha256="0" * 64, architecture="LlamaForCausalLM"
-        ),
-        gpu="H100",
-        system="h100_sxm",
-        quantization="fp8",
-        quantization_from="--quantization",
-        kv_cache_dtype="fp8",
-        kv_cache_dtype_from="--kv-cache-dtype",
-        input_len=1024,
-        output_len=256,
-        concurrency=[1, 8, 32],
-    )
-    library = Library(version="0.12.0", core_version="0.12.0", database_mode="SILICON")
-    return Projection(
-        inputs=inputs, library=library, backends=[trt, vllm], crossovers=crossovers(trt, vllm)
-    )
+    return make_projection({1: 100, 8: 150, 32: None}, {1: 110, 8: 140, 32: 160}, gpus=4)
 
 
 def test_a_projection_reads_back_as_it_was_written(tmp_path: Path) -> None:
