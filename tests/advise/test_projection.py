@@ -47,6 +47,10 @@ def test_a_projection_overrules_the_rule_of_thumb_and_says_it_decided() -> None:
     assert "Decided by: the projection (projection.json: projected at concurrency 16" in markdown
     assert "## Projection (AIConfigurator; projected, not measured)" in markdown
     assert "| output tokens/s per GPU | 300 | 240 | TensorRT-LLM by 25% |" in markdown
+    assert (
+        "- crossover, output tokens/s per GPU: TensorRT-LLM ahead from concurrency 16 on"
+        in markdown
+    )
     assert any(r.source == "projection:projection.json: projected at concurrency 16"
                and "contradicts the rule of thumb" in r.text for r in advice.reasons)  # fmt: skip
     assert any("overrules this projection" in change for change in advice.changes)

@@ -49,7 +49,7 @@ class ProjectionEvidence:
     what: str  # model, GPUs, parallelism, lengths, library and database versions
     concurrency: int | None  # the projected concurrency advise reads; None: none to read
     leads: list[ProjectedLead]
-    crossovers: list[str]  # the projection's own crossover notes, one per metric
+    crossovers: list[str]  # the projection's own crossover notes, "metric: note", one per metric
     notes: list[str]  # why it does not count, or what to keep in mind
     counts: bool
     verdict: Verdict
@@ -124,7 +124,7 @@ def _evidence(
         what=describe(projection),
         concurrency=concurrency,
         leads=leads,
-        crossovers=[c.note for c in projection.crossovers],
+        crossovers=[f"{METRIC_NAMES[c.metric]}: {c.note}" for c in projection.crossovers],
         notes=notes,
         counts=counts,
         verdict=verdict,
