@@ -12,7 +12,7 @@ LAYERS = [
     {"saved", "findings"},
     {"spec", "engine"},
     {"render", "bench"},
-    {"lint", "compare", "lab"},
+    {"lint", "compare", "lab", "project"},
     {"report", "advise", "rollout"},
     {"demo"},
     {"cli"},

@@ -1,5 +1,8 @@
 """`crossfade demo`: the whole path on this machine, with nothing to prepare. The steps are the
-lab, one concurrency sweep over three targets, the comparison, the report and the advice.
+lab, one concurrency sweep over three targets, the comparison, the report and the advice; and,
+while the lab starts, a projection of the example deployment on H100s (project/example.py), in
+the report as projected curves and in the advice as its evidence where no measurement of real
+backends counts.
 
 The targets are vLLM on Triton, native vLLM (OpenAI API) and TensorRT-LLM's LLM API model as a
 team would deploy it today, here the lab's emulated twin: it is marked emulated in every file,
@@ -35,6 +38,7 @@ from crossfade.errors import UsageError
 from crossfade.lab.control import down, lab_spec, status, up
 from crossfade.lab.settings import LabSettings
 from crossfade.lab.targets import Target
+from crossfade.project.example import ExampleProjection, project_example
 from crossfade.report import load_report, render_html
 from crossfade.saved import write_atomic
 from crossfade.spec.load import load_spec
@@ -48,7 +52,7 @@ DEMO_LEVELS = (1, 2, 4, 8, 16)
 EXAMPLE_FACTS = Deployment(
     tensorrtllm_runs_engines=False,
     model_support="both",
-    quantization="none",
+    quantization="fp8",  # as the example deployment the demo projects (Llama-3 70B FP8)
     expected_concurrency=16,
     ttft_p99_target_ms=500.0,
 )
@@ -83,6 +87,7 @@ class DemoOutcome:
     lab_started: bool
     seconds: float
     notes: list[str] = field(default_factory=list)
+    projection: ExampleProjection | None = None
 
 
 async def run_demo(
@@ -96,16 +101,24 @@ async def run_demo(
     started = time.monotonic()
     if (settings.output / "sweep" / "sweep.json").exists():
         raise UsageError(f"{settings.output}: holds an earlier demo; give a new -o folder")
-    current = status(lab)
-    lab_started = not current.running
-    if lab_started:
-        progress("starting the lab (a real Triton and a real vLLM on the CPU; about a minute)")
-        current = await asyncio.to_thread(up, lab, progress)
-    else:
-        progress(f"using the lab already running in {lab.folder}")
+    # The projection runs while the lab starts, and is joined before the sweep: its CPU never
+    # competes with a measurement.
+    progress("projecting the example deployment (Llama-3 70B FP8, TP4, H100) in the background")
+    projecting = asyncio.create_task(asyncio.to_thread(project_example, settings.output))
+    try:
+        current = status(lab)
+        lab_started = not current.running
+        if lab_started:
+            progress("starting the lab (a real Triton and a real vLLM on the CPU; about a minute)")
+            current = await asyncio.to_thread(up, lab, progress)
+        else:
+            progress(f"using the lab already running in {lab.folder}")
+    finally:
+        example = await projecting
+    progress(example.note)
     try:
         outcome = await _measure_and_write(settings, current.model_dir, current.targets(), progress,
-                                           sweep_progress, interrupt)  # fmt: skip
+                                           sweep_progress, interrupt, example)  # fmt: skip
     finally:
         if lab_started and not settings.keep_lab:
             progress("stopping the lab the demo started (--keep-lab leaves it running)")
@@ -122,6 +135,7 @@ async def _measure_and_write(
     progress: Progress,
     sweep_progress: SweepProgress | None,
     interrupt: asyncio.Event | None,
+    example: ExampleProjection | None = None,
 ) -> DemoOutcome:
     if model_dir is None:
         raise UsageError("the running lab recorded no model folder; restart it: crossfade lab down")
@@ -149,6 +163,8 @@ async def _measure_and_write(
     )  # fmt: skip
     report, advice_file = settings.output / "report.html", settings.output / "advice.md"
     outcome = DemoOutcome(sweep, report, advice_file, index, None, None, True, 0.0)
+    outcome.projection = example
+    projected = example.path if example is not None else None
     if not index.runs:
         outcome.notes.append(f"nothing was measured (sweep {index.stop_reason})")
         return outcome
@@ -156,10 +172,11 @@ async def _measure_and_write(
     outcome.comparison = analyse_sweep(sweep)
     save_comparison(sweep, outcome.comparison)
     progress("writing the report and the advice")
-    html = render_html(load_report([sweep]), "crossfade demo: the lab's three targets")
+    title = "crossfade demo: the lab's three targets" + (", and a projection" if projected else "")
+    html = render_html(load_report([sweep, *([projected] if projected else [])]), title)
     report.write_text(html, encoding="utf-8")
     outcome.advice = advise_on_example_facts(
-        settings.output, Path(model_dir), [(str(sweep), outcome.comparison)]
+        settings.output, Path(model_dir), [(str(sweep), outcome.comparison)], example
     )
     advice_file.write_text(advice_markdown(outcome.advice), encoding="utf-8")
     return outcome
@@ -173,14 +190,20 @@ def headline_verdicts(comparison: Comparison) -> list[str]:
 
 
 def advise_on_example_facts(
-    folder: Path, model_dir: Path, comparisons: list[tuple[str, Comparison]]
+    folder: Path,
+    model_dir: Path,
+    comparisons: list[tuple[str, Comparison]],
+    example: ExampleProjection | None = None,
 ) -> Advice:
-    """The advice on the lab's spec with EXAMPLE_FACTS. The spec is written to
-    folder/crossfade.yaml first and read back, so every command in the advice names a real spec
-    file (and runs as printed)."""
+    """The advice on the lab's spec with EXAMPLE_FACTS, and the example projection as evidence
+    when there is one. The spec is written to folder/crossfade.yaml first and read back, so
+    every command in the advice names a real spec file (and runs as printed)."""
     spec = lab_spec(model_dir).model_copy(update={"deployment": EXAMPLE_FACTS})
     data = spec.model_dump(mode="json", exclude_unset=True, by_alias=True)
     path = write_atomic(
         folder / EXAMPLE_SPEC, EXAMPLE_SPEC_NOTE + yaml.safe_dump(data, sort_keys=False)
     )
-    return build_advice(load_spec(str(path)), str(path), comparisons)
+    projection = None
+    if example is not None and example.path is not None and example.projection is not None:
+        projection = (str(example.path), example.projection)
+    return build_advice(load_spec(str(path)), str(path), comparisons, projection)

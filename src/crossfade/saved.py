@@ -56,16 +56,7 @@ def read_model(
     brings one's JSON to `version`'s shape before it is validated (without it, `model` reads
     them as they are and the caller upgrades what it reads). `strict`: JSON types as written
     (no "7" for 7, no 7.0 for an int)."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error(f"{file}: {missing}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{file}: cannot read: {exc}") from None
-    try:
-        data = parse_json(text)
-    except json.JSONDecodeError as exc:
-        raise error(f"{file}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    text, data = read_json_file(file, error=error, missing=missing)
     found = data.get("schema_version") if isinstance(data, dict) else None
     if found != version and found not in older:
         fix = f" ({stale})" if stale else ""
@@ -85,6 +76,24 @@ def read_model(
         return model.model_validate(data)
     except ValidationError as exc:
         raise error(f"{file}: {first_problem(exc)}") from None
+
+
+def read_json_file(
+    file: Path, *, error: type[CrossfadeError], missing: str, name: str | None = None
+) -> tuple[str, Any]:
+    """`file`'s text and its JSON; every failure an `error` that starts with `name` (the file
+    as the user named it; default: its path), `missing` saying what the file is."""
+    where = str(file) if name is None else name
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{where}: {missing}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{where}: cannot read: {exc}") from None
+    try:
+        return text, parse_json(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{where}:{exc.lineno}: not valid JSON: {exc.msg}") from None
 
 
 def first_problem(exc: ValidationError) -> str:

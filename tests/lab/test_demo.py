@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from crossfade.project.environment import projection_python
 from tests.support.lab import LabEndpoints
 
 EMULATED = "trtllm-emulated-llmapi"
@@ -55,3 +56,14 @@ def test_demo_writes_the_report_the_advice_and_every_run(lab: LabEndpoints, tmp_
     assert "```mermaid" in advice
     assert str(out / "report.html") in done.stdout
     assert "  output tokens/s: " in done.stdout  # each pair's throughput verdict is printed
+    # The example deployment's projection, where the projection environment exists (scripts/test
+    # makes it): in the report as projected curves, in the advice as its evidence.
+    if projection_python().is_file():
+        projection = json.loads((out / "projection.json").read_text())
+        assert projection["inputs"]["model"] == "llama-3-70b-instruct"
+        assert "TensorRT-LLM (projected): llama-3-70b-instruct, 4x H100" in html
+        assert "## Projection (AIConfigurator; projected, not measured)" in advice
+        assert f"`projection:{out / 'projection.json'}: projected at concurrency 16`" in advice
+        assert "projection: projected llama-3-70b-instruct" in done.stdout
+    else:
+        assert "no projection (the projection environment is missing" in done.stderr

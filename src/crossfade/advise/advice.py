@@ -22,9 +22,18 @@ from crossfade.advise.evidence import (
 )
 from crossfade.advise.flow import NODES, RECOMMENDATION_NAMES, Recommendation
 from crossfade.advise.matrix import ROWS, MatrixRow
-from crossfade.advise.rules import Decision, Reason, decide
+from crossfade.advise.projection import (
+    DecidedBy,
+    ProjectionEvidence,
+    projection_changes,
+    projection_evidence,
+    projection_reason,
+    weigh_projection,
+)
+from crossfade.advise.rules import Decision, Reason, decide, why_no_evidence_moves
 from crossfade.advise.steps import next_steps
 from crossfade.compare.model import Comparison
+from crossfade.project.model import Projection
 from crossfade.spec.models import Deployment, Spec
 from crossfade.spec.tensorrtllm import TensorRTLLMEngine
 
@@ -33,7 +42,7 @@ from crossfade.spec.tensorrtllm import TensorRTLLMEngine
 class Advice:
     recommendation: Recommendation
     rule_recommendation: Recommendation  # what the rules alone say
-    overridden: bool  # measured evidence contradicted the rule of thumb, and won
+    overridden: bool  # measured or projected evidence contradicted the rule of thumb, and won
     decided: bool  # False: provisional until the unknowns are stated
     path: list[str]
     leaf: str | None  # the leaf the rules' answer rests on (see rules.Decision)
@@ -43,6 +52,8 @@ class Advice:
     evidence: Evidence
     next_steps: list[str]
     matrix: list[MatrixRow]  # the seed article's matrix rows today's TensorRT-LLM changed
+    projection: ProjectionEvidence | None = None  # a projection, when one was given
+    decided_by: DecidedBy = "rules"  # which evidence gave the answer
 
 
 def facts_of(spec: Spec) -> tuple[Deployment, Reason | None]:
@@ -60,19 +71,39 @@ def facts_of(spec: Spec) -> tuple[Deployment, Reason | None]:
     return facts.model_copy(update={"tensorrtllm_runs_engines": True}), reason
 
 
-def build_advice(spec: Spec, spec_path: str, comparisons: list[tuple[str, Comparison]]) -> Advice:
+def build_advice(
+    spec: Spec,
+    spec_path: str,
+    comparisons: list[tuple[str, Comparison]],
+    projection: tuple[str, Projection] | None = None,
+) -> Advice:
+    """`projection`: (where it was read, the projection), evidence between rules and a
+    measurement (see projection.py)."""
     facts, from_spec = facts_of(spec)
     decision = decide(facts)
     evidence = gather_evidence(comparisons, facts)
+    projected = projection_evidence(*projection, facts) if projection is not None else None
+    measured = any(pair.counts for pair in evidence.pairs)
     reasons = [from_spec] if from_spec is not None else []
     reasons += decision.reasons + [_pair_reason(pair) for pair in evidence.pairs]
+    if projected is not None:
+        reasons.append(projection_reason(projected, measured))
     recommendation, verdict_reason = _weigh(decision, evidence)
+    decided_by: DecidedBy = "rules"
     if verdict_reason is not None:
         reasons.append(verdict_reason)
+        if evidence.verdict in ("vllm", "tensorrtllm") and decision.decided:
+            decided_by = "measurement" if decision.rule_of_thumb else "rules"
+    elif projected is not None and projected.counts and not measured:
+        recommendation, projected_reason, decided_by = weigh_projection(decision, projected)
+        reasons.append(projected_reason)
     changes = decision.changes
     if recommendation != decision.recommendation:
         changes = _changes_after_override(decision, recommendation)
-    changes = changes + _evidence_changes(decision, evidence, facts)
+    if decided_by == "projection" and projected is not None:
+        changes = changes + projection_changes(projected, facts)
+    else:
+        changes = changes + _evidence_changes(decision, evidence, facts)
     return Advice(
         recommendation=recommendation,
         rule_recommendation=decision.recommendation,
@@ -93,6 +124,8 @@ def build_advice(spec: Spec, spec_path: str, comparisons: list[tuple[str, Compar
             [source for source, _ in comparisons],
         ),
         matrix=list(ROWS),
+        projection=projected,
+        decided_by=decided_by,
     )
 
 
@@ -115,12 +148,8 @@ def _weigh(decision: Decision, evidence: Evidence) -> tuple[Recommendation, Reas
         return rule, Reason(source, text + ".")
     winner = BACKEND_NAMES[verdict]
     ahead = _ahead(counted, verdict)
-    if not (decision.decided and decision.rule_of_thumb):
-        why = (
-            f"rule:{leaf.id} is an operational constraint, not a speed rule of thumb"
-            if decision.decided
-            else f"the rules wait on {', '.join(decision.unknowns)}"
-        )
+    why = why_no_evidence_moves(decision)
+    if why is not None:
         text = f"measured: {winner} ahead ({ahead}), but {why}; the answer stays "
         return rule, Reason(source, text + f"{RECOMMENDATION_NAMES[rule]}.")
     if verdict == rule:

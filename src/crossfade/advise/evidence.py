@@ -11,11 +11,12 @@ labelled, and carry no weight. Loading is the only I/O here; the rest is pure.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from crossfade.bench.sweep_index import LoadMode, SweepTarget
-from crossfade.bench.targets import SCHEMES
+from crossfade.bench.targets import engine_of
 from crossfade.compare.model import (
     Comparison,
     LevelComparison,
@@ -33,14 +34,11 @@ BACKEND_NAMES: dict[Backend, str] = {"vllm": "vLLM", "tensorrtllm": "TensorRT-LL
 # Evidence speaks for the load it was measured at: a level more than this factor away from the
 # stated concurrency is shown but does not count.
 LEVEL_TOLERANCE = 2.0
+Level = TypeVar("Level", int, float)
 
 
 def backend_of(url: str) -> Backend | None:
-    scheme = url.split("://", 1)[0].lower()
-    if scheme not in SCHEMES:
-        return None
-    known = SCHEMES[scheme]
-    return known.engine or known.dialect.engine or "vllm"  # another OpenAI server: vLLM's
+    return engine_of(url)
 
 
 @dataclass(frozen=True)
@@ -99,6 +97,13 @@ class Evidence:
     verdict: Verdict | None  # over the pairs that count; None: none counts
 
 
+def nearest_level(levels: Iterable[Level], stated: int) -> tuple[Level, bool]:
+    """The level nearest the stated concurrency (the higher of two as near), and whether it is
+    near enough to count (within LEVEL_TOLERANCE)."""
+    chosen = min(levels, key=lambda level: (abs(level - stated), -level))
+    return chosen, stated / LEVEL_TOLERANCE <= chosen <= stated * LEVEL_TOLERANCE
+
+
 def gather_evidence(comparisons: list[tuple[str, Comparison]], facts: Deployment) -> Evidence:
     pairs: list[PairEvidence] = []
     skipped: list[str] = []
@@ -144,8 +149,7 @@ def _pair(
     ]
     levels = [level.level for level in pair.levels if not level.failed]
     if comparison.mode == "concurrency" and stated is not None:
-        chosen = min(levels, key=lambda level: (abs(level - stated), -level))
-        near = stated / LEVEL_TOLERANCE <= chosen <= stated * LEVEL_TOLERANCE
+        chosen, near = nearest_level(levels, stated)
         if not near:
             notes.append(
                 f"the nearest level measured ({chosen:g}) is far from the stated "

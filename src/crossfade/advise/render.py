@@ -18,6 +18,7 @@ from crossfade.advise.evidence import BACKEND_NAMES, MetricEvidence, PairEvidenc
 from crossfade.advise.flow import NODES, RECOMMENDATION_NAMES
 from crossfade.advise.matrix import MatrixRow
 from crossfade.advise.mermaid import flowchart
+from crossfade.advise.projection import decided_line, projection_lines, projection_table
 from crossfade.advise.rules import Reason
 
 WIDTH = 100
@@ -45,11 +46,13 @@ def headline(advice: Advice) -> list[str]:
         lines.append(NODES[advice.leaf].headline)
     if advice.overridden:
         rule = RECOMMENDATION_NAMES[advice.rule_recommendation]
+        kind = "Projected" if advice.decided_by == "projection" else "Measured"
         lines.append(
-            f"Measured evidence contradicts the rule of thumb ({rule}) and the evidence wins."
+            f"{kind} evidence contradicts the rule of thumb ({rule}) and the evidence wins."
         )
     if not advice.decided:
         lines.append(f"Provisional: state {', '.join(advice.unknowns)} to decide.")
+    lines.append(decided_line(advice.decided_by, advice.overridden, advice.projection))
     return lines
 
 
@@ -68,12 +71,12 @@ def render_text(advice: Advice) -> str:
         for pair in advice.evidence.pairs:
             out.append(f"  {pair.where}{_pair_status(pair)}")
             rows = [evidence_columns(pair), *(_row(m, pair) for m in pair.metrics)]
-            widths = [max(len(cell) for cell in column) for column in zip(*rows, strict=True)]
-            out += [
-                "    " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-                for row in rows
-            ]
+            out += ["    " + line for line in _aligned(rows)]
         out += [_bullet(f"skipped {why}") for why in advice.evidence.skipped]
+    if advice.projection is not None:
+        out += ["", "Projection (AIConfigurator; projected, not measured):"]
+        out += [_bullet(line) for line in projection_lines(advice.projection)]
+        out += ["    " + line for line in _aligned(projection_table(advice.projection))]
     out += ["", "What would change the answer:"]
     out += [_bullet(change) for change in advice.changes] or ["  - nothing stated would"]
     out += ["", "Next steps:"]
@@ -104,6 +107,13 @@ def render_markdown(advice: Advice) -> str:
             out += ["| " + " | ".join(_row(m, pair)) + " |" for m in pair.metrics]
         if advice.evidence.skipped:
             out += ["", *(f"- skipped {why}" for why in advice.evidence.skipped)]
+    if advice.projection is not None:
+        out += ["", "## Projection (AIConfigurator; projected, not measured)", ""]
+        out += [f"- {line}" for line in projection_lines(advice.projection)]
+        table = projection_table(advice.projection)
+        if table:
+            out += ["", "| " + " | ".join(table[0]) + " |", "|" + " --- |" * len(table[0])]
+            out += ["| " + " | ".join(row) + " |" for row in table[1:]]
     out += ["", "## What would change the answer", ""]
     out += [f"- {change}" for change in advice.changes] or ["- nothing stated would"]
     out += ["", "## Next steps", ""]
@@ -121,6 +131,15 @@ def render_json(advice: Advice) -> str:
 
 def _cited(reason: Reason) -> str:
     return f"{reason.text} Source: {reason.cites}." if reason.cites else reason.text
+
+
+def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    if not rows:
+        return []
+    widths = [max(len(cell) for cell in column) for column in zip(*rows, strict=True)]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
 
 
 def _matrix_line(row: MatrixRow) -> str:

@@ -59,6 +59,16 @@ class Decision:
     rule_of_thumb: bool  # the answer rests on a speed claim that measurement may override
 
 
+def why_no_evidence_moves(decision: Decision) -> str | None:
+    """Why no evidence (measured or projected) may change this answer; None when it may: the
+    answer is decided and rests on a speed rule of thumb."""
+    if decision.decided and decision.rule_of_thumb:
+        return None
+    if decision.decided:
+        return f"rule:{decision.path[-1]} is an operational constraint, not a speed rule of thumb"
+    return f"the rules wait on {', '.join(decision.unknowns)}"
+
+
 def decide(facts: Deployment | None) -> Decision:
     facts = facts or Deployment()
     path: list[str] = []

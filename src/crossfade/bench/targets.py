@@ -53,6 +53,18 @@ SCHEMES: dict[str, Scheme] = {
     "openai-chat": Scheme("openai", OpenAIChat, 8000),
     "trtllm-serve": Scheme("openai", OpenAICompletions, 8000, "tensorrtllm", "/prometheus/metrics"),
 }
+
+
+def engine_of(url: str) -> Engine | None:
+    """The serving engine a target URL names: its scheme's, else its API's; another OpenAI
+    server is taken as vLLM. None: not a scheme crossfade knows."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme not in SCHEMES:
+        return None
+    known = SCHEMES[scheme]
+    return known.engine or known.dialect.engine or "vllm"
+
+
 ACCEPTED_FORMS = (
     "triton-vllm://HOST:PORT/MODEL",
     "triton-trtllm://HOST:PORT/MODEL  (ensemble or tensorrt_llm_bls)",

@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "merge": ("merge", "merge the results of one run's shards (one per pod) into one result"),
     "compare": ("compare", "run the same workload on several targets across load levels; compare"),
     "report": ("report", "render saved results as one offline HTML file (charts) or markdown"),
+    "project": (
+        "project",
+        "project TensorRT-LLM and vLLM on the spec's GPUs without them (AIConfigurator)",
+    ),
     "advise": ("advise", "recommend vLLM or TensorRT-LLM from stated facts and measurements"),
     "route": ("route", "route requests over several backends: weights, fallback, health, shadow"),
     "canary": ("canary", "shift traffic to a candidate backend in steps; roll back on a bad gate"),

@@ -1,4 +1,5 @@
-"""`crossfade advise SPEC [RESULTS...]`: vLLM or TensorRT-LLM, with every reason and its source."""
+"""`crossfade advise SPEC [RESULTS...] [--projection PATH]`: vLLM or TensorRT-LLM, with every
+reason and its source."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="folders with a comparison.json (or the files themselves)",
     )
     parser.add_argument(
+        "--projection",
+        metavar="PATH",
+        help="a projection.json written by crossfade project (or its folder): evidence between "
+        "the rules and a measurement, which may confirm or overrule a rule of thumb; a "
+        "measurement of real backends that counts overrules it",
+    )
+    parser.add_argument(
         "--format", choices=("text", "markdown", "json"), default="text", help="default: text"
     )
     parser.add_argument(
@@ -43,7 +51,15 @@ def run(args: argparse.Namespace) -> int:
         check_output_file("-o", Path(args.output))  # before the work
     spec = load_spec(args.spec)
     comparisons = [(folder, load_comparison(Path(folder))) for folder in args.results]
-    advice = build_advice(spec, args.spec, comparisons)
+    projection = None
+    if args.projection is not None:
+        from crossfade.project.model import ProjectionError, load_projection
+
+        try:
+            projection = (args.projection, load_projection(Path(args.projection)))
+        except ProjectionError as error:
+            raise ProjectionError(f"--projection: {error}") from None
+    advice = build_advice(spec, args.spec, comparisons, projection)
     renderers = {"text": render_text, "markdown": render_markdown, "json": render_json}
     text = renderers[args.format](advice)
     if args.output is None:

@@ -78,6 +78,8 @@ def _print(outcome: object) -> None:
         facts = ", ".join(f"{k}={v}" for k, v in EXAMPLE_FACTS.model_dump().items())
         print(f"\nadvice on example facts ({facts}):")
         print("\n".join(f"  {line}" for line in headline(outcome.advice)))
+        if outcome.projection is not None:
+            print(f"\n  projection: {outcome.projection.note}")
         print(f"\n  report:     {outcome.report}")
         print(f"  advice:     {outcome.advice_file}")
     print(f"  runs:       {outcome.sweep}/runs/ (comparison.json and sweep.json beside them)")

@@ -1,4 +1,4 @@
-"""`crossfade report RESULTS... -o FILE [--format html|markdown] [--title T]`."""
+"""`crossfade report RESULTS... [projection.json] -o FILE [--format html|markdown] [--title T]`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="RESULTS",
         nargs="+",
         help="sweep folders (sweep.json, and comparison.json once compared) or result folders "
-        "written by `crossfade bench`",
+        "written by `crossfade bench`; and at most one projection.json written by `crossfade "
+        "project` (or its folder), drawn as projected curves in the same charts, with the ratio "
+        "measured/projected per point beside a sweep of the same workload",
     )
     parser.add_argument(
         "-o", "--output", metavar="FILE", required=True, help="file to write (folders are made)"

@@ -30,6 +30,7 @@ from crossfade.compare.verdicts import level_label
 from crossfade.errors import CrossfadeError
 from crossfade.report.describe import environment_rows, server_line, workload_rows
 from crossfade.report.model import CDF_METRICS, ReportData, ReportTarget
+from crossfade.report.projection import ProjectedSweep, projected_sweep, split_projection
 from crossfade.report.runs import Run, cdf, error_row, pooled
 from crossfade.report.server_clock import server_clock_row
 
@@ -168,7 +169,18 @@ def _run_notes(runs: Sequence[Run], mode: LoadMode) -> list[str]:
 
 
 def load_report(paths: Sequence[Path]) -> ReportData:
-    runs, comparisons, mode = _gather(paths)
+    measured, projection = split_projection(paths)
+    if not measured and projection is not None:
+        return _projection_only(paths, projected_sweep(*projection, []))
+    runs, comparisons, mode = _gather(measured)
+    projected = None
+    if projection is not None:
+        if mode != "concurrency":
+            raise ReportError(
+                f"{projection[0]}: a projection is at fixed concurrencies, and "
+                f"{', '.join(map(str, measured))} at request rates: report them separately"
+            )
+        projected = projected_sweep(*projection, [run.result for run in runs])
     targets = _targets(runs)
     order = {target.name: i for i, target in enumerate(targets)}
     for _, comparison in comparisons:
@@ -205,4 +217,22 @@ def load_report(paths: Sequence[Path]) -> ReportData:
         environment=environment_rows([run.result for run in runs]),
         comparisons=tuple(comparison for _, comparison in comparisons),
         notes=tuple(_run_notes(runs, mode)),
+        projected=projected,
+    )
+
+
+def _projection_only(paths: Sequence[Path], projected: ProjectedSweep) -> ReportData:
+    return ReportData(
+        sources=tuple(str(path) for path in paths),
+        mode="concurrency",
+        targets=(),
+        points=(),
+        cdfs=(),
+        errors=(),
+        server_clock=(),
+        workload=(),
+        environment=(),
+        comparisons=(),
+        notes=(),
+        projected=projected,
     )

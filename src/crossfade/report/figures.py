@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots  # type: ignore[import-untyped]
 from crossfade.compare.model import TargetLevelSummary
 from crossfade.compare.verdicts import levels_label
 from crossfade.report.model import CdfMetric, ReportData, ReportTarget, level_name
+from crossfade.report.projected_figures import add_projected
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf", "#8c564b", "#e377c2")
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif"
@@ -249,7 +250,7 @@ def cdf_figure(data: ReportData, metric: CdfMetric) -> go.Figure:
 
 def figures(data: ReportData) -> dict[str, go.Figure]:
     """Every chart of the report, by the fixed id of the element it is drawn in."""
-    return {
+    charts = {
         "chart-throughput": throughput_figure(data),
         "chart-goodput": goodput_figure(data),
         "chart-ttft": latency_figure(data, "ttft_ms", "TTFT", "Time to first token (TTFT) vs load"),
@@ -260,3 +261,5 @@ def figures(data: ReportData) -> dict[str, go.Figure]:
         "chart-cdf-ttft": cdf_figure(data, "ttft"),
         "chart-cdf-e2e": cdf_figure(data, "e2e"),
     }
+    add_projected(charts, data)
+    return charts

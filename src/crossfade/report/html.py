@@ -15,6 +15,14 @@ from crossfade.compare.verdicts import levels_label
 from crossfade.report.figures import figures
 from crossfade.report.marks import EMULATED_NOTE
 from crossfade.report.model import ReportData
+from crossfade.report.projection import (
+    PROJECTION_NOTE,
+    RATIO_COLUMNS,
+    RATIO_NOTE,
+    no_ratio_note,
+    projection_rows,
+    ratio_cells,
+)
 from crossfade.report.server_clock import (
     SERVER_CLOCK_COLUMNS,
     SERVER_CLOCK_NOTE,
@@ -161,6 +169,21 @@ def _charts(data: ReportData, chart_ids: Sequence[str]) -> str:
     return "".join(parts)
 
 
+def _projection(data: ReportData) -> str:
+    if data.projected is None:
+        return ""
+    ratios = data.ratios()
+    parts = [
+        f'<div class="banner" role="note"><strong>Projected</strong> {escape(PROJECTION_NOTE)}'
+        "</div>",
+        _pairs(projection_rows(data.projected)),
+        f'<p class="note">{escape(RATIO_NOTE if ratios else no_ratio_note(data.projected))}</p>',
+    ]
+    if ratios:
+        parts.append(_table(RATIO_COLUMNS, [ratio_cells(row) for row in ratios]))
+    return _section("projection", "Projection (projected, not measured)", *parts)
+
+
 def _tables(data: ReportData) -> str:
     parts = [
         _section("levels", "Each target at each level", _table(LEVEL_COLUMNS, level_rows(data)))
@@ -244,6 +267,7 @@ def render_html(data: ReportData, title: str = "crossfade report") -> str:
         + _header(data, title)
         + _verdicts(data)
         + _charts(data, list(charts))
+        + _projection(data)
         + _tables(data)
         + _about(data)
         + "\n</main>\n<script>\n"

@@ -7,6 +7,14 @@ from collections.abc import Sequence
 from crossfade.compare.verdicts import levels_label
 from crossfade.report.marks import EMULATED_NOTE
 from crossfade.report.model import ReportData
+from crossfade.report.projection import (
+    PROJECTION_NOTE,
+    RATIO_COLUMNS,
+    RATIO_NOTE,
+    no_ratio_note,
+    projection_rows,
+    ratio_cells,
+)
 from crossfade.report.server_clock import (
     SERVER_CLOCK_COLUMNS,
     SERVER_CLOCK_NOTE,
@@ -62,6 +70,20 @@ def render_markdown(data: ReportData, title: str = "crossfade report") -> str:
     for heading, items in headlines(data):
         lines += [f"**{heading}**", "", *(f"- {item}" for item in items), ""]
 
+    if data.projected is not None:
+        ratios = data.ratios()
+        lines += [
+            "## Projection (projected, not measured)",
+            "",
+            f"> **Projected** {PROJECTION_NOTE}",
+        ]
+        lines += [
+            "",
+            *_table(("Projection", ""), [list(r) for r in projection_rows(data.projected)]),
+        ]
+        lines += [RATIO_NOTE if ratios else no_ratio_note(data.projected), ""]
+        if ratios:
+            lines += _table(RATIO_COLUMNS, [ratio_cells(row) for row in ratios])
     lines += ["## Each target at each level", "", *_table(LEVEL_COLUMNS, level_rows(data))]
     if data.server_clock:
         lines += ["## The server's own clock", "", SERVER_CLOCK_NOTE, ""]

@@ -12,6 +12,7 @@ from crossfade.bench.summary import ErrorGroup, ServerClock
 from crossfade.bench.sweep_index import LoadMode
 from crossfade.compare.model import Comparison, LevelFailure, TargetLevelSummary
 from crossfade.report.marks import Marker
+from crossfade.report.projection import ProjectedSweep, RatioRow, ratio_rows
 
 CdfMetric = Literal["ttft", "e2e"]
 CDF_METRICS: tuple[CdfMetric, ...] = ("ttft", "e2e")
@@ -73,6 +74,7 @@ class ReportData:
     environment: tuple[tuple[str, str], ...]
     comparisons: tuple[Comparison, ...]
     notes: tuple[str, ...]  # what the runs themselves noted: early stops, warnings
+    projected: ProjectedSweep | None = None  # a projection given beside the measured folders
 
     @property
     def marker(self) -> Marker:
@@ -85,6 +87,14 @@ class ReportData:
     @property
     def levels(self) -> list[float]:
         return sorted({point.level for point in self.points})
+
+    def ratios(self) -> list[RatioRow]:
+        """measured/projected per point, when a projection of the same workload was given."""
+        if self.projected is None:
+            return []
+        urls = {target.name: target.url for target in self.targets}
+        emulated = {target.name for target in self.emulated}
+        return ratio_rows(self.projected, self.points, urls, emulated)
 
     def points_of(self, target: str) -> list[TargetLevelSummary]:
         return [point for point in self.points if point.target == target]
