@@ -1,5 +1,6 @@
 """The router in front of the lab's two Triton backends: clients that know one request shape get
-exact answers from both; and the vLLM engine behind vLLM-on-Triton killed mid-run.
+exact answers from both; a client of TensorRT-LLM's LLM API model gets vLLM's own greedy text;
+and the vLLM engine behind vLLM-on-Triton killed mid-run.
 
 Both models run in one tritonserver. The kill is of the vLLM engine-core process that serves
 `vllm_model` (SIGKILL, streams in flight); the ensemble in the same server carries on. Triton
@@ -30,8 +31,9 @@ from crossfade.bench.protocol import BenchRequest, ErrorKind, RequestRecord
 from crossfade.bench.targets import parse_target
 from crossfade.lab.settings import LabSettings
 from crossfade.rollout.router.server import Router
-from tests.lab.http import post_sse
-from tests.rollout.router.harness import admin, running_router, sample, samples
+from tests.lab.http import post_json, post_sse
+from tests.rollout.router.harness import admin, base, new_parts, running_router, sample, samples
+from tests.rollout.router.harness import post_sse as post_sse_async
 
 N = 16
 PROMPT = "The quick brown fox jumps over the lazy dog"
@@ -99,6 +101,60 @@ def test_one_request_shape_gets_exact_answers_from_both_triton_backends(lab: Lab
                 assert all(len(o.itl_ms) == N - 1 for o in observed)
 
     asyncio.run(go())
+
+
+def test_a_tensorrt_llm_client_gets_vllms_own_greedy_text_through_the_router(lab: Lab) -> None:
+    """A client that knows only the LLM API model's shape (`tensorrt_llm`: text_input,
+    streaming, sampling_param_*, the text so far in each response), routed to vLLM on Triton:
+    each answer streams whole and ends with the very text vLLM gives that prompt asked
+    directly (greedy decoding is deterministic here: asked twice, the same text)."""
+    s = lab.settings
+    direct = f"http://{s.host}:{s.http_port}/v2/models/vllm_model/generate"
+    tokens = 24
+    prompts = [f"{PROMPT} {i}" for i in range(6)]
+
+    def vllm_text(prompt: str) -> str:
+        body = {
+            "text_input": prompt,
+            "exclude_input_in_output": True,
+            "return_finish_reason": True,
+            "return_num_output_tokens": True,
+            "parameters": {"max_tokens": tokens, "temperature": 0},
+        }
+        status, answer = post_json(direct, body)
+        assert status == 200, answer
+        # the whole cap: the final "length" below then is vLLM's own reason too
+        assert (answer["finish_reason"], answer["num_output_tokens"]) == ("length", tokens)
+        return str(answer["text_output"])
+
+    expected = [vllm_text(p) for p in prompts]
+    assert expected == [vllm_text(p) for p in prompts]  # deterministic, or nothing to compare
+    assert len(set(expected)) > 1  # the prompt matters: no fixed text passes by chance
+    target = f"triton-vllm://{s.host}:{s.http_port}/vllm_model"
+    config = {"backends": [{"name": "vllm-triton", "target": target}]}
+
+    async def go() -> list[tuple[int, list[Any]]]:
+        async with running_router(config) as router, aiohttp.ClientSession() as session:
+            url = f"{base(router)}/v2/models/tensorrt_llm/generate_stream"
+            bodies = [
+                {
+                    "text_input": prompt,
+                    "streaming": True,
+                    "sampling_param_max_tokens": tokens,
+                    "sampling_param_temperature": 0.0,
+                    "return_finish_reason": True,
+                }
+                for prompt in prompts
+            ]
+            return await asyncio.gather(*(post_sse_async(session, url, b) for b in bodies))
+
+    for want, (status, events) in zip(expected, asyncio.run(go()), strict=True):
+        assert status == 200, events
+        parts = new_parts(events)  # no error event; each response holds the one before
+        assert sum(1 for part in parts if part) > 1  # streamed, not one lump
+        assert events[-1]["text_output"] == want
+        assert events[-1]["finish_reason"] == "length"
+        assert all(e["model_name"] == "tensorrt_llm" for e in events)
 
 
 def engine_processes(settings: LabSettings, model: str) -> list[int]:

@@ -76,17 +76,29 @@ def run(args: argparse.Namespace) -> int:
             f"{args.config}: admin.token_env: the environment variable {variable} is not set; "
             f"export {variable}=SECRET (the admin API refuses every call without it)"
         )
-    session = _canary_session(args.plan, args.restart) if args.plan else None
+    session = _canary_session(args.plan, args.restart, config) if args.plan else None
     return _serve(config, token, session)
 
 
-def _canary_session(path: str, restart: bool) -> CanarySession:
+def _canary_session(path: str, restart: bool, config: RouterConfig) -> CanarySession:
+    from crossfade.errors import UsageError
     from crossfade.rollout.canary.session import open_session
     from crossfade.spec.canary_plan import load_plan
 
     plan = load_plan(path)
     if plan.router is not None:
         print(f"{path}: router: not used; with --plan the canary drives this router")
+    # The router refuses exact-length requests (ignore_eos) while a backend cannot take them,
+    # and checks lengths only of those: the gate would stay unclear and the canary pause.
+    inexact = [b for b in config.backends if not b.spec.dialect.forces_length]
+    if plan.gates.length_mismatch_delta_max is not None and inexact:
+        backend = inexact[0]
+        raise UsageError(
+            f"{path}: gates.length_mismatch_delta_max: backend {backend.name} "
+            f"({backend.target}) cannot be asked for an exact output length, so the router "
+            "refuses ignore_eos and checks no length; the gate could never be judged: leave it "
+            "out"
+        )
     return open_session(plan, restart=restart)
 
 

@@ -10,7 +10,6 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from crossfade.lab.processes import stop
@@ -22,6 +21,7 @@ from crossfade.rollout.router.config import parse_router_config
 from crossfade.rollout.router.server import Router
 from crossfade.spec.canary_plan import Gates, RouterAccess, StepTiming
 from tests.rollout.canary.fakes import TOKEN, make_plan
+from tests.support.canary_load import client_load
 from tests.support.groundtruth import GroundTruth, start_groundtruth
 from tests.support.ports import free_port
 
@@ -42,29 +42,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Grou
     finally:
         for server in started.values():
             stop(server.process, grace_s=5)
-
-
-async def client_load(
-    port: int, done: asyncio.Event, concurrency: int = 3, tokens: int = TOKENS
-) -> int:
-    """Streamed completions through the router's data port until `done`; how many finished."""
-    # An exact length (ignore_eos): the router then reports the requested one, to check.
-    body = {
-        "model": "any", "prompt": "hello", "max_tokens": tokens, "min_tokens": tokens,
-        "ignore_eos": True, "stream": True, "stream_options": {"include_usage": True},
-    }  # fmt: skip
-    finished = 0
-
-    async def worker(session: aiohttp.ClientSession) -> None:
-        nonlocal finished
-        while not done.is_set():
-            async with session.post(f"http://127.0.0.1:{port}/v1/completions", json=body) as r:
-                await r.read()
-            finished += 1
-
-    async with aiohttp.ClientSession() as session:
-        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
-    return finished
 
 
 def plan_gates() -> Gates:

@@ -53,6 +53,20 @@ async def admin(
         return r.status, await r.json()
 
 
+def new_parts(events: list[Any]) -> list[str]:
+    """What a client of the LLM API model reads from its responses (each one's `text_output` is
+    the text so far): each one's text beyond the last. Asserts no error and that each holds the
+    one before."""
+    have, parts = "", []
+    for event in events:
+        assert "error" not in event, event
+        text = event["text_output"]
+        assert text.startswith(have), (have, text)
+        parts.append(text[len(have) :])
+        have = text
+    return parts
+
+
 async def post_sse(
     session: aiohttp.ClientSession, url: str, body: Any, headers: dict[str, str] | None = None
 ) -> tuple[int, list[Any]]:

@@ -113,3 +113,29 @@ def test_docs_router_md_names_every_key_of_the_config() -> None:
     assert "backends[].weight" in found  # and into lists
     missing = [key for key in found if f"`{key}`" not in text]
     assert missing == []
+
+
+def test_route_refuses_a_length_gate_no_request_could_feed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With an LLM API backend no request may ask for an exact length, so no length is
+    checked: a plan's length gate would stay unclear until the canary paused."""
+    monkeypatch.setenv("CROSSFADE_ADMIN_TOKEN", "secret")
+    config = tmp_path / "router.yaml"
+    config.write_text(
+        "version: 1\nbackends:\n"
+        '  - {name: ensemble, target: "triton-trtllm://127.0.0.1:9/ensemble"}\n'
+        '  - {name: llmapi, target: "triton-llmapi://127.0.0.1:9/tensorrt_llm", weight: 0}\n'
+    )
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "version: 1\nincumbent: ensemble\ncandidate: llmapi\nsteps: [50, 100]\n"
+        "step: {min_duration_s: 1, min_samples: 20, max_duration_s: 2, interval_s: 1}\n"
+        "gates: {ttft_p95_ratio_max: 2, error_rate_delta_max: 0.05, "
+        "length_mismatch_delta_max: 0.05}\njournal: journal.jsonl\n"
+    )
+    assert main(["route", str(config), "--plan", str(plan)]) == 2
+    err = capsys.readouterr().err
+    assert "plan.yaml: gates.length_mismatch_delta_max: backend llmapi" in err
+    assert "leave it out" in err
+    assert not (tmp_path / "journal.jsonl").exists()

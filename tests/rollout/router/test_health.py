@@ -120,6 +120,8 @@ def test_outcome_classification(
         (400, "HTTP 400: Stub process 'vllm_model_0_0' is not healthy.", True),
         (400, "HTTP 400: Error generating stream: EngineCore encountered an issue. See", True),
         (404, "HTTP 404: Request for unknown model: 'vllm_model' has no available versions", True),
+        # the LLM API model's failure to generate, before its stream began (the lab's emulator)
+        (400, "HTTP 400: Error generating request: emulated failure", True),
         # ... and for a request of the client's own making: not the backend's fault.
         (400, "HTTP 400: Unable to parse 'text_input'", False),
         (429, "HTTP 429: Stub process 'x' is not healthy.", None),

@@ -17,6 +17,7 @@ from crossfade.lab.processes import stop
 from tests.rollout.router.harness import (
     bare_triton,
     base,
+    new_parts,
     perf_times,
     post_sse,
     running_router,
@@ -46,18 +47,6 @@ def llmapi_body(**extra: Any) -> dict[str, Any]:
 def capped_completion(max_tokens: int, **extra: Any) -> dict[str, Any]:
     """An OpenAI completions body asking for at most `max_tokens`, streamed."""
     return {"model": "m", "prompt": "hello", "max_tokens": max_tokens, "stream": True, **extra}
-
-
-def new_parts(events: list[Any]) -> list[str]:
-    """What a client of the model reads from its responses: each one's text beyond the last."""
-    have, parts = "", []
-    for event in events:
-        assert "error" not in event, event
-        text = event["text_output"]
-        assert text.startswith(have), (have, text)
-        parts.append(text[len(have) :])
-        have = text
-    return parts
 
 
 def test_a_tensorrt_llm_client_gets_complete_answers_from_native_vllms_api(

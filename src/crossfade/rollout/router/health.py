@@ -25,12 +25,15 @@ _BACKEND_FAULTS = frozenset(
 
 # Triton answers some failures of the backend itself with a 4xx, so the text tells them apart
 # from the request's own faults (checked in the lab: a killed vLLM stub, a dead vLLM engine, an
-# unloaded model).
+# unloaded model, the emulated LLM API model failing).
 BACKEND_FAULT_TEXTS = (
     "is not healthy",  # python backend: "Stub process 'vllm_model_0_0' is not healthy." (400)
     "EngineCore encountered an issue",  # vLLM's EngineDeadError (400)
     "EngineDeadError",
     "Request for unknown model",  # "...: 'vllm_model' has no available versions" (404)
+    # TensorRT-LLM's LLM API model wraps any failure while generating in this (400 when it
+    # comes before the stream began); the router has checked the request's fields by then.
+    "Error generating request",
 )
 
 
