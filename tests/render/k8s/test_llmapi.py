@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from crossfade.bench.targets import parse_target
 from crossfade.errors import UsageError
 from crossfade.render.k8s.bench_job import resolve_bench_run
 from crossfade.render.k8s.canary import build_setup
@@ -166,14 +167,16 @@ def test_a_hub_id_is_downloaded_by_each_pod_and_the_notes_say_so() -> None:
     assert not [n for n in render_notes(local) if "Hub id" in n]
 
 
-def test_no_bench_job_for_the_llmapi_model_until_bench_speaks_it() -> None:
-    # Before: a Job benchmarked /v2/models/tensorrt_llm_bls, which the LLM API pods do not serve.
+def test_the_llmapi_model_gets_a_bench_job_that_speaks_it() -> None:
+    # Before the LLM API dialect: no Job (an ensemble-dialect Job would have failed every request).
     spec = layout_spec("llmapi", path=SPEC_70B)
-    jobs = [path for path in render_k8s(spec, "spec.yaml").files if path.startswith("jobs/")]
-    assert jobs == [f"jobs/{NAME}-bench-vllm.yaml"]
-    assert any("triton-llmapi://" in note for note in render_notes(spec))
-    with pytest.raises(UsageError, match=r"no bench Job for tensorrtllm: .*triton-llmapi://"):
-        resolve_bench_run(spec, backend="tensorrtllm")
+    jobs = sorted(path for path in render_k8s(spec, "spec.yaml").files if path.startswith("jobs/"))
+    assert jobs == [f"jobs/{NAME}-bench-tensorrtllm.yaml", f"jobs/{NAME}-bench-vllm.yaml"]
+    target = resolve_bench_run(spec, backend="tensorrtllm").target
+    assert target.startswith("triton-llmapi://")
+    assert target.endswith("/tensorrt_llm")
+    assert parse_target(target).dialect.forces_length is False
+    assert any("counted with the workload's tokenizer" in note for note in render_notes(spec))
     assert resolve_bench_run(spec, backend="vllm").target.startswith("triton-vllm://")
 
 

@@ -49,14 +49,12 @@ class BenchRun:
     start_at: int | None = None
 
 
-# crossfade bench has no client for TensorRT-LLM's LLM API model yet: its inputs
-# (`streaming`, `sampling_param_max_tokens`) are neither the ensemble's nor vLLM's, and the
-# target scheme that will speak them (triton-llmapi://) does not exist. A Job with the ensemble's
-# dialect would fail every request, or measure answers of the wrong length, so none is rendered.
-NO_LLMAPI_BENCH = (
-    "crossfade bench cannot measure the LLM API model yet: its target, triton-llmapi://, "
-    "does not exist, and with the triton-trtllm:// dialect (the legacy ensemble's inputs) its "
-    "requests would neither stream nor set their output length"
+# The LLM API model takes no exact output length and counts no tokens: its Job's requests ask
+# for at most the length, and the bench counts what came back with the workload's tokenizer.
+LLMAPI_LENGTHS = (
+    "the tensorrtllm bench Job speaks the LLM API model (triton-llmapi://), which cannot be asked "
+    "for an exact output length: its requests ask for at most the length and the lengths are "
+    "counted with the workload's tokenizer, so compare reports how the two backends' lengths differ"
 )
 
 
@@ -64,33 +62,30 @@ def default_target(ctx: Context, backend: Backend, settings: BenchJob) -> str:
     """The backend's own Service, so each backend is measured without the traffic split."""
     host = f"{ctx.service_host(backend)}:{HTTP_PORT}"
     if backend == "tensorrtllm":
-        if llmapi_backend(ctx) is not None:
-            raise UsageError(
-                f"no bench Job for tensorrtllm: {NO_LLMAPI_BENCH}; bench the vllm backend "
-                "(--backend vllm), or a legacy engine deployment with --target"
-            )
+        llmapi = llmapi_backend(ctx)
+        if llmapi is not None:
+            return f"triton-llmapi://{host}/{llmapi.triton_model_name}"
         return f"triton-trtllm://{host}/{settings.tensorrtllm_model}"
     assert ctx.spec.vllm is not None
     return f"triton-vllm://{host}/{ctx.spec.vllm.triton_model_name}"
 
 
 def spec_bench_runs(ctx: Context) -> list[BenchRun]:
-    """A Job per backend crossfade bench can measure (every one but the LLM API model)."""
+    """A Job per backend of the spec."""
     settings = ctx.k8s.bench
     if settings is None:
         return []
     return [
         BenchRun(backend, default_target(ctx, backend, settings), settings)
         for backend in ctx.backends
-        if backend == "vllm" or llmapi_backend(ctx) is None
     ]
 
 
 def bench_notes(ctx: Context) -> list[str]:
-    """Why a backend has no bench Job, when kubernetes.bench asks for them."""
+    """What a reader of the bench Jobs should know: how the LLM API model's lengths are checked."""
     if ctx.k8s.bench is None or llmapi_backend(ctx) is None:
         return []
-    return [f"no bench Job for tensorrtllm: {NO_LLMAPI_BENCH}"]
+    return [LLMAPI_LENGTHS]
 
 
 def resolve_bench_run(
