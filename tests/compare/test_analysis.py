@@ -45,7 +45,7 @@ def build(folder: Path, repeats: int = 1, stop_reason: str = "completed") -> Swe
 
 @pytest.fixture(scope="module")
 def sweep_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build(tmp_path_factory.mktemp("sweep")).folder
+    return build(tmp_path_factory.mktemp("sweep"), repeats=5).folder
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_the_ttft_gap_is_found_where_it_is_and_only_there(comparison: Comparison
         same = metric(pair, level, "ttft_p50")
         assert not same.significant
         assert same.winner is None
-        assert same.verdict.startswith("TTFT p50: no significant difference (")
+        assert same.verdict.startswith("TTFT p50: no significant difference beyond ±5.0% (")
     for level in (4.0, 8.0):
         gap = metric(pair, level, "ttft_p50")
         assert gap.winner == "b"
@@ -105,8 +105,8 @@ def test_every_metric_is_compared_with_goodput_under_slos(comparison: Comparison
 def test_summaries_pool_each_target_and_level(comparison: Comparison) -> None:
     assert len(comparison.summaries) == 8
     top = next(s for s in comparison.summaries if (s.target, s.level) == ("a", 8.0))
-    assert top.runs == ["runs/a-c8-r0"]
-    assert (top.requests, top.failed) == (200, 2)
+    assert top.runs == [f"runs/a-c8-r{repeat}" for repeat in range(5)]
+    assert (top.requests, top.failed) == (1000, 10)
     assert top.ttft_ms["p50"] == pytest.approx(400, rel=0.1)
     assert top.itl_ms["p50"] == pytest.approx(10, rel=0.1)
     assert top.goodput is not None
@@ -128,7 +128,9 @@ def test_verdict_lines_read_the_highest_level_crossovers_and_saturation(
     lines = verdict_lines(comparison)
     assert lines[0] == "b vs a at concurrency 8 (highest level):"
     assert any(line.startswith("  TTFT p50: b ") for line in lines)
-    assert any(line.startswith("  ITL p50: no significant difference (") for line in lines)
+    assert any(
+        line.startswith("  ITL p50: no significant difference beyond ±5.0% (") for line in lines
+    )
     assert any(
         line.startswith("  crossover, TTFT p50: b ahead from concurrency 4") for line in lines
     )
@@ -234,7 +236,7 @@ def test_load_comparison_names_the_file_and_the_problem(tmp_path: Path) -> None:
     with pytest.raises(CompareError, match=r"comparison.json:1: not valid JSON"):
         load_comparison(tmp_path)
     file.write_text(json.dumps({"schema_version": 7}), encoding="utf-8")
-    with pytest.raises(CompareError, match=r"schema_version 7; this crossfade reads 3, 2 or 1"):
+    with pytest.raises(CompareError, match=r"schema_version 7; this crossfade reads 4, 3, 2 or 1"):
         load_comparison(file)
     file.write_text(json.dumps({"schema_version": 1, "mode": "concurrency"}), encoding="utf-8")
     with pytest.raises(CompareError, match=r"comparison.json: levels: Field required"):

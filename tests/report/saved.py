@@ -140,7 +140,9 @@ def metric(
         ci_low=difference - 0.031,
         ci_high=difference + 0.047,
         significant=winner is not None,
+        outcome="ahead" if winner else "unclear",
         winner=winner,
+        repeats=3,
         verdict=f"{winner} ahead"
         if winner
         else f"{EMULATED} and {REAL}: no significant difference",
@@ -193,6 +195,7 @@ def comparison(targets: list[SweepTarget]) -> Comparison:
         targets=targets,
         workload_fingerprint=WORKLOAD.fingerprint,
         confidence=0.95,
+        margin=0.05,
         resamples=1000,
         seed=3,
         summaries=summaries,

@@ -18,6 +18,7 @@ from crossfade.bench.sweep_index import SweepIndex, SweepRun, load_sweep
 from crossfade.compare.crossover import crossover, saturation
 from crossfade.compare.estimates import METRICS, Estimate, estimates, level_summary
 from crossfade.compare.failures import level_failure
+from crossfade.compare.intervals import value_interval
 from crossfade.compare.model import (
     CompareError,
     Comparison,
@@ -30,7 +31,7 @@ from crossfade.compare.model import (
 )
 from crossfade.compare.samples import RunSamples, measurement_window, run_samples
 from crossfade.compare.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
-from crossfade.compare.verdicts import compare_metric
+from crossfade.compare.verdicts import DEFAULT_MARGIN, compare_metric
 
 Cell = tuple[str, float]  # (target, level)
 
@@ -49,12 +50,17 @@ def analyse_sweep(
     confidence: float | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    margin: float | None = None,
 ) -> Comparison:
     """Compare every pair of the sweep's targets at every level both reached (a = the earlier
-    target in sweep.json). Deterministic for a given `seed`."""
+    target in sweep.json), judged against the practical-equivalence `margin` (a fraction).
+    Deterministic for a given `seed`."""
     confidence = DEFAULT_CONFIDENCE if confidence is None else confidence
+    margin = DEFAULT_MARGIN if margin is None else margin
     if not 0 < confidence < 1:
         raise CompareError(f"confidence {confidence} is outside (0, 1); use e.g. 0.99")
+    if not 0 <= margin < 1:
+        raise CompareError(f"margin {margin} is outside [0, 1); use e.g. 0.05")
     if resamples < 1:
         raise CompareError(f"resamples {resamples} must be at least 1; the default is 2000")
     index = load_sweep(folder)
@@ -77,11 +83,15 @@ def analyse_sweep(
                 per_cell[target, level] = None
                 continue
             samples = [r.samples for r in group]
-            summaries.append(level_summary(target, level, samples, [r.entry.folder for r in group]))
             # One stream per cell: a cell's replicates do not depend on which pairs exist.
             rng = np.random.default_rng([seed, target_position, level_position])
-            per_cell[target, level] = estimates(samples, resamples, rng, goodput=bool(slos))
-    pairs = [_pair(a, b, index, per_cell, confidence) for a, b in combinations(names, 2)]
+            found = estimates(
+                samples, [r.entry.repeat for r in group], resamples, rng, goodput=bool(slos)
+            )
+            per_cell[target, level] = found
+            summary = level_summary(target, level, samples, [r.entry.folder for r in group])
+            summaries.append(summary.model_copy(update={"intervals": _bands(found, confidence)}))
+    pairs = [_pair(a, b, index, per_cell, confidence, margin) for a, b in combinations(names, 2)]
     complete = index.stop_reason == "completed" and all(
         (target, level) in per_cell for target in names for level in index.levels
     )
@@ -92,6 +102,7 @@ def analyse_sweep(
         targets=index.targets,
         workload_fingerprint=index.workload_fingerprint,
         confidence=confidence,
+        margin=margin,
         resamples=resamples,
         seed=seed,
         summaries=summaries,
@@ -110,6 +121,18 @@ def analyse_sweep(
         completeness="complete" if complete else "partial",
         failures=failures,
     )
+
+
+def _bands(
+    found: dict[MetricName, Estimate], confidence: float
+) -> dict[MetricName, tuple[float, float]]:
+    """Each metric's interval of the target's own value, for the report's bands."""
+    bands = {}
+    for metric, estimate in found.items():
+        band = value_interval(estimate.value, estimate.runs, confidence)
+        if band is not None:
+            bands[metric] = band
+    return bands
 
 
 def _read_runs(folder: Path, index: SweepIndex) -> dict[Cell, list[_Run]]:
@@ -173,6 +196,7 @@ def _pair(
     index: SweepIndex,
     per_cell: dict[Cell, dict[MetricName, Estimate] | None],
     confidence: float,
+    margin: float,
 ) -> PairComparison:
     levels = []
     for level in index.levels:
@@ -187,7 +211,7 @@ def _pair(
         for metric in METRICS:
             if metric in a_estimates and metric in b_estimates:
                 compared = compare_metric(
-                    metric, a, b, a_estimates[metric], b_estimates[metric], confidence
+                    metric, a, b, a_estimates[metric], b_estimates[metric], confidence, margin
                 )
                 metrics += [compared] if compared is not None else []
         levels.append(LevelComparison(level=level, metrics=metrics))

@@ -4,15 +4,18 @@ bootstrap confidence interval computed from the raw per-request records.
 
 Schema 2 added the failed levels (`failures`, `LevelComparison.failed`) and the intervals of a
 saturation (`Saturation.changes`); schema 3 gives a level without any decode rate None for its
-`output_tokens_per_s_per_user` (0.0 before). Both older schemas are still read: a schema 1 file
-without its saturation levels (they came without an interval), and 0.0 as None.
+`output_tokens_per_s_per_user` (0.0 before); schema 4 builds intervals from the repeats, judges
+each difference against a practical-equivalence `margin` (`MetricComparison.outcome`) and gives
+each target's value its interval (`TargetLevelSummary.intervals`). All older schemas are still
+read: a schema 1 file without its saturation levels (they came without an interval), 0.0 as
+None, and before schema 4 a winner as "ahead", anything else as "unclear", margin 0.
 """
 
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -22,7 +25,7 @@ from crossfade.errors import CrossfadeError
 from crossfade.saved import read_model, write_model
 
 COMPARISON_FILE = "comparison.json"
-COMPARISON_SCHEMA_VERSION = 3
+COMPARISON_SCHEMA_VERSION = 4
 
 # The metrics every pair is compared on; "lower" means lower is better.
 MetricName = Literal[
@@ -37,6 +40,9 @@ MetricName = Literal[
     "e2e_p99",
 ]
 Better = Literal["higher", "lower"]
+# ahead: the interval lies wholly beyond the margin (`winner` says who); equivalent: wholly
+# inside it; unclear: it straddles a margin's edge; too_little_data: not judged (`advice`).
+Outcome = Literal["ahead", "equivalent", "unclear", "too_little_data"]
 
 
 class _Frozen(BaseModel):
@@ -53,8 +59,11 @@ class MetricComparison(_Frozen):
     ci_low: float  # confidence interval of `difference`
     ci_high: float
     significant: bool  # the interval excludes 0
-    winner: str | None  # the target ahead with confidence; None: no significant difference
-    verdict: str  # one line a person reads, e.g. "no significant difference"
+    outcome: Outcome  # the interval against the comparison's margin
+    winner: str | None  # the target ahead (outcome "ahead"); None otherwise
+    repeats: int  # pairs of runs the interval rests on (0: not recorded, before schema 4)
+    advice: str | None = None  # what more data would settle it (too little data, unclear)
+    verdict: str  # one line a person reads, e.g. "equivalent within ±5%"
 
 
 class LevelComparison(_Frozen):
@@ -128,6 +137,8 @@ class TargetLevelSummary(_Frozen):
     itl_ms: dict[str, float]
     e2e_ms: dict[str, float]
     output_tokens_per_s_per_user: float | None  # median per-request decode rate; None: none
+    # The interval of each compared metric's value (the report's bands); none before schema 4.
+    intervals: dict[MetricName, tuple[float, float]] = {}
 
 
 class Comparison(_Frozen):
@@ -137,6 +148,7 @@ class Comparison(_Frozen):
     targets: list[SweepTarget]
     workload_fingerprint: str
     confidence: float
+    margin: float  # practical equivalence: |difference| below it does not matter (0: none)
     resamples: int
     seed: int
     summaries: list[TargetLevelSummary]
@@ -164,14 +176,15 @@ def save_comparison(folder: Path, comparison: Comparison) -> Path:
 
 
 def load_comparison(path: Path) -> Comparison:
-    """Read comparison.json, or the sweep folder holding it (schemas 1 and 2 are upgraded)."""
+    """Read comparison.json, or the sweep folder holding it (schemas 1 to 3 are upgraded)."""
     file = path / COMPARISON_FILE if path.is_dir() else path
     rerun = f"rerun `crossfade compare --from {shlex.quote(str(file.parent))}`"
     comparison = read_model(
         file,
         Comparison,
         version=COMPARISON_SCHEMA_VERSION,
-        older=(1, 2),
+        older=(1, 2, 3),
+        upgrade=_outcomes,
         error=CompareError,
         missing="no comparison here (written by `crossfade compare` in a sweep folder)",
         stale=rerun,
@@ -179,6 +192,18 @@ def load_comparison(path: Path) -> Comparison:
     if comparison.schema_version == COMPARISON_SCHEMA_VERSION:
         return comparison
     return _upgrade(comparison, rerun)
+
+
+def _outcomes(found: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Before schema 4 a metric had a winner when its interval excluded 0 and no margin."""
+    data.setdefault("margin", 0.0)
+    for pair in data.get("pairs", []):
+        for level in pair.get("levels", []):
+            for metric in level.get("metrics", []):
+                metric.setdefault("outcome", "ahead" if metric.get("winner") else "unclear")
+                metric.setdefault("repeats", 0)
+    data["schema_version"] = found  # the model-level upgrade below does the rest
+    return data
 
 
 def _upgrade(comparison: Comparison, rerun: str) -> Comparison:
