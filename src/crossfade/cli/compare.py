@@ -56,8 +56,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--margin",
         type=float,
         metavar="PERCENT",
-        help="practical equivalence: differences within ±PERCENT do not matter "
-        "(default 5: 'equivalent' inside it, a winner only beyond it)",
+        # The defaults stated here are compare.defaults' (kept off the --help import path;
+        # tests/cli/test_compare_cli.py holds them equal).
+        help="practical equivalence: differences within ±PERCENT do not matter (default 5: "
+        "'equivalent' inside it, a winner only beyond it)",
     )
     add_workload_options(parser)
     load = parser.add_argument_group(
@@ -70,7 +72,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     load.add_argument(
         "--repeat",
         type=int,
-        default=3,
         help="runs per target and level (default 3; verdicts need 2 or more); the order rotates",
     )
     add_load_options(load)
@@ -106,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--confidence {args.confidence:g}: give a share between 0 and 1, e.g. 0.95"
         )
+    from crossfade.compare.defaults import DEFAULT_REPEATS
+
+    args.repeat = DEFAULT_REPEATS if args.repeat is None else args.repeat
     if args.margin is not None and not 0 <= args.margin < 100:
         raise UsageError(f"--margin {args.margin:g}: give a percentage from 0 to under 100, e.g. 5")
     margin = None if args.margin is None else args.margin / 100

@@ -16,6 +16,7 @@ from crossfade.bench.results import REQUESTS_FILE, load_records, load_result
 from crossfade.bench.summary import Summary, in_window
 from crossfade.bench.sweep_index import SweepIndex, SweepRun, load_sweep
 from crossfade.compare.crossover import crossover, saturation
+from crossfade.compare.defaults import DEFAULT_MARGIN
 from crossfade.compare.estimates import METRICS, Estimate, estimates, level_summary
 from crossfade.compare.failures import level_failure
 from crossfade.compare.intervals import value_interval
@@ -31,7 +32,7 @@ from crossfade.compare.model import (
 )
 from crossfade.compare.samples import RunSamples, measurement_window, run_samples
 from crossfade.compare.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
-from crossfade.compare.verdicts import DEFAULT_MARGIN, compare_metric
+from crossfade.compare.verdicts import compare_metric
 
 Cell = tuple[str, float]  # (target, level)
 

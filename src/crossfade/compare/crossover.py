@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from itertools import pairwise
 
 from crossfade.bench.sweep_index import LoadMode
+from crossfade.compare.defaults import DEFAULT_REPEATS, MIN_REPEATS
 from crossfade.compare.estimates import METRICS, Estimate
 from crossfade.compare.intervals import relative_difference
 from crossfade.compare.model import (
@@ -16,7 +17,7 @@ from crossfade.compare.model import (
     RelativeChange,
     Saturation,
 )
-from crossfade.compare.verdicts import DEFAULT_REPEATS, MIN_REPEATS, level_label, signed
+from crossfade.compare.verdicts import level_label, signed
 
 # Saturation: from one level to the next, output-token throughput rose by less than this...
 SATURATION_THROUGHPUT_GAIN = 0.10

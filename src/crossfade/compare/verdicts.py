@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 from crossfade.bench.sweep_index import LoadMode
+from crossfade.compare.defaults import DEFAULT_REPEATS, MIN_REPEATS
 from crossfade.compare.estimates import METRICS, MIN_P99_VALUES, MIN_REQUESTS, Estimate
 from crossfade.compare.failures import failure_text, pool_failures
 from crossfade.compare.intervals import (
@@ -21,14 +22,6 @@ from crossfade.compare.model import (
     MetricName,
     Outcome,
 )
-
-# Fewer repeats than this rank nothing: one repeat says nothing of how runs differ.
-MIN_REPEATS = 2
-# What `crossfade compare --repeat` defaults to and a shortage suggests.
-DEFAULT_REPEATS = 3
-# Practical equivalence: a difference below this does not matter for a decision (--margin).
-# Why 5%: docs/metrics.md, "Practical equivalence".
-DEFAULT_MARGIN = 0.05
 
 
 def level_label(mode: LoadMode, level: float) -> str:
