@@ -149,6 +149,19 @@ def metric(
     )
 
 
+def bands(s: TargetLevelSummary) -> dict[MetricName, tuple[float, float]]:
+    """Intervals 8% either side of the throughputs and latencies (the report's error bars)."""
+    values: dict[MetricName, float] = {
+        "output_token_throughput": s.output_token_throughput,
+        "request_throughput": s.request_throughput,
+        "ttft_p50": s.ttft_ms["p50"],
+        "ttft_p99": s.ttft_ms["p99"],
+        "itl_p50": s.itl_ms["p50"],
+        "itl_p99": s.itl_ms["p99"],
+    }
+    return {metric: (value * 0.92, value * 1.08) for metric, value in values.items()}
+
+
 def comparison(targets: list[SweepTarget]) -> Comparison:
     levels = [
         LevelComparison(
@@ -189,6 +202,7 @@ def comparison(targets: list[SweepTarget]) -> Comparison:
         for level in LEVELS
         for slow in [1.5 if t.emulated else 1.0]
     ]
+    summaries = [s.model_copy(update={"intervals": bands(s)}) for s in summaries]
     return Comparison(
         mode="concurrency",
         levels=list(LEVELS),
