@@ -362,6 +362,47 @@ def test_a_schema_1_comparison_is_read_without_its_saturation_levels(
     assert not any("saturates" in line for line in verdict_lines(old))
 
 
+def test_a_schema_3_comparison_reads_its_winners_as_ahead_without_a_margin(
+    comparison: Comparison, tmp_path: Path
+) -> None:
+    """Schema 3 had no margin, outcome, repeats, advice or intervals: a winner was an interval
+    that excluded 0."""
+    data = comparison.model_dump(mode="json")
+    data["schema_version"] = 3
+    del data["margin"]
+    for summary in data["summaries"]:
+        del summary["intervals"]
+    for pair in data["pairs"]:
+        for level in pair["levels"]:
+            for metric in level["metrics"]:
+                del metric["outcome"], metric["repeats"], metric["advice"]
+    (tmp_path / "comparison.json").write_text(json.dumps(data), encoding="utf-8")
+    old = load_comparison(tmp_path)
+    assert (old.schema_version, old.margin) == (COMPARISON_SCHEMA_VERSION, 0.0)
+    metrics = [m for pair in old.pairs for level in pair.levels for m in level.metrics]
+    assert {m.outcome for m in metrics if m.winner} == {"ahead"}
+    assert {m.outcome for m in metrics if not m.winner} == {"unclear"}
+    assert {m.repeats for m in metrics} == {0}
+    assert all(s.intervals == {} for s in old.summaries)
+
+
+def test_an_a_a_sweep_has_no_winner_and_no_crossover(tmp_path: Path) -> None:
+    """Two targets of one shape, three repeats: every metric at every level is equivalent or
+    unclear, never a winner, and nothing crosses over."""
+    sweep = SweepBuilder(tmp_path, [1.0, 4.0], ["a", "b"])
+    seed = 0
+    for target in ("a", "b"):
+        for level in (1.0, 4.0):
+            for repeat in range(3):
+                seed += 1
+                sweep.add(target, level, RunShape(ttft_ms=100), seed, repeat)
+    sweep.save(repeat=3)
+    (pair,) = analyse_sweep(tmp_path, resamples=500).pairs
+    outcomes = {m.outcome for level in pair.levels for m in level.metrics}
+    assert outcomes <= {"equivalent", "unclear"}
+    assert all(c.winner is None for c in pair.crossovers)
+
+
 def test_a_level_without_any_decode_rate_has_none(tmp_path: Path) -> None:
     """One-token answers have no decode time: the level's per-user rate is empty, not 0."""
     sweep = SweepBuilder(tmp_path, [1.0], ["a", "b"])
