@@ -49,8 +49,6 @@ def test_a_steady_server_gives_a_narrow_interval() -> None:
     a, b = (throughput_replicates([run], 2000, rng)["tokens"] for run in runs)
     point = [run.counted["tokens"].sum() / run.window_s for run in runs]
     difference = relative_difference(
-        point[0],
-        point[1],
         [RunValue(0, point[0], log_variance(a))],
         [RunValue(0, point[1], log_variance(b))],
         0.99,

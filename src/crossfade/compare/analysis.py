@@ -130,7 +130,7 @@ def _bands(
     """Each metric's interval of the target's own value, for the report's bands."""
     bands = {}
     for metric, estimate in found.items():
-        band = value_interval(estimate.value, estimate.runs, confidence)
+        band = value_interval(estimate.runs, confidence)
         if band is not None:
             bands[metric] = band
     return bands

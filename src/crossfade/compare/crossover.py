@@ -167,7 +167,7 @@ def _intervals(
     for metric in metrics:
         a, b = before[metric], after[metric]
         try:
-            d = relative_difference(a.value, b.value, a.runs, b.runs, confidence)
+            d = relative_difference(a.runs, b.runs, confidence)
         except ValueError:
             return None
         change = RelativeChange(metric=metric, change=d.estimate, ci_low=d.low, ci_high=d.high)

@@ -55,7 +55,9 @@ class MetricComparison(_Frozen):
     unit: str  # "tok/s", "req/s", "ms"
     a_value: float  # the point estimate on target a (all repeats pooled)
     b_value: float
-    difference: float  # (b - a) / a
+    # (b - a) / a: over the repeats paired, the geometric mean of b_k / a_k, minus 1 (before
+    # schema 4, of the pooled values; with one repeat the two are the same)
+    difference: float
     ci_low: float  # confidence interval of `difference`
     ci_high: float
     significant: bool  # the interval excludes 0

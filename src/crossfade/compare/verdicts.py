@@ -46,13 +46,7 @@ def compare_metric(
     """Target `b` against target `a` on `metric`; None when the relative difference is undefined
     (a value is 0, or no repeat has both)."""
     try:
-        difference = relative_difference(
-            a_estimate.value,
-            b_estimate.value,
-            a_estimate.runs,
-            b_estimate.runs,
-            confidence,
-        )
+        difference = relative_difference(a_estimate.runs, b_estimate.runs, confidence)
     except ValueError:
         return None
     better, unit, _ = METRICS[metric]
