@@ -23,6 +23,14 @@ from crossfade.compare.model import (
     Outcome,
 )
 
+# An outcome in a few words, where a table or a list names it without the figures.
+OUTCOME_WORDS: dict[Outcome, str] = {
+    "ahead": "ahead",
+    "equivalent": "equivalent",
+    "unclear": "no significant difference",
+    "too_little_data": "too little data",
+}
+
 
 def level_label(mode: LoadMode, level: float) -> str:
     return levels_label(mode, [level])

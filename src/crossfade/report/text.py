@@ -10,10 +10,11 @@ from crossfade.compare.failures import errors_text, failure_text, pool_failures
 from crossfade.compare.model import (
     Comparison,
     MetricComparison,
+    Outcome,
     PairComparison,
     TargetLevelSummary,
 )
-from crossfade.compare.verdicts import level_label, levels_label
+from crossfade.compare.verdicts import OUTCOME_WORDS, level_label, levels_label
 from crossfade.report.model import ReportData
 
 METRIC_LABELS = {
@@ -26,12 +27,6 @@ METRIC_LABELS = {
     "itl_p99": "ITL p99",
     "e2e_p50": "E2E p50",
     "e2e_p99": "E2E p99",
-}
-OUTCOME_WORDS = {
-    "ahead": "ahead",
-    "equivalent": "equivalent",
-    "unclear": "no significant difference",
-    "too_little_data": "too little data",
 }
 # The metrics a headline speaks of, in this order; the tables show them all.
 HEADLINE_METRICS = ("output_token_throughput", "goodput", "ttft_p99", "itl_p99", "e2e_p99")
@@ -75,7 +70,7 @@ def metric_headline(data: ReportData, pair: PairComparison, metric: str) -> str 
     """Which target is ahead on `metric` at which levels and where the margin rule found them
     equivalent or could not tell, or None if the pair lacks it."""
     by_winner: dict[str | None, list[float]] = {}
-    by_outcome: dict[str, list[float]] = {}
+    by_outcome: dict[Outcome, list[float]] = {}
     for level in pair.levels:
         for comparison in level.metrics:
             if comparison.metric == metric:
