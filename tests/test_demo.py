@@ -3,11 +3,19 @@ needs the lab: tests/lab/test_demo.py)."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from crossfade.advise.flow import ROOT
+from crossfade.cli import demo as demo_cli
 from crossfade.compare import analyse_sweep
-from crossfade.demo import EXAMPLE_FACTS, EXAMPLE_SPEC, advise_on_example_facts, headline_verdicts
+from crossfade.demo import (
+    EXAMPLE_FACTS,
+    EXAMPLE_SPEC,
+    DemoSettings,
+    advise_on_example_facts,
+    headline_verdicts,
+)
 from crossfade.lab.control import lab_spec
 from crossfade.spec.load import load_spec
 from tests.advise.commands import shown_commands
@@ -50,3 +58,13 @@ def test_the_demo_prints_each_pairs_throughput_verdict_failures_and_saturation(
     assert any(line.startswith("  crossover, output tokens/s: ") for line in lines)
     assert not any("TTFT" in line or "E2E" in line for line in lines if line.startswith(" "))
     assert sum(line.startswith("saturation, ") for line in lines) == 2
+
+
+def test_the_demo_command_defaults_are_the_demo_settings() -> None:
+    """Three repeats and three levels: what the comparison needs to rank (see DemoSettings)."""
+    parser = argparse.ArgumentParser()
+    demo_cli.configure(parser)
+    args = parser.parse_args([])
+    settings = DemoSettings(Path("x"))
+    assert tuple(int(part) for part in args.levels.split(",")) == settings.levels
+    assert args.repeat == settings.repeat >= 3

@@ -47,7 +47,9 @@ def metric(
         ci_low=difference - spread,
         ci_high=difference + spread,
         significant=significant,
+        outcome="ahead" if winner else "unclear",
         winner=winner,
+        repeats=3,
         verdict=f"{winner} ahead" if winner else "no significant difference",
     )
 
@@ -91,6 +93,7 @@ def make_comparison(
         targets=targets if trt_first else targets[::-1],
         workload_fingerprint="sha256:test",
         confidence=0.95,
+        margin=0.05,
         resamples=1000,
         seed=0,
         summaries=summaries,

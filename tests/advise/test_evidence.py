@@ -11,6 +11,7 @@ from crossfade.advise.evidence import (
     backend_of,
     gather_evidence,
 )
+from crossfade.advise.render import _row as evidence_row
 from crossfade.bench.targets import SCHEMES
 from crossfade.spec.models import Deployment
 from tests.advise.comparisons import TRT, VLLM, make_comparison
@@ -175,3 +176,25 @@ def test_latency_targets_are_checked_against_each_target() -> None:
     assert checks[(TRT, "ttft_p99")].met
     assert not checks[(VLLM, "ttft_p99")].met
     assert checks[(VLLM, "ttft_p99")].observed_ms == vllm_ttft
+
+
+def test_a_difference_inside_the_margin_is_evidence_of_equivalence_not_of_a_winner() -> None:
+    """The margin rule's outcome carries into the evidence and its table row."""
+    comparison = make_comparison({32.0: {"output_token_throughput": (1001.0, 1000.0, False)}})
+    (pair,) = comparison.pairs
+    (level,) = pair.levels
+    (metric,) = level.metrics
+    equivalent = metric.model_copy(update={"outcome": "equivalent", "ci_low": -0.02})
+    comparison = comparison.model_copy(
+        update={
+            "pairs": [
+                pair.model_copy(
+                    update={"levels": [level.model_copy(update={"metrics": [equivalent]})]}
+                )
+            ]
+        }
+    )
+    [found] = gather_evidence([("r", comparison)], Deployment(expected_concurrency=32)).pairs
+    (evidence,) = found.metrics
+    assert (evidence.winner, evidence.outcome) == (None, "equivalent")
+    assert evidence_row(evidence, found)[-1] == "equivalent"

@@ -19,6 +19,7 @@ from crossfade.bench.results import load_records, load_result
 from crossfade.bench.sweep_index import load_sweep
 from crossfade.bench.workload import Workload
 from crossfade.cli import main
+from crossfade.compare.defaults import DEFAULT_MARGIN, DEFAULT_REPEATS
 from crossfade.lab.processes import stop
 from tests.cli.running import Crossfade
 from tests.support.groundtruth import GroundTruth, start_groundtruth
@@ -110,6 +111,7 @@ def finish(process: subprocess.Popen[str], timeout: float = 30) -> tuple[str, st
         ),
         ([URL, "--from", "x"], "--from DIR analyses a saved sweep: give no targets"),
         (["--from", "x", "--confidence", "1.5"], "--confidence 1.5: give a share between 0 and 1"),
+        (["--from", "x", "--margin", "150"], "--margin 150: give a percentage from 0 to under 100"),
     ],
 )
 def test_bad_input_is_a_message_and_exit_2(
@@ -125,6 +127,14 @@ def test_bad_input_is_a_message_and_exit_2(
     assert message in err
     assert err.startswith("crossfade compare: ")
     assert not (tmp_path / "x").exists(), "nothing written for bad input"
+
+
+def test_the_help_states_the_defaults_compare_uses(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default {DEFAULT_MARGIN * 100:g}: 'equivalent' inside it" in text
+    assert f"runs per target and level (default {DEFAULT_REPEATS};" in text
 
 
 def test_a_folder_with_a_sweep_is_not_overwritten_and_from_needs_one(

@@ -45,7 +45,7 @@ def build(folder: Path, repeats: int = 1, stop_reason: str = "completed") -> Swe
 
 @pytest.fixture(scope="module")
 def sweep_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build(tmp_path_factory.mktemp("sweep")).folder
+    return build(tmp_path_factory.mktemp("sweep"), repeats=5).folder
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_the_ttft_gap_is_found_where_it_is_and_only_there(comparison: Comparison
         same = metric(pair, level, "ttft_p50")
         assert not same.significant
         assert same.winner is None
-        assert same.verdict.startswith("TTFT p50: no significant difference (")
+        assert same.verdict.startswith("TTFT p50: no significant difference beyond ±5.0% (")
     for level in (4.0, 8.0):
         gap = metric(pair, level, "ttft_p50")
         assert gap.winner == "b"
@@ -97,7 +97,9 @@ def test_every_metric_is_compared_with_goodput_under_slos(comparison: Comparison
     ]  # fmt: skip
     assert [c.metric for c in pair.crossovers] == names
     for compared in pair.levels[-1].metrics:
-        assert compared.difference == pytest.approx(compared.b_value / compared.a_value - 1)
+        # Over the repeats: near the pooled values' difference, not equal to it.
+        pooled = compared.b_value / compared.a_value - 1
+        assert compared.difference == pytest.approx(pooled, abs=0.1 * (1 + abs(pooled)))
         assert compared.ci_low <= compared.difference <= compared.ci_high
         assert compared.significant == (compared.ci_low > 0 or compared.ci_high < 0)
 
@@ -105,8 +107,8 @@ def test_every_metric_is_compared_with_goodput_under_slos(comparison: Comparison
 def test_summaries_pool_each_target_and_level(comparison: Comparison) -> None:
     assert len(comparison.summaries) == 8
     top = next(s for s in comparison.summaries if (s.target, s.level) == ("a", 8.0))
-    assert top.runs == ["runs/a-c8-r0"]
-    assert (top.requests, top.failed) == (200, 2)
+    assert top.runs == [f"runs/a-c8-r{repeat}" for repeat in range(5)]
+    assert (top.requests, top.failed) == (1000, 10)
     assert top.ttft_ms["p50"] == pytest.approx(400, rel=0.1)
     assert top.itl_ms["p50"] == pytest.approx(10, rel=0.1)
     assert top.goodput is not None
@@ -128,7 +130,9 @@ def test_verdict_lines_read_the_highest_level_crossovers_and_saturation(
     lines = verdict_lines(comparison)
     assert lines[0] == "b vs a at concurrency 8 (highest level):"
     assert any(line.startswith("  TTFT p50: b ") for line in lines)
-    assert any(line.startswith("  ITL p50: no significant difference (") for line in lines)
+    assert any(
+        line.startswith("  ITL p50: no significant difference beyond ±5.0% (") for line in lines
+    )
     assert any(
         line.startswith("  crossover, TTFT p50: b ahead from concurrency 4") for line in lines
     )
@@ -234,7 +238,7 @@ def test_load_comparison_names_the_file_and_the_problem(tmp_path: Path) -> None:
     with pytest.raises(CompareError, match=r"comparison.json:1: not valid JSON"):
         load_comparison(tmp_path)
     file.write_text(json.dumps({"schema_version": 7}), encoding="utf-8")
-    with pytest.raises(CompareError, match=r"schema_version 7; this crossfade reads 4, 3, 2 or 1"):
+    with pytest.raises(CompareError, match=r"schema_version 7; this crossfade reads 5, 4, 3, 2 or"):
         load_comparison(file)
     file.write_text(json.dumps({"schema_version": 1, "mode": "concurrency"}), encoding="utf-8")
     with pytest.raises(CompareError, match=r"comparison.json: levels: Field required"):
@@ -358,6 +362,47 @@ def test_a_schema_1_comparison_is_read_without_its_saturation_levels(
     assert a.note.startswith("no saturation verdict: comparison.json schema 1 has no interval")
     assert a.note.endswith(f"rerun `crossfade compare --from {tmp_path}`")
     assert not any("saturates" in line for line in verdict_lines(old))
+
+
+def test_a_schema_3_comparison_reads_its_winners_as_ahead_without_a_margin(
+    comparison: Comparison, tmp_path: Path
+) -> None:
+    """Schema 3 had no margin, outcome, repeats, advice or intervals: a winner was an interval
+    that excluded 0."""
+    data = comparison.model_dump(mode="json")
+    data["schema_version"] = 3
+    del data["margin"]
+    for summary in data["summaries"]:
+        del summary["intervals"]
+    for pair in data["pairs"]:
+        for level in pair["levels"]:
+            for metric in level["metrics"]:
+                del metric["outcome"], metric["repeats"], metric["advice"]
+    (tmp_path / "comparison.json").write_text(json.dumps(data), encoding="utf-8")
+    old = load_comparison(tmp_path)
+    assert (old.schema_version, old.margin) == (COMPARISON_SCHEMA_VERSION, 0.0)
+    metrics = [m for pair in old.pairs for level in pair.levels for m in level.metrics]
+    assert {m.outcome for m in metrics if m.winner} == {"ahead"}
+    assert {m.outcome for m in metrics if not m.winner} == {"unclear"}
+    assert {m.repeats for m in metrics} == {0}
+    assert all(s.intervals == {} for s in old.summaries)
+
+
+def test_an_a_a_sweep_has_no_winner_and_no_crossover(tmp_path: Path) -> None:
+    """Two targets of one shape, three repeats: every metric at every level is equivalent or
+    unclear, never a winner, and nothing crosses over."""
+    sweep = SweepBuilder(tmp_path, [1.0, 4.0], ["a", "b"])
+    seed = 0
+    for target in ("a", "b"):
+        for level in (1.0, 4.0):
+            for repeat in range(3):
+                seed += 1
+                sweep.add(target, level, RunShape(ttft_ms=100), seed, repeat)
+    sweep.save(repeat=3)
+    (pair,) = analyse_sweep(tmp_path, resamples=500).pairs
+    outcomes = {m.outcome for level in pair.levels for m in level.metrics}
+    assert outcomes <= {"equivalent", "unclear"}
+    assert all(c.winner is None for c in pair.crossovers)
 
 
 def test_a_level_without_any_decode_rate_has_none(tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def test_the_difference_is_saved_and_read_back(comparison: Comparison, tmp_path:
     (tmp_path / "comparison.json").write_text(comparison.model_dump_json(), encoding="utf-8")
     assert load_comparison(tmp_path) == comparison
     data = json.loads((tmp_path / "comparison.json").read_text())
-    assert data["schema_version"] == COMPARISON_SCHEMA_VERSION == 4
+    assert data["schema_version"] == COMPARISON_SCHEMA_VERSION == 5
     assert data["pairs"][0]["output_lengths"]["b_forced"] is False
 
 

@@ -1,5 +1,6 @@
-"""Bootstrap statistics on synthetic samples with known differences: exact replicates, true gaps
-found inside their interval, and no false differences between samples of one distribution."""
+"""Bootstrap statistics and intervals on synthetic samples with known differences: exact
+replicates, true gaps found inside their interval, no false differences between samples of one
+distribution, and intervals over repeats that carry the run-to-run spread."""
 
 from __future__ import annotations
 
@@ -9,12 +10,19 @@ import numpy as np
 import pytest
 
 from crossfade.bench.metrics import FloatArray, percentile
+from crossfade.compare.intervals import (
+    Difference,
+    RunValue,
+    relative_difference,
+    repeats_needed,
+    t_quantile,
+    value_interval,
+)
 from crossfade.compare.stats import (
     DEFAULT_CONFIDENCE,
-    Difference,
+    log_variance,
     percentile_replicates,
     ratio_replicates,
-    relative_difference,
     resample_counts,
 )
 from crossfade.compare.throughput import ThroughputSample, throughput_replicates
@@ -61,11 +69,18 @@ def closed_loop_side(concurrency: int) -> Side:
     return side
 
 
+def one_run(value: float, replicates: FloatArray, repeat: int = 0) -> list[RunValue]:
+    return [RunValue(repeat, value, log_variance(replicates))]
+
+
+def single(a: tuple[float, FloatArray], b: tuple[float, FloatArray]) -> Difference:
+    """The difference of one run a side: the bootstrap's interval alone."""
+    return relative_difference(one_run(*a), one_run(*b), DEFAULT_CONFIDENCE)
+
+
 def compare(side: Side, seed: int, b_scale: float, resamples: int = 1000) -> Difference:
     rng = np.random.default_rng(seed)
-    a_value, a_replicates = side(rng, 1.0, resamples)
-    b_value, b_replicates = side(rng, b_scale, resamples)
-    return relative_difference(a_value, b_value, a_replicates, b_replicates)
+    return single(side(rng, 1.0, resamples), side(rng, b_scale, resamples))
 
 
 SIDES = {
@@ -117,8 +132,7 @@ def test_one_distribution_gives_no_difference_in_95_percent_of_trials() -> None:
         rng = np.random.default_rng(seed)
         a, b = side_statistics(rng, 500), side_statistics(rng, 500)
         for name in SIDES:
-            d = relative_difference(a[name][0], b[name][0], a[name][1], b[name][1])
-            false[name] += d.significant
+            false[name] += single(a[name], b[name]).significant
     assert all(count / trials <= 0.05 for count in false.values()), false
 
 
@@ -165,24 +179,86 @@ def test_one_group_redraws_every_unit_and_two_levels_redraw_groups() -> None:
     assert set((first // 3 + second // 5).tolist()) == {2}
 
 
-def test_two_levels_widen_the_interval_when_repeats_drift() -> None:
-    """Two runs per side whose levels differ by 30%: pooling their requests as one sample
-    hides the drift; resampling runs first shows it."""
+def repeats_of(rng: np.random.Generator, repeats: int, run_spread: float) -> list[RunValue]:
+    """One side's runs: each run's value moved by its own offset (sd `run_spread` on the log
+    scale), its bootstrap seeing only a small noise inside the run."""
+    return [RunValue(k, float(np.exp(rng.normal(0, run_spread))), 0.001**2) for k in range(repeats)]
 
-    def side(rng: np.random.Generator, groups: bool) -> tuple[float, FloatArray]:
-        values = np.concatenate([synthetic.latencies(rng, 200), synthetic.latencies(rng, 200, 1.3)])
-        counts = resample_counts([200, 200] if groups else [400], 1000, rng)
-        return percentile(values, 50), percentile_replicates(values, np.arange(400), counts, [50])[
-            :, 0
-        ]
 
-    widths = {}
-    for groups in (False, True):
-        rng = np.random.default_rng(1)
-        a, b = side(rng, groups), side(rng, groups)
-        d = relative_difference(a[0], b[0], a[1], b[1])
-        widths[groups] = d.high - d.low
-    assert widths[True] > 1.5 * widths[False]
+def a_a_differences(repeats: int, trials: int = 400) -> list[Difference]:
+    """A/A comparisons whose runs differ by more than their bootstraps say (1% per run)."""
+    rng = np.random.default_rng(repeats)
+    found = []
+    for _ in range(trials):
+        a, b = repeats_of(rng, repeats, 0.01), repeats_of(rng, repeats, 0.01)
+        found.append(relative_difference(a, b, 0.99))
+    return found
+
+
+@pytest.mark.parametrize("repeats", [2, 3, 5])
+def test_run_to_run_spread_the_bootstrap_misses_keeps_a_a_at_the_nominal_rate(
+    repeats: int,
+) -> None:
+    """Runs that move as a whole: the interval from the repeats (t with R - 1 degrees of
+    freedom) finds a difference in about 1% of A/A trials at 0.99, not in most of them."""
+    differences = a_a_differences(repeats)
+    false = sum(d.significant for d in differences) / len(differences)
+    assert false <= 0.025, false
+
+
+def test_two_repeats_give_an_honestly_wide_interval() -> None:
+    """With 2 repeats the spread rests on one degree of freedom: 63.7 standard errors at 0.99."""
+    assert t_quantile(0.995, 1) == pytest.approx(63.657, abs=0.01)
+    assert t_quantile(0.995, 4) == pytest.approx(4.604, abs=0.001)
+    assert t_quantile(0.975, 30) == pytest.approx(2.042, abs=0.001)
+    widths = {r: np.median([d.high - d.low for d in a_a_differences(r, 100)]) for r in (2, 5)}
+    assert widths[2] > 5 * widths[5], widths
+
+
+def test_the_spread_is_never_taken_below_the_runs_own_bootstrap() -> None:
+    """Two repeats that happen to agree exactly: the interval is still as wide as the runs'
+    bootstraps with the t quantile."""
+    runs = [RunValue(k, 1.0, 0.01**2) for k in range(2)]
+    d = relative_difference(runs, runs, 0.99)
+    half = 63.657 * np.sqrt(2 * 0.01**2) / np.sqrt(2)
+    assert d.high == pytest.approx(np.expm1(half), rel=1e-3)
+
+
+def test_the_difference_is_centred_on_the_repeats_not_on_one_run_s_burst() -> None:
+    """Five A/A repeats, one of which had a burst that doubled a's p99 in that run only: the
+    pooled p99 is mostly that run's (-50%, and centred there the interval would exclude 0), but
+    the interval is about the repeats' ratios, whose mean it is centred on: it holds 0."""
+    a = [RunValue(k, v, 0.02**2) for k, v in enumerate([200.0, 101.0, 99.0, 100.5, 99.5])]
+    b = [RunValue(k, 100.0, 0.02**2) for k in range(5)]
+    d = relative_difference(a, b, 0.99)
+    ratios = [np.log(y.value / x.value) for x, y in zip(a, b, strict=True)]
+    assert d.estimate == pytest.approx(np.expm1(np.mean(ratios)))
+    assert d.low < 0 < d.high
+
+
+def test_repeats_pair_by_repetition_and_unpaired_runs_are_left_out() -> None:
+    a = [RunValue(0, 1.0, 1e-8), RunValue(1, 2.0, 1e-8), RunValue(2, 5.0, 1e-8)]
+    b = [RunValue(0, 1.1, 1e-8), RunValue(1, 2.2, 1e-8)]
+    d = relative_difference(a, b, 0.99)
+    assert d.repeats == 2
+    assert d.estimate == pytest.approx(0.1)
+    # Paired, both repeats say +10% exactly: only the runs' own noise is left.
+    assert 0.09 < d.low < d.high < 0.11
+
+
+def test_more_repeats_are_suggested_from_the_spread() -> None:
+    assert repeats_needed(0.001, 0.025, 0.99) == 3
+    assert repeats_needed(0.005, 0.025, 0.99) == 4
+    assert repeats_needed(0.01, 0.025, 0.99) == 5
+    assert repeats_needed(1.0, 0.025, 0.99) is None
+    assert repeats_needed(float("nan"), 0.025, 0.99) is None
+
+
+def test_a_value_interval_holds_the_runs() -> None:
+    runs = [RunValue(k, v, 1e-6) for k, v in enumerate([100.0, 102.0, 98.0])]
+    low, high = value_interval(runs, 0.99) or (0.0, 0.0)
+    assert low < 98 < 102 < high < 115
+    assert value_interval([RunValue(0, 0.0, 1e-6)], 0.99) is None
 
 
 def test_ratio_replicates_of_each_unit_once_is_the_point_value() -> None:
@@ -192,14 +268,10 @@ def test_ratio_replicates_of_each_unit_once_is_the_point_value() -> None:
 
 
 def test_relative_difference_refuses_what_has_none() -> None:
-    replicates = np.ones(10)
-    with pytest.raises(ValueError, match="no relative difference"):
-        relative_difference(0.0, 1.0, replicates, replicates)
+    runs = [RunValue(0, 1.0, 0.01)]
     with pytest.raises(ValueError, match="confidence"):
-        relative_difference(1.0, 1.0, replicates, replicates, confidence=1.0)
-    with pytest.raises(ValueError, match="no replicate"):
-        relative_difference(1.0, 1.0, np.zeros(10), replicates)
-    # Replicates where a is 0 are left out rather than giving infinite differences.
-    a = np.array([0.0, 1.0, 1.0, 1.0])
-    d = relative_difference(1.0, 1.1, a, np.full(4, 1.1))
-    assert (d.low, d.high) == pytest.approx((0.1, 0.1))
+        relative_difference(runs, runs, confidence=1.0)
+    with pytest.raises(ValueError, match="no repeat"):
+        relative_difference([RunValue(0, 0.0, 0.01)], runs, 0.99)
+    with pytest.raises(ValueError, match="no repeat"):
+        relative_difference([RunValue(1, 1.0, 0.01)], runs, 0.99)

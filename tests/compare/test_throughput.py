@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crossfade.compare.stats import relative_difference
+from crossfade.compare.intervals import RunValue, relative_difference
+from crossfade.compare.stats import log_variance
 from crossfade.compare.throughput import ThroughputSample, makespans, throughput_replicates
 from tests.compare import synthetic
 
@@ -47,7 +48,11 @@ def test_a_steady_server_gives_a_narrow_interval() -> None:
         )
     a, b = (throughput_replicates([run], 2000, rng)["tokens"] for run in runs)
     point = [run.counted["tokens"].sum() / run.window_s for run in runs]
-    difference = relative_difference(point[0], point[1], a, b)
+    difference = relative_difference(
+        [RunValue(0, point[0], log_variance(a))],
+        [RunValue(0, point[1], log_variance(b))],
+        0.99,
+    )
     assert difference.high - difference.low < 0.02
     assert not difference.significant
 

@@ -140,11 +140,26 @@ def metric(
         ci_low=difference - 0.031,
         ci_high=difference + 0.047,
         significant=winner is not None,
+        outcome="ahead" if winner else "unclear",
         winner=winner,
+        repeats=3,
         verdict=f"{winner} ahead"
         if winner
         else f"{EMULATED} and {REAL}: no significant difference",
     )
+
+
+def bands(s: TargetLevelSummary) -> dict[MetricName, tuple[float, float]]:
+    """Intervals 8% either side of the throughputs and latencies (the report's error bars)."""
+    values: dict[MetricName, float] = {
+        "output_token_throughput": s.output_token_throughput,
+        "request_throughput": s.request_throughput,
+        "ttft_p50": s.ttft_ms["p50"],
+        "ttft_p99": s.ttft_ms["p99"],
+        "itl_p50": s.itl_ms["p50"],
+        "itl_p99": s.itl_ms["p99"],
+    }
+    return {metric: (value * 0.92, value * 1.08) for metric, value in values.items()}
 
 
 def comparison(targets: list[SweepTarget]) -> Comparison:
@@ -187,12 +202,14 @@ def comparison(targets: list[SweepTarget]) -> Comparison:
         for level in LEVELS
         for slow in [1.5 if t.emulated else 1.0]
     ]
+    summaries = [s.model_copy(update={"intervals": bands(s)}) for s in summaries]
     return Comparison(
         mode="concurrency",
         levels=list(LEVELS),
         targets=targets,
         workload_fingerprint=WORKLOAD.fingerprint,
         confidence=0.95,
+        margin=0.05,
         resamples=1000,
         seed=3,
         summaries=summaries,

@@ -93,6 +93,8 @@ class ChartCounter(HTMLParser):
         self.chart_ids = chart_ids
         self.svgs = dict.fromkeys(chart_ids, 0)
         self.lines = dict.fromkeys(chart_ids, 0)
+        self.error_bars = dict.fromkeys(chart_ids, 0)  # drawn interval bars
+        self.verdict_cells: dict[str, int] = {}  # verdict-matrix cells by outcome class
         self.open: list[str | None] = []  # the chart each open element belongs to
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -104,6 +106,11 @@ class ChartCounter(HTMLParser):
             classes = (values.get("class") or "").split()
             self.svgs[inside] += tag == "svg" and "main-svg" in classes
             self.lines[inside] += tag == "path" and "js-line" in classes
+            self.error_bars[inside] += tag == "path" and "yerror" in classes
+        if tag == "td":
+            for name in (values.get("class") or "").split():
+                if name.startswith("v-"):
+                    self.verdict_cells[name] = self.verdict_cells.get(name, 0) + 1
         if tag not in UNNESTED:
             self.open.append(inside)
 
@@ -117,7 +124,7 @@ class ChartCounter(HTMLParser):
             self.open.pop()
 
 
-def test_chromium_draws_every_chart(tmp_path: Path) -> None:
+def test_chromium_draws_every_chart_with_its_bands_and_the_verdict_table(tmp_path: Path) -> None:
     data = load_report([save_sweep_folder(tmp_path / "sweep")])
     page = tmp_path / "report.html"
     page.write_text(render_html(data), encoding="utf-8")
@@ -136,6 +143,14 @@ def test_chromium_draws_every_chart(tmp_path: Path) -> None:
         assert counter.svgs[chart_id] >= 1, f"{chart_id}: no plotly SVG drawn"
         # Each target draws at least one line in every chart.
         assert counter.lines[chart_id] >= len(data.targets), f"{chart_id}: lines missing"
+    # The curves over the levels carry their intervals: a bar at every point of every target.
+    points = len(data.points)
+    for chart_id in ("chart-throughput", "chart-goodput"):
+        assert counter.error_bars[chart_id] == points, (chart_id, counter.error_bars)
+    for chart_id in ("chart-ttft", "chart-itl"):  # p50 and p99 panels
+        assert counter.error_bars[chart_id] == 2 * points, (chart_id, counter.error_bars)
+    # The headline is the verdict matrix: 2 metrics x 4 levels, coloured by outcome.
+    assert counter.verdict_cells == {"v-ahead": 5, "v-unclear": 3}, counter.verdict_cells
 
     assert shot.stat().st_size > 50_000
     image = read_png(shot)
@@ -146,3 +161,7 @@ def test_chromium_draws_every_chart(tmp_path: Path) -> None:
         colour = np.array([int(PALETTE[index][i : i + 2], 16) for i in (1, 3, 5)], np.uint8)
         painted = int(np.all(pixels == colour, axis=1).sum())
         assert painted > 500, f"target {index}'s colour {PALETTE[index]} is not on the page"
+    # The verdict matrix's colours are on the screenshot, not only in the DOM.
+    for cell_colour in ("#bbf7d0", "#fde68a"):
+        rgb = np.array([int(cell_colour[i : i + 2], 16) for i in (1, 3, 5)], np.uint8)
+        assert int(np.all(pixels == rgb, axis=1).sum()) > 2000, f"no {cell_colour} cells shown"

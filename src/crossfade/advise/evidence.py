@@ -21,6 +21,7 @@ from crossfade.compare.model import (
     Comparison,
     LevelComparison,
     MetricComparison,
+    Outcome,
     PairComparison,
 )
 from crossfade.compare.verdicts import levels_label
@@ -51,7 +52,8 @@ class MetricEvidence:
     change: float  # TensorRT-LLM relative to vLLM: (trt - vllm) / vllm
     ci_low: float
     ci_high: float
-    winner: Backend | None  # ahead with confidence; None: no significant difference
+    winner: Backend | None  # ahead beyond the comparison's margin; None: see `outcome`
+    outcome: Outcome = "unclear"  # compare's margin rule: ahead, equivalent, unclear, ...
 
 
 @dataclass(frozen=True)
@@ -209,7 +211,7 @@ def _metric(m: MetricComparison, *, trt_is_a: bool, names: tuple[str, str]) -> M
     if m.significant and m.winner is not None:
         winner = "tensorrtllm" if m.winner == names[0] else "vllm"
     return MetricEvidence(
-        m.metric, m.unit, m.better, trt_value, vllm_value, change, low, high, winner
+        m.metric, m.unit, m.better, trt_value, vllm_value, change, low, high, winner, m.outcome
     )
 
 

@@ -20,6 +20,7 @@ from crossfade.advise.matrix import MatrixRow
 from crossfade.advise.mermaid import flowchart
 from crossfade.advise.projection import decided_line, projection_lines, projection_table
 from crossfade.advise.rules import Reason
+from crossfade.compare.verdicts import OUTCOME_WORDS
 
 WIDTH = 100
 COMMAND = re.compile(r"`[^`]*`")
@@ -154,7 +155,7 @@ def _pair_status(pair: PairEvidence) -> str:
 
 def _row(metric: MetricEvidence, pair: PairEvidence) -> tuple[str, ...]:
     names = side_names(pair)
-    verdict = names[metric.winner] + " ahead" if metric.winner else "no significant difference"
+    verdict = names[metric.winner] + " ahead" if metric.winner else OUTCOME_WORDS[metric.outcome]
     return (
         metric.metric,
         f"{metric.tensorrtllm:.4g} {metric.unit}",

@@ -52,6 +52,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--from", dest="from_dir", metavar="DIR", help="analyse a saved sweep again; run nothing"
     )
     parser.add_argument("--confidence", type=float, help="of the intervals, e.g. 0.95")
+    parser.add_argument(
+        "--margin",
+        type=float,
+        metavar="PERCENT",
+        # The defaults stated here are compare.defaults' (kept off the --help import path;
+        # tests/cli/test_compare_cli.py holds them equal).
+        help="practical equivalence: differences within ±PERCENT do not matter (default 5: "
+        "'equivalent' inside it, a winner only beyond it)",
+    )
     add_workload_options(parser)
     load = parser.add_argument_group(
         "load (one of --concurrency or --rates)",
@@ -63,8 +72,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     load.add_argument(
         "--repeat",
         type=int,
-        default=2,
-        help="runs per target and level (default 2); the order rotates",
+        help="runs per target and level (default 3; verdicts need 2 or more); the order rotates",
     )
     add_load_options(load)
     add_slo_option(parser)
@@ -100,11 +108,18 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--confidence {args.confidence:g}: give a share between 0 and 1, e.g. 0.95"
         )
+    from crossfade.compare.defaults import DEFAULT_REPEATS
+
+    args.repeat = DEFAULT_REPEATS if args.repeat is None else args.repeat
+    if args.margin is not None and not 0 <= args.margin < 100:
+        raise UsageError(f"--margin {args.margin:g}: give a percentage from 0 to under 100, e.g. 5")
+    margin = None if args.margin is None else args.margin / 100
     if args.from_dir is not None:
         if args.targets or args.concurrency or args.rates:
             raise UsageError("--from DIR analyses a saved sweep: give no targets or levels with it")
         folder = Path(args.from_dir)
-        return EXIT_TARGET_FAILED if _analyse(folder, load_sweep(folder), args.confidence) else 0
+        failed = _analyse(folder, load_sweep(folder), args.confidence, margin)
+        return EXIT_TARGET_FAILED if failed else 0
     sweep = _prepare(args)
     interval = progress_interval(args)
     console = Console(stderr=True)
@@ -130,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return by_signal or 1
     try:
-        failed = _analyse(sweep.folder, index, args.confidence)
+        failed = _analyse(sweep.folder, index, args.confidence, margin)
     except CrossfadeError as exc:
         print(f"comparison not written: {exc}")
         return by_signal or 1
@@ -199,7 +214,9 @@ def _prepare(args: argparse.Namespace) -> _Sweep:
     return _Sweep(targets, mode, levels, base, workload, slos, folder)
 
 
-def _analyse(folder: Path, index: SweepIndex, confidence: float | None) -> bool:
+def _analyse(
+    folder: Path, index: SweepIndex, confidence: float | None, margin: float | None
+) -> bool:
     """Analyse, save and print the comparison; True when a target failed at some level."""
     from rich.console import Console
     from rich.table import Table
@@ -209,9 +226,12 @@ def _analyse(folder: Path, index: SweepIndex, confidence: float | None) -> bool:
     from crossfade.compare import analyse_sweep, save_comparison, verdict_lines
     from crossfade.compare.model import COMPARISON_FILE
 
-    comparison = analyse_sweep(folder, confidence=confidence)
+    comparison = analyse_sweep(folder, confidence=confidence, margin=margin)
     save_comparison(folder, comparison)
-    title = f"{index.mode} sweep, {comparison.confidence:.0%} confidence"
+    title = (
+        f"{index.mode} sweep, {comparison.confidence:.0%} confidence, "
+        f"equivalence margin ±{comparison.margin:.0%}"
+    )
     if comparison.completeness != "complete":
         title += f" ({comparison.completeness}: sweep {index.stop_reason})"
     table = Table()

@@ -15,8 +15,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o", "--output", metavar="DIR", default="crossfade-demo", help="default: crossfade-demo"
     )
-    parser.add_argument("--levels", metavar="N,N,...", default="1,2,4,8,16", help="concurrency")
-    parser.add_argument("--repeat", type=int, default=2, help="runs per target and level")
+    # As DemoSettings' defaults (tests/test_demo.py holds them equal).
+    parser.add_argument("--levels", metavar="N,N,...", default="1,4,16", help="concurrency")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per target and level")
     parser.add_argument("--keep-lab", action="store_true", help="leave a lab it started running")
     parser.add_argument("--lab-dir", metavar="DIR", help="lab folder (default: the lab's own)")
     parser.set_defaults(run=run)

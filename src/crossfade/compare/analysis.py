@@ -16,8 +16,10 @@ from crossfade.bench.results import REQUESTS_FILE, load_records, load_result
 from crossfade.bench.summary import Summary, in_window
 from crossfade.bench.sweep_index import SweepIndex, SweepRun, load_sweep
 from crossfade.compare.crossover import crossover, saturation
+from crossfade.compare.defaults import DEFAULT_MARGIN
 from crossfade.compare.estimates import METRICS, Estimate, estimates, level_summary
 from crossfade.compare.failures import level_failure
+from crossfade.compare.intervals import value_interval
 from crossfade.compare.lengths import length_difference, output_lengths
 from crossfade.compare.model import (
     CompareError,
@@ -51,12 +53,17 @@ def analyse_sweep(
     confidence: float | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    margin: float | None = None,
 ) -> Comparison:
     """Compare every pair of the sweep's targets at every level both reached (a = the earlier
-    target in sweep.json). Deterministic for a given `seed`."""
+    target in sweep.json), judged against the practical-equivalence `margin` (a fraction).
+    Deterministic for a given `seed`."""
     confidence = DEFAULT_CONFIDENCE if confidence is None else confidence
+    margin = DEFAULT_MARGIN if margin is None else margin
     if not 0 < confidence < 1:
         raise CompareError(f"confidence {confidence} is outside (0, 1); use e.g. 0.99")
+    if not 0 <= margin < 1:
+        raise CompareError(f"margin {margin} is outside [0, 1); use e.g. 0.05")
     if resamples < 1:
         raise CompareError(f"resamples {resamples} must be at least 1; the default is 2000")
     index = load_sweep(folder)
@@ -79,16 +86,20 @@ def analyse_sweep(
                 per_cell[target, level] = None
                 continue
             samples = [r.samples for r in group]
-            summaries.append(level_summary(target, level, samples, [r.entry.folder for r in group]))
             # One stream per cell: a cell's replicates do not depend on which pairs exist.
             rng = np.random.default_rng([seed, target_position, level_position])
-            per_cell[target, level] = estimates(samples, resamples, rng, goodput=bool(slos))
+            found = estimates(
+                samples, [r.entry.repeat for r in group], resamples, rng, goodput=bool(slos)
+            )
+            per_cell[target, level] = found
+            summary = level_summary(target, level, samples, [r.entry.folder for r in group])
+            summaries.append(summary.model_copy(update={"intervals": _bands(found, confidence)}))
     runs_of: dict[str, list[Summary]] = defaultdict(list)
     for (target, _), group in cells.items():
         runs_of[target] += [run.summary for run in group]
     lengths = {name: output_lengths(name, runs_of[name]) for name in names}
     pairs = [
-        _pair(a, b, index, per_cell, confidence, length_difference(lengths[a], lengths[b]))
+        _pair(a, b, index, per_cell, confidence, margin, length_difference(lengths[a], lengths[b]))
         for a, b in combinations(names, 2)
     ]
     complete = index.stop_reason == "completed" and all(
@@ -101,6 +112,7 @@ def analyse_sweep(
         targets=index.targets,
         workload_fingerprint=index.workload_fingerprint,
         confidence=confidence,
+        margin=margin,
         resamples=resamples,
         seed=seed,
         summaries=summaries,
@@ -120,6 +132,18 @@ def analyse_sweep(
         failures=failures,
         output_lengths=list(lengths.values()),
     )
+
+
+def _bands(
+    found: dict[MetricName, Estimate], confidence: float
+) -> dict[MetricName, tuple[float, float]]:
+    """Each metric's interval of the target's own value, for the report's bands."""
+    bands = {}
+    for metric, estimate in found.items():
+        band = value_interval(estimate.runs, confidence)
+        if band is not None:
+            bands[metric] = band
+    return bands
 
 
 def _read_runs(folder: Path, index: SweepIndex) -> dict[Cell, list[_Run]]:
@@ -183,6 +207,7 @@ def _pair(
     index: SweepIndex,
     per_cell: dict[Cell, dict[MetricName, Estimate] | None],
     confidence: float,
+    margin: float,
     lengths: LengthDifference | None,
 ) -> PairComparison:
     levels = []
@@ -198,7 +223,7 @@ def _pair(
         for metric in METRICS:
             if metric in a_estimates and metric in b_estimates:
                 compared = compare_metric(
-                    metric, a, b, a_estimates[metric], b_estimates[metric], confidence
+                    metric, a, b, a_estimates[metric], b_estimates[metric], confidence, margin
                 )
                 metrics += [compared] if compared is not None else []
         levels.append(LevelComparison(level=level, metrics=metrics))

@@ -7,7 +7,9 @@ from collections.abc import Mapping, Sequence
 from itertools import pairwise
 
 from crossfade.bench.sweep_index import LoadMode
+from crossfade.compare.defaults import DEFAULT_REPEATS, MIN_REPEATS
 from crossfade.compare.estimates import METRICS, Estimate
+from crossfade.compare.intervals import relative_difference
 from crossfade.compare.model import (
     Crossover,
     LevelComparison,
@@ -15,7 +17,6 @@ from crossfade.compare.model import (
     RelativeChange,
     Saturation,
 )
-from crossfade.compare.stats import relative_difference
 from crossfade.compare.verdicts import level_label, signed
 
 # Saturation: from one level to the next, output-token throughput rose by less than this...
@@ -34,13 +35,14 @@ def crossover(metric: MetricName, levels: Sequence[LevelComparison], mode: LoadM
     target failed has no winner, so no crossover is drawn through it."""
     ordered = sorted(levels, key=lambda level: level.level)
     winners = [(level.level, _winner(level, metric), level.failed) for level in ordered]
+    states = {level.level: _outcome(level, metric) for level in ordered}
     if not winners or winners[-1][1] is None:
         if winners and winners[-1][2]:
             failed = " and ".join(winners[-1][2])
             note = f"{failed} failed at the highest level ({level_label(mode, winners[-1][0])})"
         else:
             top = f" ({level_label(mode, winners[-1][0])})" if winners else ""
-            note = f"no target is ahead with confidence at the highest level{top}"
+            note = f"no target is ahead beyond the margin at the highest level{top}"
         return Crossover(metric=metric, winner=None, from_level=None, note=note)
     winner = winners[-1][1]
     first = len(winners) - 1
@@ -51,22 +53,27 @@ def crossover(metric: MetricName, levels: Sequence[LevelComparison], mode: LoadM
         note = f"{winner} ahead at every level measured, from {level_label(mode, start)}"
     else:
         below = "; ".join(
-            f"{level:g}: {_state(winner_there, failed)}"
+            f"{level:g}: {_state(winner_there, failed, states[level])}"
             for level, winner_there, failed in winners[:first]
         )
         note = f"{winner} ahead from {level_label(mode, start)} on (below: {below})"
     return Crossover(metric=metric, winner=winner, from_level=start, note=note)
 
 
-def _state(winner: str | None, failed: Sequence[str]) -> str:
+def _state(winner: str | None, failed: Sequence[str], outcome: str) -> str:
     if failed:
         return f"{' and '.join(failed)} failed"
-    return "no significant difference" if winner is None else f"{winner} ahead"
+    return outcome.replace("_", " ") if winner is None else f"{winner} ahead"
 
 
 def _winner(level: LevelComparison, metric: MetricName) -> str | None:
-    """The target ahead with confidence; None also when the metric was not comparable."""
+    """The target ahead with confidence beyond the margin; None also when the metric was not
+    comparable."""
     return next((m.winner for m in level.metrics if m.metric == metric), None)
+
+
+def _outcome(level: LevelComparison, metric: MetricName) -> str:
+    return next((m.outcome for m in level.metrics if m.metric == metric), "not comparable")
 
 
 def saturation(
@@ -74,8 +81,10 @@ def saturation(
 ) -> Saturation:
     """The lowest level after which more load bought less than SATURATION_THROUGHPUT_GAIN more
     output-token throughput while TTFT p50 or E2E p50 rose by more than SATURATION_LATENCY_RISE
-    (point values of consecutive measured levels, neither failed), stated with the bootstrap
-    interval of each change. No verdict when a change that qualifies has no interval."""
+    (point values of consecutive measured levels, neither failed), and the intervals settle it
+    as the margin rule settles a winner: the throughput's change lies wholly below the gain and
+    a climbing latency's wholly above the rise. No verdict when a change that qualifies has no
+    interval, rests on one repeat, or is not settled."""
     ordered = sorted(levels.items())
     failed = [level for level, estimates in ordered if estimates is None]
     judged = 0
@@ -97,13 +106,30 @@ def saturation(
         if changes is None:
             note = f"no saturation verdict: the change {where} has no confidence interval"
             return Saturation(target=target, level=None, note=note)
+        if min(repeats for _, repeats in changes) < MIN_REPEATS:
+            note = (
+                f"no saturation verdict: the change {where} rests on one repeat "
+                f"(--repeat {DEFAULT_REPEATS} or more)"
+            )
+            return Saturation(target=target, level=None, note=note)
+        settled = [change for change, _ in changes]
+        gain_change, rises = settled[0], settled[1:]
+        if not (
+            gain_change.ci_high < SATURATION_THROUGHPUT_GAIN
+            and any(rise.ci_low > SATURATION_LATENCY_RISE for rise in rises)
+        ):
+            note = (
+                f"no saturation verdict: the change {where} is not settled by its intervals: "
+                + _changes_text(settled, confidence)
+            )
+            return Saturation(target=target, level=None, note=note, changes=settled)
         return Saturation(
             target=target,
             level=level,
             note=f"saturates at {level_label(mode, level)}: at {next_level:g}, "
-            + _changes_text(changes, confidence),
+            + _changes_text(settled, confidence),
             next_level=next_level,
-            changes=changes,
+            changes=settled,
         )
     if len(ordered) < 2:
         return Saturation(target=target, level=None, note="fewer than two levels measured")
@@ -134,19 +160,18 @@ def _intervals(
     after: Mapping[MetricName, Estimate],
     metrics: Sequence[MetricName],
     confidence: float,
-) -> list[RelativeChange] | None:
-    """Each change with its interval (the two levels are independent samples); None when one
-    has no interval."""
+) -> list[tuple[RelativeChange, int]] | None:
+    """Each change with its interval (runs paired by repeat, as between targets) and the
+    repeats it rests on; None when one has no interval."""
     changes = []
     for metric in metrics:
         a, b = before[metric], after[metric]
         try:
-            d = relative_difference(a.value, b.value, a.replicates, b.replicates, confidence)
+            d = relative_difference(a.runs, b.runs, confidence)
         except ValueError:
             return None
-        changes.append(
-            RelativeChange(metric=metric, change=d.estimate, ci_low=d.low, ci_high=d.high)
-        )
+        change = RelativeChange(metric=metric, change=d.estimate, ci_low=d.low, ci_high=d.high)
+        changes.append((change, d.repeats))
     return changes
 
 

@@ -1,7 +1,8 @@
 """One target at one load level, its repeats pooled: the point value of every compared metric,
-its bootstrap replicates, and the summary the report plots.
+each run's value with its bootstrap variance (`intervals` makes the interval from them), and
+the summary the report plots.
 
-Latency percentiles resample requests (two levels when there are repeats); ITL resamples
+Latency percentiles resample a run's requests; ITL resamples
 requests too and pools their per-token values (a cluster bootstrap: the tokens of one request
 are not independent); throughputs redraw the window's length too (`throughput`). See
 docs/metrics.md, "Comparison statistics".
@@ -16,9 +17,10 @@ import numpy as np
 
 from crossfade.bench.metrics import NS_PER_MS, FloatArray, IntArray, percentile
 from crossfade.bench.summary import describe
+from crossfade.compare.intervals import RunValue
 from crossfade.compare.model import Better, MetricName, TargetLevelSummary
 from crossfade.compare.samples import RunSamples
-from crossfade.compare.stats import percentile_replicates, resample_counts
+from crossfade.compare.stats import log_variance, percentile_replicates, resample_counts
 from crossfade.compare.throughput import ThroughputSample, throughput_replicates
 
 # metric -> (better, unit, label in verdicts)
@@ -35,23 +37,68 @@ METRICS: dict[MetricName, tuple[Better, str, str]] = {
 }
 
 
+# Below these numbers of measured requests per run a metric is not ranked (`verdicts`): a p50 of
+# fewer is mostly the luck of the draw, and a p99 of fewer than 100 values is the largest one
+# or two, whose bootstrap says little (ITL p99 has many per-token values: MIN_REQUESTS).
+MIN_REQUESTS = 20
+MIN_P99_VALUES = 100
+
+
 @dataclass(frozen=True, eq=False)
 class Estimate:
-    """A metric's point value on all the pooled data, and its bootstrap replicates (NaN where a
-    replicate has no value)."""
+    """A metric's point value on all the pooled data, each run's own value with the bootstrap
+    variance of its log, and the fewest measured requests a run had (`MIN_REQUESTS`)."""
 
     value: float
-    replicates: FloatArray
+    runs: tuple[RunValue, ...]
+    fewest: int
 
 
 def estimates(
-    runs: Sequence[RunSamples], resamples: int, rng: np.random.Generator, goodput: bool
+    runs: Sequence[RunSamples],
+    repeats: Sequence[int],
+    resamples: int,
+    rng: np.random.Generator,
+    goodput: bool,
 ) -> dict[MetricName, Estimate]:
-    """Every compared metric of the pooled `runs` (goodput only when `goodput`); a latency
-    metric without any value is left out."""
-    result = _throughputs(runs, resamples, rng, goodput)
-    requests = resample_counts([r.requests for r in runs], resamples, rng)
+    """Every compared metric of the pooled `runs` (goodput only when `goodput`); each run
+    bootstrapped on its own (`repeats`: their repetition numbers). A latency metric without any
+    value is left out."""
+    pooled = _values(runs, goodput)
+    per_run = [_run_values(run, resamples, rng, goodput) for run in runs]
+    result = {}
+    for metric, (value, _) in pooled.items():
+        values = [
+            RunValue(repeat, *found[metric])
+            for repeat, found in zip(repeats, per_run, strict=True)
+            if metric in found
+        ]
+        result[metric] = Estimate(value, tuple(values), min(run.requests for run in runs))
+    return result
+
+
+def _run_values(
+    run: RunSamples, resamples: int, rng: np.random.Generator, goodput: bool
+) -> dict[MetricName, tuple[float, float]]:
+    """Per metric: the run's value and the bootstrap variance of its log."""
+    found = _values([run], goodput, resamples, rng)
+    return {metric: (value, log_variance(reps)) for metric, (value, reps) in found.items()}
+
+
+def _values(
+    runs: Sequence[RunSamples],
+    goodput: bool,
+    resamples: int = 0,
+    rng: np.random.Generator | None = None,
+) -> dict[MetricName, tuple[float, FloatArray | None]]:
+    """Each metric's value over `runs` pooled, with bootstrap replicates when `rng` is given."""
+    result = _throughputs(runs, goodput, resamples, rng)
     offsets = np.cumsum([0] + [r.requests for r in runs])[:-1]
+    requests = (
+        resample_counts([sum(r.requests for r in runs)], resamples, rng)
+        if rng is not None
+        else None
+    )
     per_request: dict[tuple[MetricName, MetricName], FloatArray] = {
         ("ttft_p50", "ttft_p99"): np.concatenate([r.ttft_ns for r in runs]),
         ("e2e_p50", "e2e_p99"): np.concatenate([r.e2e_ns for r in runs]),
@@ -65,8 +112,8 @@ def estimates(
 
 
 def _throughputs(
-    runs: Sequence[RunSamples], resamples: int, rng: np.random.Generator, goodput: bool
-) -> dict[MetricName, Estimate]:
+    runs: Sequence[RunSamples], goodput: bool, resamples: int, rng: np.random.Generator | None
+) -> dict[MetricName, tuple[float, FloatArray | None]]:
     """Counted tokens, requests and good requests over the pooled windows."""
     counted: dict[MetricName, list[FloatArray]] = {
         "output_token_throughput": [r.counted_tokens for r in runs],
@@ -74,19 +121,19 @@ def _throughputs(
     }
     if goodput:
         counted["goodput"] = [_present(r.good, r.requests) for r in runs]
-    samples = [
-        ThroughputSample(
+    seconds = sum(run.window_s for run in runs)
+    replicates: dict[str, FloatArray] = {}
+    if rng is not None:
+        (run,) = runs  # replicates are drawn per run
+        sample = ThroughputSample(
             slot_ns=run.slot_ns,
-            counted={metric: per_run[position] for metric, per_run in counted.items()},
+            counted={metric: per_run[0] for metric, per_run in counted.items()},
             window_s=run.window_s,
             concurrency=run.concurrency,
         )
-        for position, run in enumerate(runs)
-    ]
-    seconds = sum(run.window_s for run in runs)
-    replicates = throughput_replicates(samples, resamples, rng)
+        replicates = throughput_replicates([sample], resamples, rng)
     return {
-        metric: Estimate(float(np.sum([a.sum() for a in per_run])) / seconds, replicates[metric])
+        metric: (float(np.sum([a.sum() for a in per_run])) / seconds, replicates.get(metric))
         for metric, per_run in counted.items()
     }
 
@@ -96,14 +143,24 @@ def _present(good: FloatArray | None, requests: int) -> FloatArray:
 
 
 def _percentiles(
-    names: tuple[MetricName, MetricName], values: FloatArray, owners: IntArray, counts: IntArray
-) -> dict[MetricName, Estimate]:
+    names: tuple[MetricName, MetricName],
+    values: FloatArray,
+    owners: IntArray,
+    counts: IntArray | None,
+) -> dict[MetricName, tuple[float, FloatArray | None]]:
     """p50 and p99 of `values` (ns) in ms, as `names`; nothing when there are no values."""
     if values.size == 0:
         return {}
-    replicates = percentile_replicates(values, owners, counts, [50, 99]) / NS_PER_MS
+    replicates = (
+        percentile_replicates(values, owners, counts, [50, 99]) / NS_PER_MS
+        if counts is not None
+        else None
+    )
     return {
-        name: Estimate(percentile(values, q) / NS_PER_MS, replicates[:, column])
+        name: (
+            percentile(values, q) / NS_PER_MS,
+            replicates[:, column] if replicates is not None else None,
+        )
         for column, (name, q) in enumerate(zip(names, (50, 99), strict=True))
     }
 

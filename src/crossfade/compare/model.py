@@ -7,16 +7,19 @@ saturation (`Saturation.changes`); schema 3 gives a level without any decode rat
 `output_tokens_per_s_per_user` (0.0 before); schema 4 adds each target's output lengths
 (`output_lengths`) and, per pair, whether they did unequal work (`PairComparison.
 output_lengths`: one forced exact lengths and the other could not, or their mean lengths
-differ by more than `lengths.LENGTH_TOLERANCE`). The older schemas are still read: a schema 1 file
-without its saturation levels (they came without an interval), 0.0 as None, and no lengths
-(they were not compared then).
+differ by more than `lengths.LENGTH_TOLERANCE`); schema 5 builds intervals from the repeats,
+judges each difference against a practical-equivalence `margin` (`MetricComparison.outcome`)
+and gives each target's value its interval (`TargetLevelSummary.intervals`). All older schemas
+are still read: a schema 1 file without its saturation levels (they came without an interval),
+0.0 as None, no lengths before schema 4 (they were not compared then), and before schema 5 a
+winner as "ahead", anything else as "unclear", margin 0.
 """
 
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,7 +29,7 @@ from crossfade.errors import CrossfadeError
 from crossfade.saved import read_model, write_model
 
 COMPARISON_FILE = "comparison.json"
-COMPARISON_SCHEMA_VERSION = 4
+COMPARISON_SCHEMA_VERSION = 5
 
 # The metrics every pair is compared on; "lower" means lower is better.
 MetricName = Literal[
@@ -41,6 +44,9 @@ MetricName = Literal[
     "e2e_p99",
 ]
 Better = Literal["higher", "lower"]
+# ahead: the interval lies wholly beyond the margin (`winner` says who); equivalent: wholly
+# inside it; unclear: it straddles a margin's edge; too_little_data: not judged (`advice`).
+Outcome = Literal["ahead", "equivalent", "unclear", "too_little_data"]
 
 
 class _Frozen(BaseModel):
@@ -53,12 +59,17 @@ class MetricComparison(_Frozen):
     unit: str  # "tok/s", "req/s", "ms"
     a_value: float  # the point estimate on target a (all repeats pooled)
     b_value: float
-    difference: float  # (b - a) / a
+    # (b - a) / a: over the repeats paired, the geometric mean of b_k / a_k, minus 1 (before
+    # schema 4, of the pooled values; with one repeat the two are the same)
+    difference: float
     ci_low: float  # confidence interval of `difference`
     ci_high: float
     significant: bool  # the interval excludes 0
-    winner: str | None  # the target ahead with confidence; None: no significant difference
-    verdict: str  # one line a person reads, e.g. "no significant difference"
+    outcome: Outcome  # the interval against the comparison's margin
+    winner: str | None  # the target ahead (outcome "ahead"); None otherwise
+    repeats: int  # pairs of runs the interval rests on (0: not recorded, before schema 4)
+    advice: str | None = None  # what more data would settle it (too little data, unclear)
+    verdict: str  # one line a person reads, e.g. "equivalent within ±5%"
 
 
 class LevelComparison(_Frozen):
@@ -156,6 +167,8 @@ class TargetLevelSummary(_Frozen):
     itl_ms: dict[str, float]
     e2e_ms: dict[str, float]
     output_tokens_per_s_per_user: float | None  # median per-request decode rate; None: none
+    # The interval of each compared metric's value (the report's bands); none before schema 4.
+    intervals: dict[MetricName, tuple[float, float]] = {}
 
 
 class Comparison(_Frozen):
@@ -165,6 +178,7 @@ class Comparison(_Frozen):
     targets: list[SweepTarget]
     workload_fingerprint: str
     confidence: float
+    margin: float  # practical equivalence: |difference| below it does not matter (0: none)
     resamples: int
     seed: int
     summaries: list[TargetLevelSummary]
@@ -200,7 +214,8 @@ def load_comparison(path: Path) -> Comparison:
         file,
         Comparison,
         version=COMPARISON_SCHEMA_VERSION,
-        older=(1, 2, 3),
+        older=(1, 2, 3, 4),
+        upgrade=_outcomes,
         error=CompareError,
         missing="no comparison here (written by `crossfade compare` in a sweep folder)",
         stale=rerun,
@@ -208,6 +223,18 @@ def load_comparison(path: Path) -> Comparison:
     if comparison.schema_version == COMPARISON_SCHEMA_VERSION:
         return comparison
     return _upgrade(comparison, rerun)
+
+
+def _outcomes(found: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Before schema 5 a metric had a winner when its interval excluded 0 and no margin."""
+    data.setdefault("margin", 0.0)
+    for pair in data.get("pairs", []):
+        for level in pair.get("levels", []):
+            for metric in level.get("metrics", []):
+                metric.setdefault("outcome", "ahead" if metric.get("winner") else "unclear")
+                metric.setdefault("repeats", 0)
+    data["schema_version"] = found  # the model-level upgrade below does the rest
+    return data
 
 
 def _upgrade(comparison: Comparison, rerun: str) -> Comparison:

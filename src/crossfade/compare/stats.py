@@ -1,5 +1,6 @@
-"""Bootstrap confidence intervals for the relative difference (b - a) / a of a statistic between
-two samples (formulas in docs/metrics.md, "Comparison statistics"). Pure numpy, seeded.
+"""The bootstrap of one run: replicates of a statistic, and the variance of their log that
+`intervals` combines with the spread between repeats (formulas in docs/metrics.md, "Comparison
+statistics"). Pure numpy, seeded.
 
 A bootstrap replicate is described by *counts*: how many times each unit (a request) was
 drawn. Every statistic is then a function of the counts, so one draw serves all the metrics of
@@ -10,15 +11,15 @@ a sample and nothing is ever materialised per replicate:
   of a request: the cluster bootstrap) is an exact weighted order statistic, found through a
   coarse grid of cumulative counts and then within one grid segment.
 
-With several runs (repeats) the draw has two levels: runs with replacement, then units within
-each drawn run, so drift between runs widens the interval.
+`resample_counts` can also draw two levels (groups, then units within them); the comparison
+no longer does: with 2 or 3 repeats a bootstrap of the runs has almost no spread to draw from
+(see `intervals`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -26,10 +27,8 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-# 0.99, not 0.95: a right 95% interval misses 5% of the time by design, so two samples of one
-# distribution came out "different" in up to 6% of seeded trials (ITL p99, mean), over the 5%
-# we promise; at 0.99, at most 2.3%. A sweep makes many comparisons, too. Figures in
-# docs/metrics.md, "Comparison statistics".
+# 0.99, not 0.95: a right 95% interval misses 5% of the time by design, and a sweep makes many
+# comparisons. Figures in docs/metrics.md, "Comparison statistics".
 DEFAULT_CONFIDENCE = 0.99
 DEFAULT_RESAMPLES = 2000
 GRID_BALANCE = 1600
@@ -145,40 +144,9 @@ class _Grid:
         return result
 
 
-@dataclass(frozen=True)
-class Difference:
-    """(b - a) / a with its percentile-bootstrap interval at `confidence`."""
-
-    estimate: float
-    low: float
-    high: float
-    confidence: float
-
-    @property
-    def significant(self) -> bool:
-        return self.low > 0 or self.high < 0
-
-
-def relative_difference(
-    a_value: float,
-    b_value: float,
-    a_replicates: FloatArray,
-    b_replicates: FloatArray,
-    confidence: float = DEFAULT_CONFIDENCE,
-) -> Difference:
-    """The relative difference of two point estimates, with the interval from their
-    (independent) replicates. Replicates where a's statistic is 0 or missing have no relative
-    difference and are left out. Raises ValueError when a's point value is 0 or there is no
-    usable replicate."""
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence {confidence} is outside (0, 1)")
-    if not (a_value > 0 and math.isfinite(a_value) and math.isfinite(b_value)):
-        raise ValueError(f"no relative difference from {a_value} to {b_value}")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = b_replicates / a_replicates - 1
-    usable = ratios[np.isfinite(ratios)]
-    if usable.size == 0:
-        raise ValueError("no replicate has a relative difference")
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(usable, [tail, 1 - tail])
-    return Difference(b_value / a_value - 1, float(low), float(high), confidence)
+def log_variance(replicates: FloatArray | None) -> float:
+    """The variance of the log of the positive finite replicates; NaN with fewer than two."""
+    if replicates is None:
+        return math.nan
+    usable = replicates[np.isfinite(replicates) & (replicates > 0)]
+    return float(np.var(np.log(usable), ddof=1)) if usable.size >= 2 else math.nan

@@ -6,10 +6,30 @@ import math
 from collections.abc import Sequence
 
 from crossfade.bench.sweep_index import LoadMode
-from crossfade.compare.estimates import METRICS, Estimate
+from crossfade.compare.defaults import DEFAULT_REPEATS, MIN_REPEATS
+from crossfade.compare.estimates import METRICS, MIN_P99_VALUES, MIN_REQUESTS, Estimate
 from crossfade.compare.failures import failure_text, pool_failures
-from crossfade.compare.model import Comparison, LevelFailure, MetricComparison, MetricName
-from crossfade.compare.stats import Difference, relative_difference
+from crossfade.compare.intervals import (
+    MOST_REPEATS_SUGGESTED,
+    Difference,
+    relative_difference,
+    repeats_needed,
+)
+from crossfade.compare.model import (
+    Comparison,
+    LevelFailure,
+    MetricComparison,
+    MetricName,
+    Outcome,
+)
+
+# An outcome in a few words, where a table or a list names it without the figures.
+OUTCOME_WORDS: dict[Outcome, str] = {
+    "ahead": "ahead",
+    "equivalent": "equivalent",
+    "unclear": "no significant difference",
+    "too_little_data": "too little data",
+}
 
 
 def level_label(mode: LoadMode, level: float) -> str:
@@ -29,24 +49,26 @@ def compare_metric(
     a_estimate: Estimate,
     b_estimate: Estimate,
     confidence: float,
+    margin: float,
 ) -> MetricComparison | None:
     """Target `b` against target `a` on `metric`; None when the relative difference is undefined
-    (a's value is 0, or no replicate has one)."""
+    (a value is 0, or no repeat has both)."""
     try:
-        difference = relative_difference(
-            a_estimate.value,
-            b_estimate.value,
-            a_estimate.replicates,
-            b_estimate.replicates,
-            confidence,
-        )
+        difference = relative_difference(a_estimate.runs, b_estimate.runs, confidence)
     except ValueError:
         return None
     better, unit, _ = METRICS[metric]
+    shortage = too_little_data(
+        metric, difference.repeats, min(a_estimate.fewest, b_estimate.fewest)
+    )
+    found: Outcome = "too_little_data" if shortage else outcome(difference, margin)
     winner = None
-    if difference.significant:
+    if found == "ahead":
         b_ahead = difference.estimate < 0 if better == "lower" else difference.estimate > 0
         winner = b if b_ahead else a
+    advice = shortage
+    if found == "unclear":
+        advice = _more_repeats(difference, margin)
     return MetricComparison(
         metric=metric,
         better=better,
@@ -57,22 +79,86 @@ def compare_metric(
         ci_low=difference.low,
         ci_high=difference.high,
         significant=difference.significant,
+        outcome=found,
         winner=winner,
-        verdict=verdict(metric, a, b, difference, winner),
+        repeats=difference.repeats,
+        advice=advice,
+        verdict=verdict(metric, a, b, difference, winner, found, margin, advice),
     )
 
 
-def verdict(metric: MetricName, a: str, b: str, difference: Difference, winner: str | None) -> str:
+def outcome(difference: Difference, margin: float) -> Outcome:
+    """The practical-equivalence rule: the interval wholly beyond ±margin has a winner, wholly
+    inside it is equivalent, and across an edge of it is unclear."""
+    if difference.low > margin or difference.high < -margin:
+        return "ahead"
+    if difference.low >= -margin and difference.high <= margin:
+        return "equivalent"
+    return "unclear"
+
+
+def too_little_data(metric: MetricName, repeats: int, fewest_requests: int) -> str | None:
+    """Why a difference from `repeats` pairs of runs, each of at least `fewest_requests`
+    measured requests, is not judged, and the fix; None when it is enough."""
+    needed = MIN_P99_VALUES if metric in ("ttft_p99", "e2e_p99") else MIN_REQUESTS
+    if fewest_requests < needed:
+        return (
+            f"{fewest_requests} requests in a run; {METRICS[metric][2]} needs {needed} or more "
+            f"(--requests {needed})"
+        )
+    if repeats < MIN_REPEATS:
+        return f"{repeats} repeat: how runs differ is unknown; --repeat {DEFAULT_REPEATS} or more"
+    return None
+
+
+def _more_repeats(difference: Difference, margin: float) -> str | None:
+    """How many repeats would make the interval narrow enough to settle the margin rule (half
+    the margin on each side), at the spread these repeats showed."""
+    if margin <= 0:
+        return None
+    needed = repeats_needed(difference.spread, margin / 2, difference.confidence)
+    if needed is None:
+        return (
+            f"runs this far apart would need more than {MOST_REPEATS_SUGGESTED} repeats: "
+            "measure more requests per run (--requests)"
+        )
+    if needed <= difference.repeats:
+        return None  # the difference itself sits near the margin's edge
+    return (
+        f"about {needed} repeats would settle it at ±{_percent(margin)} (--repeat {needed}), "
+        "or more requests per run"
+    )
+
+
+def verdict(
+    metric: MetricName,
+    a: str,
+    b: str,
+    difference: Difference,
+    winner: str | None,
+    found: Outcome,
+    margin: float,
+    advice: str | None = None,
+) -> str:
     """ "TTFT p99: b 18% lower than a (99% CI 11% to 25%)", stated from the winner's side and
-    relative to the loser; or "ITL p50: no significant difference (-2%, 99% CI -6% to +3%)",
-    with the signs of (b - a) / a."""
+    relative to the loser; or "ITL p50: equivalent within ±5% (-0.2%, 99% CI -1.6% to +1.3%)",
+    "no significant difference beyond ±5% (...)" or "too little data (...)", with the signs of
+    (b - a) / a."""
     better, _, label = METRICS[metric]
     ci = f"{difference.confidence * 100:g}% CI"
+    figures = (
+        f"{signed(difference.estimate)}, {ci} {signed(difference.low)} to {signed(difference.high)}"
+    )
+    if found == "too_little_data":
+        return f"{label}: too little data to judge ({advice})"
     if winner is None:
-        return (
-            f"{label}: no significant difference ({signed(difference.estimate)}, "
-            f"{ci} {signed(difference.low)} to {signed(difference.high)})"
-        )
+        within = f"±{_percent(margin)}" if margin > 0 else ""
+        said = {
+            "equivalent": f"equivalent within {within}",
+            "unclear": "no significant difference" + (f" beyond {within}" if within else ""),
+        }[found]
+        more = f"; {advice}" if advice else ""
+        return f"{label}: {said} ({figures}){more}"
     estimate, low, high = difference.estimate, difference.low, difference.high
     if winner == a:  # restate as a relative to b: (a - b) / b = 1 / (1 + d) - 1, decreasing in d
         estimate, low, high = _inverse(estimate), _inverse(high), _inverse(low)

@@ -1,6 +1,7 @@
 """The report's charts: pure functions from `ReportData` to plotly figures.
 
-Each target keeps one colour in every chart; an emulated target is drawn dashed and its name
+Each target keeps one colour in every chart, and a point with an interval over the repeats (from
+comparison.json) carries it as an error bar; an emulated target is drawn dashed and its name
 carries the emulated mark (marks.py). A level where a target failed is a gap in its line, and
 its legend name says so. Load levels sit on a log axis with a tick at each level
 measured, so a doubling sweep (1, 2, 4, ...) is evenly spaced. No figure holds anything that
@@ -10,12 +11,12 @@ depends on when it is drawn, so the same data serialises to the same JSON.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import plotly.graph_objects as go  # type: ignore[import-untyped]
 from plotly.subplots import make_subplots  # type: ignore[import-untyped]
 
-from crossfade.compare.model import TargetLevelSummary
+from crossfade.compare.model import MetricName, TargetLevelSummary
 from crossfade.compare.verdicts import levels_label
 from crossfade.report.model import CdfMetric, ReportData, ReportTarget, level_name
 from crossfade.report.projected_figures import add_projected
@@ -82,6 +83,7 @@ def _per_level(
     value: Callable[[TargetLevelSummary], float | None],
     unit: str,  # after the value in the hover text
     name_suffix: str = "",
+    band: MetricName | None = None,  # the metric whose interval each point carries
     **style: Any,
 ) -> list[go.Scatter]:
     traces = []
@@ -97,6 +99,7 @@ def _per_level(
         name += name_suffix
         # A level where the target failed is a gap in its line, never a point.
         drawn = sorted([(p.level, value(p)) for p in points] + [(level, None) for level in failed])
+        bars = _error_bars(data, target.name, band, drawn) if band is not None else {}
         traces.append(
             go.Scatter(
                 x=[level for level, _ in drawn],
@@ -109,13 +112,40 @@ def _per_level(
                 hovertemplate=f"{name}<br>{level_name(data.mode)} %{{x:g}}<br>"
                 f"%{{y:,.1f}} {unit}<extra></extra>",
                 **style,
+                **bars,
             )
         )
     return traces
 
 
+def _error_bars(
+    data: ReportData, target: str, metric: MetricName, drawn: list[tuple[float, float | None]]
+) -> dict[str, Any]:
+    """Plotly error bars from each point's interval over the repeats (comparison.json's
+    `intervals`); none where a point has no interval (a report of runs alone)."""
+    bands = {p.level: p.intervals.get(metric) for p in data.points_of(target)}
+    above: list[float | None] = []
+    below: list[float | None] = []
+    for level, y in drawn:
+        band = bands.get(level)
+        above.append(band[1] - y if band is not None and y is not None else None)
+        below.append(y - band[0] if band is not None and y is not None else None)
+    if not any(v is not None for v in above):
+        return {}
+    return {
+        "error_y": {
+            "type": "data", "symmetric": False, "array": above, "arrayminus": below,
+            "color": colour(data, target), "thickness": 1.5, "width": 5,
+        }
+    }  # fmt: skip
+
+
 def throughput_figure(data: ReportData) -> go.Figure:
-    figure = go.Figure(_per_level(data, lambda p: p.output_token_throughput, "tok/s"))
+    figure = go.Figure(
+        _per_level(
+            data, lambda p: p.output_token_throughput, "tok/s", band="output_token_throughput"
+        )
+    )
     figure.update_xaxes(**_level_axis(data))
     figure.update_yaxes(title={"text": "Output tokens/s, all users"}, rangemode="tozero")
     return _layout(figure, f"Output token throughput vs {level_name(data.mode)}")
@@ -128,10 +158,13 @@ def goodput_figure(data: ReportData) -> go.Figure:
         lambda p: p.request_throughput,
         "req/s",
         " \u2014 all completed" if has_goodput else "",
+        band="request_throughput",
         opacity=0.45 if has_goodput else 1.0,
     )
     if has_goodput:
-        traces += _per_level(data, lambda p: p.goodput, "req/s", " \u2014 goodput (SLOs met)")
+        traces += _per_level(
+            data, lambda p: p.goodput, "req/s", " \u2014 goodput (SLOs met)", band="goodput"
+        )
         title = f"Goodput vs {level_name(data.mode)}"
     else:
         title = f"Request throughput vs {level_name(data.mode)} (no SLOs given, so no goodput)"
@@ -155,7 +188,9 @@ def latency_figure(data: ReportData, metric: str, short: str, title: str) -> go.
             stats: dict[str, float] = getattr(point, metric)
             return stats.get(q)
 
-        for trace in _per_level(data, value, f"ms ({percentile})", showlegend=column == 1):
+        band = cast(MetricName, f"{short.lower()}_{percentile}")
+        traces = _per_level(data, value, f"ms ({percentile})", band=band, showlegend=column == 1)
+        for trace in traces:
             figure.add_trace(trace, row=1, col=column)
         axis = {"text": f"{short} {percentile} (ms)"}
         figure.update_yaxes(title=axis, rangemode="tozero", col=column)

@@ -43,6 +43,7 @@ from crossfade.report.text import (
     saturation_rows,
     target_rows,
 )
+from crossfade.report.verdict_table import OUTCOME_LEGEND, VerdictTable, verdict_tables
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 # The page may run its own inline code and draw, and fetch nothing: a browser enforces it.
@@ -89,6 +90,13 @@ table.pairs th { text-align: left; }
 tr.significant td { background: #f0fdf4; }
 tbody tr:nth-child(even):not(.significant) td { background: #fafafa; }
 ul.verdicts li { margin: 3px 0; }
+table.verdict-matrix td { white-space: nowrap; text-align: center; }
+.v-ahead { background: #bbf7d0 !important; }
+.v-equivalent { background: #bfdbfe !important; }
+.v-unclear { background: #fde68a !important; }
+.v-little, .v-none { background: #e5e7eb !important; color: var(--muted); }
+.v-failed { background: #fecaca !important; }
+p.legend span { display: inline-block; padding: 2px 8px; margin: 0 6px 4px 0; border-radius: 4px; }
 code { font-size: 13px; }
 """
 
@@ -150,11 +158,36 @@ def _header(data: ReportData, title: str) -> str:
 
 
 def _verdicts(data: ReportData) -> str:
-    parts = []
-    for heading, lines in headlines(data):
-        items = "".join(f"<li>{escape(line)}</li>" for line in lines)
-        parts.append(f'<h3>{escape(heading)}</h3><ul class="verdicts">{items}</ul>')
+    parts = [_matrix(table) for table in verdict_tables(data)]
+    if parts:
+        legend = "".join(
+            f'<span class="v-{kind}">{escape(text)}</span>' for kind, text in OUTCOME_LEGEND
+        )
+        parts.append(f'<p class="legend">{legend}</p>')
+    for heading, lines in headlines(data, with_metrics=False):
+        if lines:
+            items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+            parts.append(f'<h3>{escape(heading)}</h3><ul class="verdicts">{items}</ul>')
     return _section("verdicts", "Headline", *parts)
+
+
+def _matrix(table: VerdictTable) -> str:
+    """Metric x level, each cell its outcome's word and colour, the full verdict on hover."""
+    head = "<th>Metric</th>" + "".join(f"<th>{escape(level)}</th>" for level in table.levels)
+    body = "".join(
+        f'<tr><th scope="row">{escape(metric)}</th>'
+        + "".join(
+            f'<td class="v-{cell.kind}" title="{escape(cell.title)}">{escape(cell.text)}</td>'
+            for cell in cells
+        )
+        + "</tr>"
+        for metric, cells in table.rows
+    )
+    return (
+        f'<h3>{escape(table.heading)}</h3><p class="sub">{escape(table.key)}</p>'
+        f'<div class="scroll"><table class="verdict-matrix"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def _charts(data: ReportData, chart_ids: Sequence[str]) -> str:

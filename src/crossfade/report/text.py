@@ -10,10 +10,11 @@ from crossfade.compare.failures import errors_text, failure_text, pool_failures
 from crossfade.compare.model import (
     Comparison,
     MetricComparison,
+    Outcome,
     PairComparison,
     TargetLevelSummary,
 )
-from crossfade.compare.verdicts import level_label, levels_label
+from crossfade.compare.verdicts import OUTCOME_WORDS, level_label, levels_label
 from crossfade.report.model import ReportData
 
 METRIC_LABELS = {
@@ -66,12 +67,16 @@ def percent(value: float) -> str:
 
 
 def metric_headline(data: ReportData, pair: PairComparison, metric: str) -> str | None:
-    """Which target is ahead on `metric` at which levels, or None if the pair lacks it."""
+    """Which target is ahead on `metric` at which levels and where the margin rule found them
+    equivalent or could not tell, or None if the pair lacks it."""
     by_winner: dict[str | None, list[float]] = {}
+    by_outcome: dict[Outcome, list[float]] = {}
     for level in pair.levels:
         for comparison in level.metrics:
             if comparison.metric == metric:
                 by_winner.setdefault(comparison.winner, []).append(level.level)
+                if comparison.winner is None:
+                    by_outcome.setdefault(comparison.outcome, []).append(level.level)
     if not by_winner:
         return None
     marker = data.marker
@@ -80,8 +85,10 @@ def metric_headline(data: ReportData, pair: PairComparison, metric: str) -> str 
         for winner, levels in by_winner.items()
         if winner is not None
     ]
-    if None in by_winner:
-        parts.append(f"no significant difference at {levels_label(data.mode, by_winner[None])}")
+    parts += [
+        f"{OUTCOME_WORDS[outcome]} at {levels_label(data.mode, levels)}"
+        for outcome, levels in by_outcome.items()
+    ]
     return f"{METRIC_LABELS.get(metric, metric)}: " + "; ".join(parts) + "."
 
 
@@ -106,14 +113,15 @@ def failure_notes(data: ReportData) -> list[tuple[str, str]]:
     return [(what, marker.text(how) + " No figures are drawn from it.") for what, how in notes]
 
 
-def headlines(data: ReportData) -> list[tuple[str, list[str]]]:
-    """(heading, lines) per compared pair, then each target's peak throughput."""
+def headlines(data: ReportData, with_metrics: bool = True) -> list[tuple[str, list[str]]]:
+    """(heading, lines) per compared pair, then each target's peak throughput; without the
+    metric lines when a verdict table says them (`verdict_table`)."""
     marker, blocks = data.marker, []
     for comparison in data.comparisons:
         for pair in comparison.pairs:
             lines = [
                 line
-                for metric in HEADLINE_METRICS
+                for metric in (HEADLINE_METRICS if with_metrics else ())
                 if (line := metric_headline(data, pair, metric)) is not None
             ]
             if pair.levels and pair.levels[-1].failed and pair.crossovers:
