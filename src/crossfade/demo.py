@@ -47,7 +47,6 @@ from crossfade.spec.models import Deployment
 # Each is a lab target name (crossfade.lab.targets): vLLM in Triton and on its own, and the
 # LLM API model (emulated), the layout TensorRT-LLM ships today.
 DEMO_TARGETS = ("vllm-triton", "vllm-native", "trtllm-emulated-llmapi")
-DEMO_LEVELS = (1, 2, 4, 8, 16)
 # The lab's engine is the emulator, not an engine the team serves: no legacy deployment here.
 EXAMPLE_FACTS = Deployment(
     tensorrtllm_runs_engines=False,
