@@ -7,17 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from crossfade.lab.processes import stop
-from tests.support.groundtruth import GroundTruth, start_groundtruth
-from tests.support.ports import free_port
+from tests.support.groundtruth import GroundTruth, running_groundtruth
 
 
 @pytest.fixture
 def groundtruth(tmp_path: Path) -> Iterator[GroundTruth]:
     """20 ms TTFT, 5 ms ITL, on a free port (another test run on this host may hold any fixed
     one, and its /health would answer for ours)."""
-    server = start_groundtruth(tmp_path, free_port())
-    try:
+    with running_groundtruth(tmp_path) as server:
         yield server
-    finally:
-        stop(server.process, grace_s=5)

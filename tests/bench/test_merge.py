@@ -39,9 +39,7 @@ from crossfade.bench.targets import parse_target
 from crossfade.bench.workers import split
 from crossfade.bench.workload import Workload
 from crossfade.errors import UsageError
-from crossfade.lab.processes import stop
-from tests.support.groundtruth import GroundTruth, start_groundtruth
-from tests.support.ports import free_port
+from tests.support.groundtruth import GroundTruth, running_groundtruth
 
 # Every test but one reads runs measured on the ground-truth server (the module's fixtures).
 pytestmark = pytest.mark.servers
@@ -58,11 +56,8 @@ def workload(count: int = 48, tokens: int = 8) -> Workload:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GroundTruth]:
-    started = start_groundtruth(tmp_path_factory.mktemp("gt"), free_port())
-    try:
-        yield started
-    finally:
-        stop(started.process, grace_s=5)
+    with running_groundtruth(tmp_path_factory.mktemp("gt")) as server:
+        yield server
 
 
 def bench(server: GroundTruth, output: Path, shard: Shard | None = None) -> BenchResult:

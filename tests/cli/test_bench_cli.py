@@ -20,10 +20,9 @@ from crossfade.bench.summary import summarize
 from crossfade.bench.workload import Workload
 from crossfade.cli import main
 from crossfade.cli.bench import exit_code
-from crossfade.lab.processes import stop
 from tests.bench.test_metrics import make_record
 from tests.cli.running import Crossfade, run_crossfade
-from tests.support.groundtruth import GroundTruth, start_groundtruth
+from tests.support.groundtruth import GroundTruth, running_groundtruth
 from tests.support.paths import ROOT
 from tests.support.ports import free_port
 
@@ -32,11 +31,8 @@ NO_SERVER = "openai://127.0.0.1:9/v1?model=x"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GroundTruth]:
-    server = start_groundtruth(tmp_path_factory.mktemp("groundtruth"), free_port())
-    try:
+    with running_groundtruth(tmp_path_factory.mktemp("groundtruth")) as server:
         yield server
-    finally:
-        stop(server.process, grace_s=5)
 
 
 @pytest.fixture(scope="module")

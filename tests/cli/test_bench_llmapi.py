@@ -14,11 +14,9 @@ import pytest
 from crossfade.bench.groundtruth_llmapi import DEFAULT_SERVER_CLOCK_OFFSET_NS as OFFSET
 from crossfade.bench.results import load_records, load_result
 from crossfade.compare import load_comparison
-from crossfade.lab.processes import stop
 from crossfade.lab.tiny_model import TinyModelShape, ensure_tiny_model
 from tests.cli.running import run_crossfade
-from tests.support.groundtruth import GroundTruth, start_groundtruth
-from tests.support.ports import free_port
+from tests.support.groundtruth import GroundTruth, running_groundtruth
 
 pytestmark = pytest.mark.servers  # they start servers (tests/support/tiers.py)
 
@@ -27,11 +25,8 @@ OUTPUT_LEN = 6
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GroundTruth]:
-    server = start_groundtruth(tmp_path_factory.mktemp("groundtruth"), free_port())
-    try:
+    with running_groundtruth(tmp_path_factory.mktemp("groundtruth")) as server:
         yield server
-    finally:
-        stop(server.process, grace_s=5)
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,17 @@ real sockets, for the tests of what sends it load: the runner, sweeps, the CLI, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from crossfade.lab.processes import ManagedProcess, spawn, stop
+from tests.support.ports import free_port
 
 
 @dataclass(frozen=True)
@@ -47,3 +50,16 @@ def start_groundtruth(
                 raise RuntimeError("ground-truth server did not start") from None
             time.sleep(0.1)
     return GroundTruth(process, port, log, ttft_ms, itl_ms)
+
+
+@contextlib.contextmanager
+def running_groundtruth(
+    folder: Path, ttft_ms: float = 20.0, itl_ms: float = 5.0
+) -> Iterator[GroundTruth]:
+    """A server on a free port (another test run on this host may hold any fixed one, and its
+    /health would answer for ours), stopped on leaving."""
+    server = start_groundtruth(folder, free_port(), ttft_ms, itl_ms)
+    try:
+        yield server
+    finally:
+        stop(server.process, grace_s=5)

@@ -13,7 +13,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from crossfade.lab.processes import stop
 from tests.rollout.router.harness import (
     bare_triton,
     base,
@@ -23,8 +22,7 @@ from tests.rollout.router.harness import (
     running_router,
     scripted_triton,
 )
-from tests.support.groundtruth import GroundTruth, start_groundtruth
-from tests.support.ports import free_port
+from tests.support.groundtruth import GroundTruth, running_groundtruth
 
 pytestmark = pytest.mark.servers  # they start servers (tests/support/tiers.py)
 
@@ -33,11 +31,8 @@ MODEL = "tensorrt_llm"
 
 @pytest.fixture(scope="module")
 def groundtruth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GroundTruth]:
-    server = start_groundtruth(tmp_path_factory.mktemp("gt"), free_port(), ttft_ms=5, itl_ms=2)
-    try:
+    with running_groundtruth(tmp_path_factory.mktemp("gt"), ttft_ms=5, itl_ms=2) as server:
         yield server
-    finally:
-        stop(server.process, grace_s=5)
 
 
 def llmapi_body(**extra: Any) -> dict[str, Any]:

@@ -7,27 +7,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import aiohttp
 import pytest
 
-from crossfade.lab.processes import stop
 from tests.rollout.router.harness import base, completion, post_sse, running_router
-from tests.support.groundtruth import GroundTruth, start_groundtruth
-from tests.support.ports import free_port
+from tests.support.groundtruth import GroundTruth, running_groundtruth
 
 pytestmark = pytest.mark.servers  # they start servers (tests/support/tiers.py)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GroundTruth]:
-    folder: Path = tmp_path_factory.mktemp("groundtruth")
-    server = start_groundtruth(folder, free_port(), ttft_ms=5, itl_ms=2)
-    try:
+    with running_groundtruth(tmp_path_factory.mktemp("groundtruth"), ttft_ms=5, itl_ms=2) as server:
         yield server
-    finally:
-        stop(server.process, grace_s=5)
 
 
 def config(server: GroundTruth) -> dict[str, object]:
