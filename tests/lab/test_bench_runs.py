@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,12 +22,10 @@ TARGETS = [
 ]
 
 
-@pytest.mark.parametrize("name", TARGETS)
-def test_every_lab_target_completes_a_verified_run(
-    lab: LabEndpoints, name: str, tmp_path: Path
-) -> None:
+def _bench_twelve(lab: LabEndpoints, name: str, out: Path) -> dict[str, Any]:
+    """`crossfade bench` of lab target `name`: 12 requests of 16 tokens at concurrency 4 after
+    2 warm-up ones, saved in `out`; its result.json, once the command exited 0."""
     url = next(t.url for t in lab.status.targets() if t.name == name)
-    out = tmp_path / name
     code = main(
         [
             "bench", url, "--name", name, "--tokenizer", str(lab.model_dir),
@@ -35,7 +34,16 @@ def test_every_lab_target_completes_a_verified_run(
         ]
     )  # fmt: skip
     assert code == 0
-    result = json.loads((out / "result.json").read_text())
+    result: dict[str, Any] = json.loads((out / "result.json").read_text())
+    return result
+
+
+@pytest.mark.parametrize("name", TARGETS)
+def test_every_lab_target_completes_a_verified_run(
+    lab: LabEndpoints, name: str, tmp_path: Path
+) -> None:
+    out = tmp_path / name
+    result = _bench_twelve(lab, name, out)
     summary = result["summary"]
     assert summary["completed"] == 12
     assert summary["failed"] == 0
@@ -74,17 +82,8 @@ def test_the_llmapi_model_runs_with_the_servers_clock_and_counted_lengths(
     """No exact length can be asked of it: each record's length is the text counted with the
     workload's tokenizer (the emulator runs to max_tokens), and each carries the server's four
     timestamps, in order."""
-    url = next(t.url for t in lab.status.targets() if t.name == name)
     out = tmp_path / name
-    code = main(
-        [
-            "bench", url, "--name", name, "--tokenizer", str(lab.model_dir),
-            "--input-len", "48", "--output-len", "16", "--concurrency", "4",
-            "--requests", "12", "--warmup", "2", "-o", str(out),
-        ]
-    )  # fmt: skip
-    assert code == 0
-    result = json.loads((out / "result.json").read_text())
+    result = _bench_twelve(lab, name, out)
     assert result["summary"]["completed"] == 12
     assert result["summary"]["failed"] == 0
     assert result["emulated"] is True
